@@ -1,0 +1,243 @@
+package cgroups
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	cg "github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+const unifiedMount = "/sys/fs/cgroup"
+
+// Mode names the host's cgroup layout: "v1", "hybrid" (v1 controllers plus an
+// empty v2 tree, as on this development machine) or "v2" (unified only, as on
+// Ubuntu 24.04 and most current distributions).
+func Mode() string {
+	switch cg.Mode() {
+	case cg.Unified:
+		return "v2"
+	case cg.Hybrid:
+		return "hybrid"
+	case cg.Legacy:
+		return "v1"
+	}
+	return "unavailable"
+}
+
+// CreatePod creates the pod cgroup (and the podsim parent) and writes the
+// pod-level limits. On v2 it also enables the controllers in every
+// cgroup.subtree_control on the way down, without which a container cgroup
+// under the pod could not get memory or cpu limits.
+func CreatePod(podPath string, lim Limits) error {
+	if cg.Mode() == cg.Unified {
+		res := &cgroup2.Resources{}
+		if lim.MemoryBytes > 0 {
+			m := lim.MemoryBytes
+			res.Memory = &cgroup2.Memory{Max: &m}
+		}
+		if lim.CPUMilli > 0 {
+			res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(ptr(lim.CPUMilli*100), ptr(uint64(100000)))}
+		}
+		if _, err := cgroup2.NewManager(unifiedMount, podPath, res); err != nil {
+			return fmt.Errorf("creating pod cgroup %s (v2): %w", podPath, err)
+		}
+		probe, err := cgroup2.Load(filepath.Join(podPath, "child"), cgroup2.WithMountpoint(unifiedMount))
+		if err != nil {
+			return fmt.Errorf("loading pod cgroup %s: %w", podPath, err)
+		}
+		ctrls, err := probe.RootControllers()
+		if err != nil {
+			return fmt.Errorf("reading cgroup.controllers: %w", err)
+		}
+		if err := probe.ToggleControllers(ctrls, cgroup2.Enable); err != nil {
+			return fmt.Errorf("enabling controllers %v for pod cgroup %s: %w", ctrls, podPath, err)
+		}
+		return nil
+	}
+	res := &specs.LinuxResources{}
+	if lim.MemoryBytes > 0 {
+		m := lim.MemoryBytes
+		res.Memory = &specs.LinuxMemory{Limit: &m}
+	}
+	if lim.CPUMilli > 0 {
+		period := uint64(100000)
+		quota := lim.CPUMilli * 100
+		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
+	}
+	// Only real controllers: the named "systemd" hierarchy of a hybrid host is
+	// not one, and runc does not place containers there under cgroupfs.
+	_, err := cgroup1.New(cgroup1.StaticPath(podPath), res, cgroup1.WithHiearchy(controllersOnly))
+	if err != nil {
+		return fmt.Errorf("creating pod cgroup %s (v1): %w", podPath, err)
+	}
+	return nil
+}
+
+func controllersOnly() ([]cgroup1.Subsystem, error) {
+	subs, err := cgroup1.Default()
+	if err != nil {
+		return nil, err
+	}
+	out := subs[:0]
+	for _, s := range subs {
+		if s.Name() != "systemd" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Dirs lists the directories that exist for a cgroup path in every mounted
+// hierarchy (one per v1 controller, or the single v2 tree). Tests and
+// `podsim inspect` use it to look at the kernel's view directly.
+func Dirs(cgPath string) []string {
+	var out []string
+	for _, mp := range mountpoints() {
+		d := filepath.Join(mp, cgPath)
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Remove deletes a cgroup and all its children in every hierarchy, deepest
+// first (a cgroup directory can only be removed with rmdir once its children
+// are gone and no process is left in it). Missing directories are fine, so
+// teardown can be repeated after a crash. The podsim parent is removed too
+// when no pod is left in it.
+func Remove(cgPath string) error {
+	if !strings.HasPrefix(filepath.Clean(cgPath), Parent+"/") {
+		return fmt.Errorf("refusing to remove cgroup %q: not under %s", cgPath, Parent)
+	}
+	var errs []error
+	for _, d := range Dirs(cgPath) {
+		if err := removeTree(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, d := range Dirs(Parent) {
+		os.Remove(d) // fails while other pods exist: that is intended
+	}
+	return errors.Join(errs...)
+}
+
+func removeTree(dir string) error {
+	var dirs []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Remove(dirs[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", dirs[i], err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Procs returns the PIDs in a cgroup (in any hierarchy where it exists).
+func Procs(cgPath string) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, d := range Dirs(cgPath) {
+		f, err := os.Open(filepath.Join(d, "cgroup.procs"))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var pid int
+			if _, err := fmt.Sscan(sc.Text(), &pid); err == nil && !seen[pid] {
+				seen[pid] = true
+				out = append(out, pid)
+			}
+		}
+		f.Close()
+	}
+	return out
+}
+
+// mountpoints lists the cgroup (v1) and cgroup2 mount points of this host.
+func mountpoints() []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// mountinfo: id parent maj:min root mountpoint opts ... - fstype source superopts
+		fields := strings.Fields(sc.Text())
+		sep := -1
+		for i, f := range fields {
+			if f == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || sep+1 >= len(fields) || len(fields) < 5 {
+			continue
+		}
+		if t := fields[sep+1]; t == "cgroup" || t == "cgroup2" {
+			out = append(out, fields[4])
+		}
+	}
+	return out
+}
+
+// ControllersMissing reports required controllers the host lacks.
+func ControllersMissing() []string {
+	want := []string{"cpu", "memory", "pids"}
+	have := map[string]bool{}
+	if cg.Mode() == cg.Unified {
+		b, _ := os.ReadFile(filepath.Join(unifiedMount, "cgroup.controllers"))
+		for _, c := range strings.Fields(string(b)) {
+			have[c] = true
+		}
+	} else {
+		subs, _ := controllersOnly()
+		for _, s := range subs {
+			have[string(s.Name())] = true
+		}
+	}
+	var miss []string
+	for _, w := range want {
+		if !have[w] {
+			miss = append(miss, w)
+		}
+	}
+	return miss
+}
+
+// RemoveParent removes the podsim parent cgroup if it is empty.
+func RemoveParent() {
+	for _, d := range Dirs(Parent) {
+		os.Remove(d)
+	}
+}

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package cgroups
+
+func Mode() string                             { return "unavailable" }
+func CreatePod(podPath string, l Limits) error { return ErrNotLinux }
+func Dirs(cgPath string) []string              { return nil }
+func Remove(cgPath string) error               { return ErrNotLinux }
+func Procs(cgPath string) []int                { return nil }
+func ControllersMissing() []string             { return nil }
+func RemoveParent()                            {}

@@ -1,0 +1,192 @@
+// Package app is podsim's command line: one file per verb, kubectl-shaped so
+// that the article's commands work with podsim in place of kubectl.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/namespaces"
+	"github.com/spf13/cobra"
+
+	"github.com/podsim/podsim/sandbox"
+	"github.com/podsim/podsim/sandbox/images"
+	"github.com/podsim/podsim/sandbox/runtime"
+)
+
+// Version is set at build time with -ldflags "-X .../app.Version=...".
+var Version = "dev"
+
+// exitError carries a specific exit code (exec's command, a failed scenario).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit code %d", e.code) }
+
+// env is what every command shares: streams, global flags, and the lazily
+// built containerd connection and pod manager.
+type env struct {
+	ctx            context.Context
+	in             io.Reader
+	out, errOut    io.Writer
+	namespace      string
+	allNamespaces  bool
+	address        string
+	verbose        bool
+	client         *containerd.Client
+	info           runtime.Info
+	mgr            *sandbox.Manager
+	catalog        *images.Catalog
+	netCfg         sandbox.NetworkConfig
+	progressPrefix string
+}
+
+// Run runs podsim with args and returns the process exit code.
+func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
+	e := &env{ctx: ctx, in: in, out: out, errOut: errOut}
+	root := newRootCommand(e)
+	root.SetArgs(args)
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(errOut)
+	err := root.ExecuteContext(ctx)
+	if e.client != nil {
+		e.client.Close()
+	}
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintln(errOut, "error: "+strings.TrimSpace(err.Error()))
+	return 1
+}
+
+func newRootCommand(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "podsim",
+		Short: "Build real Kubernetes-style pods with containerd, and see the namespaces that make them",
+		Long: `podsim builds pods the way kubelet and containerd's CRI plugin do — a pod cgroup,
+a pinned network namespace wired by CNI, a pause container holding the shared
+namespaces, app containers joining them — and shows and checks what the kernel did.
+
+Its commands follow kubectl: apply, get, exec, logs, delete. 'podsim run all'
+runs the article's multi-container pod scenarios.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&e.namespace, "namespace", "n", "default", "Kubernetes namespace of the objects")
+	pf.StringVar(&e.address, "containerd-address", os.Getenv(runtime.EnvAddress), "containerd socket (default: "+runtime.EnvAddress+", else the system socket if a daemon answers, else podsim's own containerd)")
+	pf.BoolVarP(&e.verbose, "verbose", "v", false, "print each step podsim takes")
+	root.AddCommand(
+		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newLogsCommand(e),
+		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
+		newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
+		newSystemCommand(e),
+	)
+	return root
+}
+
+// manager connects to containerd (starting podsim's own if needed) and
+// builds the pod manager, once per command.
+func (e *env) manager() (*sandbox.Manager, error) {
+	if e.mgr != nil {
+		return e.mgr, nil
+	}
+	if os.Geteuid() != 0 {
+		return nil, sandbox.ErrNotRoot
+	}
+	exe, err := selfExe()
+	if err != nil {
+		return nil, err
+	}
+	client, info, err := runtime.Connect(e.ctx, runtime.Options{Address: e.address, SelfExe: exe, Progress: e.progress})
+	if err != nil {
+		return nil, err
+	}
+	e.client, e.info = client, info
+	e.ctx = namespaces.WithNamespace(e.ctx, runtime.Namespace)
+	cat, err := e.images()
+	if err != nil {
+		return nil, err
+	}
+	e.netCfg = sandbox.DefaultNetworkConfig()
+	paths := sandbox.DefaultPaths()
+	network, err := sandbox.NewCNINetwork(e.netCfg, filepath.Join(paths.State, "cni"))
+	if err != nil {
+		return nil, err
+	}
+	e.mgr = sandbox.New(sandbox.Options{
+		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: exe,
+		Trace:    e.trace,
+		Progress: e.progress,
+		Warn:     func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
+	})
+	return e.mgr, nil
+}
+
+func (e *env) images() (*images.Catalog, error) {
+	if e.catalog != nil {
+		return e.catalog, nil
+	}
+	pause, err := pauseBinary()
+	if err != nil {
+		return nil, err
+	}
+	e.catalog = images.NewCatalog(pause)
+	return e.catalog, nil
+}
+
+func (e *env) progress(s string) { fmt.Fprintln(e.errOut, s) }
+
+func (e *env) trace(ev sandbox.Event) {
+	if e.verbose {
+		fmt.Fprintf(e.errOut, "  [%s] %-9s %s (%s)\n", ev.Pod, ev.Step, ev.Detail, ev.Duration.Round(100*time.Microsecond))
+	}
+}
+
+// selfExe is the absolute path of this binary: the shim re-executes it as
+// the log driver and runtime re-executes it as containerd's supervisor.
+func selfExe() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(exe)
+}
+
+// pauseBinary finds podsim's static pause program: PODSIM_PAUSE_BINARY, next
+// to the podsim binary (make build puts both in bin/), or the install dirs.
+func pauseBinary() (string, error) {
+	cands := []string{os.Getenv("PODSIM_PAUSE_BINARY")}
+	if exe, err := selfExe(); err == nil {
+		cands = append(cands, filepath.Join(filepath.Dir(exe), "pause"))
+	}
+	cands = append(cands, "/usr/local/lib/podsim/pause", "/usr/lib/podsim/pause")
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if fi, err := os.Stat(c); err == nil && fi.Mode().IsRegular() {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("podsim's pause binary was not found next to podsim or in /usr/local/lib/podsim: run 'make build' (or set PODSIM_PAUSE_BINARY)")
+}
+
+// ns is the namespace for reads: "" when --all-namespaces.
+func (e *env) ns() string {
+	if e.allNamespaces {
+		return ""
+	}
+	return e.namespace
+}

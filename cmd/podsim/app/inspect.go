@@ -1,0 +1,75 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podsim/podsim/namespaces"
+)
+
+func newInspectCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect POD",
+		Short: "Show the kernel objects of a pod: namespaces of every container, cgroup, netns, veth",
+		Long: `Show what a pod is made of, read from the kernel: for the pause container and
+each app container, the inode of each of its namespaces (/proc/<pid>/ns/*),
+marked "shared" when it is the pause container's (the pod's), "own" when the
+container has its own, and "host" when it is the host's; the pod cgroup, the
+pinned network namespace and the veth pair that plugs it into the bridge.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := e.manager()
+			if err != nil {
+				return err
+			}
+			pod, err := m.ResolvePod(e.ctx, e.namespace, args[0])
+			if err != nil {
+				return err
+			}
+			in, err := m.Inspect(e.ctx, e.namespace, pod)
+			if err != nil {
+				return err
+			}
+			st := in.State
+			fmt.Fprintf(e.out, "Pod:        %s/%s (uid %s)\n", st.Pod.Namespace, st.Pod.Name, st.Pod.UID)
+			fmt.Fprintf(e.out, "Status:     %s\n", st.StatusText())
+			fmt.Fprintf(e.out, "IP:         %s on eth0 (MAC %s)\n", orNone(st.IP), orNone(st.MAC))
+			fmt.Fprintf(e.out, "veth:       %s (host side, on bridge %s) <-> eth0 (in the pod's netns)\n", orNone(st.HostIf), orNone(st.Bridge))
+			fmt.Fprintf(e.out, "netns pin:  %s  %s\n", orNone(st.NetNS), in.NetNSID)
+			fmt.Fprintf(e.out, "cgroup:     %s\n", orNone(st.Cgroup))
+			for _, d := range in.CgroupDirs {
+				fmt.Fprintf(e.out, "            %s\n", d)
+			}
+			fmt.Fprintln(e.out)
+			tw := tabwriter.NewWriter(e.out, 0, 8, 2, ' ', 0)
+			head := []string{"CONTAINER", "PID"}
+			for _, t := range namespaces.Types {
+				head = append(head, strings.ToUpper(t))
+			}
+			fmt.Fprintln(tw, strings.Join(head, "\t"))
+			for _, r := range in.Rows {
+				cols := []string{r.Name, fmt.Sprint(r.PID)}
+				if r.Err != "" {
+					cols = append(cols, "("+r.Err+")")
+				} else {
+					for _, t := range namespaces.Types {
+						id, ok := r.NS[t]
+						if !ok {
+							cols = append(cols, "-")
+							continue
+						}
+						cols = append(cols, fmt.Sprintf("%d %s", id.Inode, in.Relation(r, t)))
+					}
+				}
+				fmt.Fprintln(tw, strings.Join(cols, "\t"))
+			}
+			tw.Flush()
+			fmt.Fprintln(e.out, "\nshared = same namespace as the pause container (the pod's); own = the container's alone; host = not isolated.")
+			fmt.Fprintln(e.out, "POD is the pause container: it holds the pod's net, ipc and uts namespaces for the app containers to join.")
+			return nil
+		},
+	}
+}

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podsim/podsim/sandbox/runtime"
+)
+
+func newSystemCommand(e *env) *cobra.Command {
+	sys := &cobra.Command{
+		Use:   "system",
+		Short: "Manage podsim's own containerd",
+	}
+	sys.AddCommand(&cobra.Command{
+		Use:   "stop",
+		Short: "Stop podsim's own containerd (by its recorded PID); running pods' containers keep running",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pid, running := runtime.EmbeddedStatus(runtime.Options{})
+			if !running {
+				fmt.Fprintln(e.out, "podsim's containerd is not running")
+				return nil
+			}
+			if err := runtime.Stop(e.ctx, runtime.Options{}); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.out, "stopped podsim's containerd (supervisor pid %d)\n", pid)
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "status",
+		Short: "Say whether podsim's own containerd is running",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if pid, ok := runtime.EmbeddedStatus(runtime.Options{}); ok {
+				fmt.Fprintf(e.out, "podsim's containerd is running (supervisor pid %d)\n", pid)
+			} else {
+				fmt.Fprintln(e.out, "podsim's containerd is not running")
+			}
+			return nil
+		},
+	})
+	var config string
+	sup := &cobra.Command{
+		Use:    "supervise-containerd",
+		Hidden: true,
+		Short:  "Run containerd as a child subreaper (started by podsim itself)",
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runtime.Supervise(cmd.Context(), config)
+		},
+	}
+	sup.Flags().StringVar(&config, "config", "", "containerd config file")
+	sys.AddCommand(sup)
+	return sys
+}

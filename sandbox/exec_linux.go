@@ -1,0 +1,172 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+)
+
+// ExecIO is the caller's side of an exec: streams, whether a terminal is
+// allocated, and terminal size changes.
+type ExecIO struct {
+	Stdin          io.Reader // nil = no stdin (the process reads EOF)
+	Stdout, Stderr io.Writer
+	TTY            bool
+	Resize         <-chan [2]uint32 // width, height; may be nil
+}
+
+// Exec runs a command in a running container, as `kubectl exec` does: a new
+// process in all of the container's namespaces and cgroup (containerd's
+// task exec, runc exec underneath: setns into each namespace of the
+// container's PID 1). It returns the command's exit code.
+func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cmd []string, eio ExecIO) (int, error) {
+	c, task, err := m.runningContainer(ctx, namespace, pod, container)
+	if err != nil {
+		return -1, err
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return -1, fmt.Errorf("reading spec of %s: %w", container, err)
+	}
+	pspec := *spec.Process
+	pspec.Args = cmd
+	pspec.Terminal = eio.TTY
+	if eio.TTY {
+		pspec.Env = append(append([]string{}, pspec.Env...), "TERM=xterm")
+	}
+	stdin := eio.Stdin
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	opts := []cio.Opt{cio.WithStreams(stdin, eio.Stdout, eio.Stderr)}
+	if eio.TTY {
+		opts = append(opts, cio.WithTerminal)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	execID := "exec-" + hex.EncodeToString(b)
+	proc, err := task.Exec(ctx, execID, &pspec, cio.NewCreator(opts...))
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s/%s: %w", pod, container, err)
+	}
+	defer proc.Delete(context.WithoutCancel(ctx))
+	exitCh, err := proc.Wait(ctx)
+	if err != nil {
+		return -1, err
+	}
+	if err := proc.Start(ctx); err != nil {
+		return -1, fmt.Errorf("starting %q in container %s: %w", strings.Join(cmd, " "), container, err)
+	}
+	if eio.TTY && eio.Resize != nil {
+		go func() {
+			for sz := range eio.Resize {
+				_ = proc.Resize(ctx, sz[0], sz[1])
+			}
+		}()
+	}
+	select {
+	case st := <-exitCh:
+		code, _, err := st.Result()
+		if pio := proc.IO(); pio != nil {
+			pio.Wait() // all output copied before returning
+		}
+		return int(code), err
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+}
+
+// StartBackground starts a long-running process in a container and returns
+// a function that stops it. Scenarios use it for the article's listener
+// (`nc -l ...` in c1) while other checks run.
+func (m *Manager) StartBackground(ctx context.Context, namespace, pod, container string, cmd []string) (stop func(), err error) {
+	c, task, err := m.runningContainer(ctx, namespace, pod, container)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pspec := *spec.Process
+	pspec.Args = cmd
+	pspec.Terminal = false
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	proc, err := task.Exec(ctx, "bg-"+hex.EncodeToString(b), &pspec, cio.NullIO)
+	if err != nil {
+		return nil, err
+	}
+	exitCh, err := proc.Wait(ctx)
+	if err != nil {
+		proc.Delete(ctx)
+		return nil, err
+	}
+	if err := proc.Start(ctx); err != nil {
+		proc.Delete(ctx)
+		return nil, err
+	}
+	return func() {
+		ctx := context.WithoutCancel(ctx)
+		_ = proc.Kill(ctx, 9)
+		<-exitCh
+		proc.Delete(ctx)
+	}, nil
+}
+
+// runningContainer finds a container of a pod and its running task.
+// An empty container name means the first app container, as kubectl does.
+func (m *Manager) runningContainer(ctx context.Context, namespace, pod, container string) (containerd.Container, containerd.Task, error) {
+	r, err := m.find(ctx, namespace, pod)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r == nil {
+		return nil, nil, fmt.Errorf("%w: pod %q in namespace %q (list pods with 'podsim get pods')", ErrPodNotFound, pod, namespace)
+	}
+	name, err := r.ContainerName(container)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := m.client.LoadContainer(ctx, ContainerID(r.ID, name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: container %s of pod %s is gone (delete and re-create the pod)", ErrNotRunning, name, pod)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: container %s of pod %s has no task", ErrNotRunning, name, pod)
+	}
+	st, err := task.Status(ctx)
+	if err != nil || st.Status != containerd.Running {
+		return nil, nil, fmt.Errorf("%w: container %s of pod %s is %s (exit code %d)", ErrNotRunning, name, pod, st.Status, st.ExitStatus)
+	}
+	return c, task, nil
+}
+
+// ContainerName resolves a container name of the pod ("" = the first app
+// container), with an error listing the valid names.
+func (r *Record) ContainerName(name string) (string, error) {
+	var names []string
+	for _, c := range r.Pod.Spec.InitContainers {
+		names = append(names, c.Name)
+		if c.Name == name {
+			return name, nil
+		}
+	}
+	for _, c := range r.Pod.Spec.Containers {
+		names = append(names, c.Name)
+		if c.Name == name {
+			return name, nil
+		}
+	}
+	if name == "" && len(r.Pod.Spec.Containers) > 0 {
+		return r.Pod.Spec.Containers[0].Name, nil
+	}
+	return "", fmt.Errorf("%w: container %q is not valid for pod %s: choose one of [%s]", ErrNoContainer, name, r.Pod.Name, strings.Join(names, " "))
+}

@@ -1,0 +1,163 @@
+package sandbox
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// podFiles are the per-pod files kubelet writes once and bind-mounts into
+// every container of the pod, so all containers see one /etc/hosts, one
+// /etc/hostname and one /etc/resolv.conf, and share one /dev/shm.
+type podFiles struct {
+	Hosts, Hostname, Resolv, Shm string
+}
+
+func (m *Manager) writePodFiles(id, name, namespace string, ip net.IP) (podFiles, error) {
+	dir := m.paths.podDir(id)
+	f := podFiles{
+		Hosts:    filepath.Join(dir, "etc-hosts"),
+		Hostname: filepath.Join(dir, "hostname"),
+		Resolv:   filepath.Join(dir, "resolv.conf"),
+		Shm:      filepath.Join(m.paths.podRun(id), "shm"),
+	}
+	hosts := "# Kubernetes-managed hosts file (written by podsim, shared by every container of the pod).\n" +
+		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +
+		"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
+	if ip != nil {
+		hosts += fmt.Sprintf("%s\t%s\n", ip, name)
+	}
+	if err := os.WriteFile(f.Hosts, []byte(hosts), 0o644); err != nil {
+		return f, fmt.Errorf("writing pod hosts file: %w", err)
+	}
+	if err := os.WriteFile(f.Hostname, []byte(name+"\n"), 0o644); err != nil {
+		return f, fmt.Errorf("writing pod hostname file: %w", err)
+	}
+	if err := os.WriteFile(f.Resolv, []byte(resolvConf(namespace)), 0o644); err != nil {
+		return f, fmt.Errorf("writing pod resolv.conf: %w", err)
+	}
+	if err := os.MkdirAll(f.Shm, 0o755); err != nil {
+		return f, fmt.Errorf("creating pod shm dir: %w", err)
+	}
+	// One tmpfs per pod for /dev/shm, as CRI mounts for the sandbox: the
+	// containers share the IPC namespace, so they share POSIX shm too.
+	if err := unix.Mount("shm", f.Shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+		return f, fmt.Errorf("mounting pod /dev/shm tmpfs on %s: %w", f.Shm, err)
+	}
+	return f, nil
+}
+
+// resolvConf gives pods the search path of a cluster namespace and the
+// host's non-loopback nameservers (a loopback resolver such as
+// 127.0.0.53 is unreachable from inside the pod's network namespace).
+func resolvConf(namespace string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "search %s.svc.cluster.local svc.cluster.local cluster.local\n", namespace)
+	if f, err := os.Open("/etc/resolv.conf"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) == 2 && fields[0] == "nameserver" {
+				if ip := net.ParseIP(fields[1]); ip != nil && !ip.IsLoopback() {
+					fmt.Fprintf(&b, "nameserver %s\n", ip)
+				}
+			}
+		}
+		f.Close()
+	}
+	b.WriteString("options ndots:5\n")
+	return b.String()
+}
+
+// emptyDir returns (and creates) the directory behind an emptyDir volume.
+// Like kubelet's, it is a plain directory on the node's disk that lives as
+// long as the pod; medium Memory gets a tmpfs instead.
+func (m *Manager) emptyDir(id, name string, memory bool) (string, error) {
+	if memory {
+		d := filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~empty-dir", name)
+		if err := os.MkdirAll(d, 0o777); err != nil {
+			return "", err
+		}
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0777"); err != nil {
+			return "", fmt.Errorf("mounting tmpfs for emptyDir %q: %w", name, err)
+		}
+		return d, nil
+	}
+	d := filepath.Join(m.paths.podDir(id), "volumes", "kubernetes.io~empty-dir", name)
+	if err := os.MkdirAll(d, 0o777); err != nil {
+		return "", fmt.Errorf("creating emptyDir %q: %w", name, err)
+	}
+	// MkdirAll applies the umask; kubelet makes emptyDirs world-writable.
+	return d, os.Chmod(d, 0o777)
+}
+
+// removePodDirs unmounts every mount below the pod's run dir (shm, memory
+// emptyDirs) and removes its directories. Idempotent.
+func (m *Manager) removePodDirs(id string) error {
+	var errs []error
+	runDir := m.paths.podRun(id)
+	for _, mp := range mountsUnder(runDir) {
+		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmounting %s: %w", mp, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...) // never rm -r across a live mount
+	}
+	for _, d := range []string{runDir, m.paths.podDir(id)} {
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mountsUnder lists mount points at or below dir, deepest first.
+func mountsUnder(dir string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	// deepest first
+	for i := 0; i < len(out); i++ {
+		for j := i + 1; j < len(out); j++ {
+			if len(out[j]) > len(out[i]) {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+	return r.Replace(s)
+}
+
+// EmptyDirPath is where an emptyDir volume of a pod lives on the host (disk
+// medium): the directory that is bind-mounted into each container.
+func (m *Manager) EmptyDirPath(r *Record, volume string) string {
+	return filepath.Join(m.paths.podDir(r.ID), "volumes", "kubernetes.io~empty-dir", volume)
+}

@@ -1,0 +1,146 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/containerd/containerd"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podsim/podsim/sandbox/images"
+)
+
+// ImageSource provides images: podsim's offline catalog implements it.
+type ImageSource interface {
+	Lookup(ref string) (images.Entry, error)
+	Ensure(ctx context.Context, client *containerd.Client, ref string, progress func(string)) (containerd.Image, error)
+}
+
+// Options configure a Manager.
+type Options struct {
+	Client  *containerd.Client
+	Images  ImageSource
+	Network Network
+	Paths   Paths
+	// LoggerPath is the binary the runc shim starts to write container logs
+	// in CRI format (podsim itself, see RunCRILogger).
+	LoggerPath string
+	// Trace receives every build/teardown step (may be nil).
+	Trace func(Event)
+	// Progress receives short human lines for long steps (may be nil).
+	Progress func(string)
+	// Warn receives warnings about fields podsim accepts but ignores.
+	Warn func(string)
+}
+
+// Manager builds, inspects and removes pods.
+type Manager struct {
+	client   *containerd.Client
+	images   ImageSource
+	net      Network
+	paths    Paths
+	logger   string
+	trace    func(Event)
+	progress func(string)
+	warn     func(string)
+}
+
+// New returns a Manager.
+func New(o Options) *Manager {
+	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths, logger: o.LoggerPath,
+		trace: o.Trace, progress: o.Progress, warn: o.Warn}
+	if m.trace == nil {
+		m.trace = func(Event) {}
+	}
+	if m.progress == nil {
+		m.progress = func(string) {}
+	}
+	if m.warn == nil {
+		m.warn = func(string) {}
+	}
+	return m
+}
+
+// Client returns the containerd client (scenarios use it to read tasks).
+func (m *Manager) Client() *containerd.Client { return m.client }
+
+// Record is what podsim remembers about a pod outside containerd: the
+// manifest and the names of the kernel objects it made, so teardown can
+// find them even after a crash. It lives in <state>/pods/<id>/pod.json.
+type Record struct {
+	ID        string     `json:"id"`
+	Pod       corev1.Pod `json:"pod"`
+	NetNS     string     `json:"netns,omitempty"`
+	Cgroup    string     `json:"cgroup,omitempty"`
+	IP        string     `json:"ip,omitempty"`
+	MAC       string     `json:"mac,omitempty"`
+	HostIf    string     `json:"hostInterface,omitempty"`
+	Bridge    string     `json:"bridge,omitempty"`
+	LogDir    string     `json:"logDir,omitempty"`
+	Created   time.Time  `json:"created"`
+	InitError string     `json:"initError,omitempty"`
+}
+
+// Name is namespace/name.
+func (r *Record) Name() string { return r.Pod.Namespace + "/" + r.Pod.Name }
+
+func (m *Manager) saveRecord(r *Record) error {
+	dir := m.paths.podDir(r.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating pod state dir: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "pod.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("writing pod record: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, "pod.json"))
+}
+
+func (m *Manager) loadRecord(id string) (*Record, error) {
+	b, err := os.ReadFile(filepath.Join(m.paths.podDir(id), "pod.json"))
+	if err != nil {
+		return nil, err
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("pod record %s is corrupt (remove it with 'podsim gc'): %w", id, err)
+	}
+	return &r, nil
+}
+
+// Records lists every pod record on disk, including half-built ones.
+func (m *Manager) Records() ([]*Record, error) {
+	ents, err := os.ReadDir(m.paths.podsDir())
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []*Record
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		r, err := m.loadRecord(e.Name())
+		if err != nil {
+			// A directory without a readable record: keep its ID so gc can remove it.
+			out = append(out, &Record{ID: e.Name()})
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (m *Manager) emit(pod, step, detail string, start time.Time) {
+	m.trace(Event{Pod: pod, Step: step, Detail: detail, Duration: time.Since(start)})
+}

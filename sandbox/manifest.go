@@ -1,0 +1,124 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// ErrManifest wraps every manifest parsing error.
+var ErrManifest = errors.New("invalid manifest")
+
+// MaxManifestBytes bounds one manifest document (Kubernetes' API server
+// refuses objects above ~1.5 MiB too).
+const MaxManifestBytes = 3 << 20
+
+// Object is one parsed document: exactly one of Pod or Deployment is set.
+type Object struct {
+	Source     string // file name and document number, for messages
+	Pod        *corev1.Pod
+	Deployment *appsv1.Deployment
+}
+
+// Kind is the object's kind.
+func (o Object) Kind() string {
+	if o.Pod != nil {
+		return "Pod"
+	}
+	return "Deployment"
+}
+
+// Name is the object's name.
+func (o Object) Name() string {
+	if o.Pod != nil {
+		return o.Pod.Name
+	}
+	return o.Deployment.Name
+}
+
+// ParseManifests reads multi-document YAML (or JSON) with the Kubernetes
+// types, strictly: an unknown field is an error that names it, as
+// `kubectl apply --validate=strict` does.
+func ParseManifests(r io.Reader, source string) ([]Object, error) {
+	yr := utilyaml.NewYAMLReader(bufio.NewReaderSize(r, 64*1024))
+	var out []Object
+	line := 1
+	for doc := 1; ; doc++ {
+		raw, err := yr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: reading document %d: %w", ErrManifest, source, doc, err)
+		}
+		startLine := line
+		line += bytes.Count(raw, []byte("\n"))
+		if len(raw) > MaxManifestBytes {
+			return nil, fmt.Errorf("%w: %s: document %d is %d bytes, more than the %d podsim accepts", ErrManifest, source, doc, len(raw), MaxManifestBytes)
+		}
+		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
+			continue
+		}
+		where := fmt.Sprintf("%s (document %d, from line %d)", source, doc, startLine)
+		var tm struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(raw, &tm); err != nil {
+			return nil, fmt.Errorf("%w: %s: %s", ErrManifest, where, cleanYAMLErr(err))
+		}
+		obj := Object{Source: where}
+		var target any
+		switch {
+		case tm.Kind == "":
+			return nil, fmt.Errorf("%w: %s: no kind: set 'kind: Pod' or 'kind: Deployment'", ErrManifest, where)
+		case tm.Kind == "Pod" && tm.APIVersion == "v1":
+			obj.Pod = &corev1.Pod{}
+			target = obj.Pod
+		case tm.Kind == "Deployment" && tm.APIVersion == "apps/v1":
+			obj.Deployment = &appsv1.Deployment{}
+			target = obj.Deployment
+		case tm.Kind == "Pod" || tm.Kind == "Deployment":
+			want := map[string]string{"Pod": "v1", "Deployment": "apps/v1"}[tm.Kind]
+			return nil, fmt.Errorf("%w: %s: apiVersion %q is not valid for kind %s: use apiVersion: %s", ErrManifest, where, tm.APIVersion, tm.Kind, want)
+		default:
+			return nil, fmt.Errorf("%w: %s: kind %q (apiVersion %q) is not supported: podsim applies v1 Pod and apps/v1 Deployment", ErrManifest, where, tm.Kind, tm.APIVersion)
+		}
+		if err := yaml.UnmarshalStrict(raw, target); err != nil {
+			return nil, fmt.Errorf("%w: %s: %s", ErrManifest, where, cleanYAMLErr(err))
+		}
+		out = append(out, obj)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %s: no objects found", ErrManifest, source)
+	}
+	return out, nil
+}
+
+func stripComments(b []byte) []byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
+			out = append(out, l)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+// cleanYAMLErr shortens sigs.k8s.io/yaml's messages ("error unmarshaling
+// JSON: while decoding JSON: json: unknown field \"x\"").
+func cleanYAMLErr(err error) string {
+	s := err.Error()
+	for _, p := range []string{"error unmarshaling JSON: ", "while decoding JSON: ", "error converting YAML to JSON: "} {
+		s = strings.ReplaceAll(s, p, "")
+	}
+	return s
+}

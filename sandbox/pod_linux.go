@@ -1,0 +1,606 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	cg "github.com/containerd/cgroups/v3"
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/oci"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podsim/podsim/cgroups"
+	"github.com/podsim/podsim/namespaces"
+)
+
+// ErrInitFailed means the pod was built but an init container failed; the
+// pod is kept (status Init:Error) so its logs can be read.
+var ErrInitFailed = errors.New("init container failed")
+
+// CreatePod builds a pod in CRI order: validate everything, make sure the
+// images exist, then pod cgroup, pinned netns, CNI, pause container, init
+// containers one by one, app containers. If any step fails, everything made
+// so far is torn down again and the error says which step failed.
+func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (rec *Record, err error) {
+	pod = pod.DeepCopy()
+	warns, err := Validate(pod)
+	for _, w := range warns {
+		m.warn(fmt.Sprintf("pod %s: %s", pod.Name, w))
+	}
+	if err != nil {
+		return nil, err
+	}
+	all := append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
+	for _, c := range all {
+		if _, err := m.images.Lookup(c.Image); err != nil {
+			return nil, fmt.Errorf("pod %s, container %s: %w", pod.Name, c.Name, err)
+		}
+	}
+
+	unlock, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	if existing, _ := m.find(ctx, pod.Namespace, pod.Name); existing != nil {
+		return nil, fmt.Errorf("%w: pod %q in namespace %q: delete it first with 'podsim delete pod %s'", ErrPodExists, pod.Name, pod.Namespace, pod.Name)
+	}
+
+	// Images are a cache, not part of the pod: build them before making
+	// any pod object so a failing build leaves nothing to roll back.
+	imgs := map[string]containerd.Image{}
+	imgCfgs := map[string]ImageConfig{}
+	pauseImg, _, err := m.ensureImage(ctx, PauseImage)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if _, ok := imgs[c.Image]; ok {
+			continue
+		}
+		img, cfg, err := m.ensureImage(ctx, c.Image)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s, container %s: %w", pod.Name, c.Name, err)
+		}
+		imgs[c.Image], imgCfgs[c.Image] = img, cfg
+	}
+
+	id, uid := newIDs()
+	pod.UID = types.UID(uid)
+	pod.CreationTimestamp = metav1.NewTime(time.Now().UTC().Truncate(time.Second))
+	rec = &Record{ID: id, Pod: *pod, Created: time.Now().UTC(),
+		LogDir: m.paths.podLogDir(pod.Namespace, pod.Name, uid)}
+	if err := m.saveRecord(rec); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			// Roll back with the same idempotent teardown `delete` uses.
+			if terr := m.teardown(context.WithoutCancel(ctx), rec, 0); terr != nil {
+				err = errors.Join(err, fmt.Errorf("rolling back pod %s: %w", pod.Name, terr))
+			}
+			rec = nil
+		}
+	}()
+
+	// 1. Pod cgroup: the parent of every container's cgroup.
+	t := time.Now()
+	rec.Cgroup = cgroups.PodPath(uid)
+	if err = m.saveRecord(rec); err != nil {
+		return nil, err
+	}
+	if err = cgroups.CreatePod(rec.Cgroup, podLimits(pod)); err != nil {
+		return nil, fmt.Errorf("pod %s: step cgroup: %w", pod.Name, err)
+	}
+	m.emit(pod.Name, "cgroup", "created pod cgroup "+rec.Cgroup+" ("+cgroups.Mode()+")", t)
+
+	// 2. Network namespace, pinned before any process exists.
+	t = time.Now()
+	nsName := netnsName(pod, id)
+	rec.NetNS = filepath.Join(namespaces.NetNSDir, nsName)
+	if err = m.saveRecord(rec); err != nil {
+		return nil, err
+	}
+	if _, err = namespaces.PinNetNS(nsName); err != nil {
+		rec.NetNS = "" // not ours to remove
+		return nil, fmt.Errorf("pod %s: step netns: %w", pod.Name, err)
+	}
+	if id, e := namespaces.Read(rec.NetNS, "net"); e == nil {
+		m.emit(pod.Name, "netns", fmt.Sprintf("pinned new network namespace %s at %s", id, rec.NetNS), t)
+	}
+
+	// 3. CNI ADD: loopback, then the bridge with host-local IPAM.
+	t = time.Now()
+	nres, err := m.net.Setup(ctx, m.netPod(rec))
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: step network: %w", pod.Name, err)
+	}
+	rec.IP, rec.MAC, rec.HostIf, rec.Bridge = nres.IP.String(), nres.MAC, nres.HostIf, nres.Bridge
+	if err = m.saveRecord(rec); err != nil {
+		return nil, err
+	}
+	m.emit(pod.Name, "cni", fmt.Sprintf("CNI ADD: %s (host) <-> eth0 %s on bridge %s", rec.HostIf, rec.IP, rec.Bridge), t)
+
+	// 4. Files shared by the pod's containers.
+	files, err := m.writePodFiles(id, pod.Name, pod.Namespace, nres.IP)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: step pod files: %w", pod.Name, err)
+	}
+	vols, err := m.prepareVolumes(id, pod)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: step volumes: %w", pod.Name, err)
+	}
+
+	// 5. The pause container holds the pod's namespaces.
+	t = time.Now()
+	pauseTask, err := m.startPause(ctx, rec, pauseImg)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: step pause container: %w", pod.Name, err)
+	}
+	pausePID := pauseTask.Pid()
+	m.emit(pod.Name, "pause", fmt.Sprintf("pause container pid %d: netns %s joined, new ipc, uts (hostname %s), pid, mnt", pausePID, rec.NetNS, pod.Name), t)
+
+	share := pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace
+	build := func(c *corev1.Container, role string) (containerd.Task, error) {
+		t := time.Now()
+		mounts := append([]Mount{
+			{Source: files.Hosts, Destination: "/etc/hosts"},
+			{Source: files.Hostname, Destination: "/etc/hostname"},
+			{Source: files.Resolv, Destination: "/etc/resolv.conf"},
+			{Source: files.Shm, Destination: "/dev/shm"},
+		}, volumeMounts(c, vols)...)
+		task, err := m.startContainer(ctx, rec, c, role, imgs[c.Image], imgCfgs[c.Image], pausePID, share, mounts)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s: step container %s: %w", pod.Name, c.Name, err)
+		}
+		pidNS := "own pid"
+		if share {
+			pidNS = "pause's pid"
+		}
+		m.emit(pod.Name, role, fmt.Sprintf("container %s pid %d: joined pause's net/ipc/uts, own mnt, %s namespace", c.Name, task.Pid(), pidNS), t)
+		return task, nil
+	}
+
+	// 6. Init containers, one at a time, each must exit 0.
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		task, err := build(c, RoleInit)
+		if err != nil {
+			return nil, err
+		}
+		code, err := waitExit(ctx, task)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s: waiting for init container %s: %w", pod.Name, c.Name, err)
+		}
+		if code != 0 {
+			rec.InitError = fmt.Sprintf("init container %s exited with %d", c.Name, code)
+			_ = m.saveRecord(rec)
+			// Kept, not rolled back: like kubectl, the pod shows Init:Error and its logs stay readable.
+			return rec, fmt.Errorf("%w: pod/%s created but %s: see 'podsim logs %s -c %s'", ErrInitFailed, pod.Name, rec.InitError, pod.Name, c.Name)
+		}
+	}
+	// 7. App containers.
+	for i := range pod.Spec.Containers {
+		if _, err = build(&pod.Spec.Containers[i], RoleApp); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
+}
+
+// PauseImage is the image of every pod's sandbox container.
+const PauseImage = "podsim/pause:latest"
+
+func (m *Manager) ensureImage(ctx context.Context, ref string) (containerd.Image, ImageConfig, error) {
+	img, err := m.images.Ensure(ctx, m.client, ref, m.progress)
+	if err != nil {
+		return nil, ImageConfig{}, err
+	}
+	spec, err := img.Spec(ctx)
+	if err != nil {
+		return nil, ImageConfig{}, fmt.Errorf("reading config of image %s: %w", ref, err)
+	}
+	return img, imageConfig(spec), nil
+}
+
+func imageConfig(s ocispec.Image) ImageConfig {
+	return ImageConfig{Entrypoint: s.Config.Entrypoint, Cmd: s.Config.Cmd, Env: s.Config.Env,
+		WorkingDir: s.Config.WorkingDir, User: s.Config.User}
+}
+
+func (m *Manager) netPod(r *Record) NetworkPod {
+	return NetworkPod{ID: r.ID, Name: r.Pod.Name, Namespace: r.Pod.Namespace, UID: string(r.Pod.UID), NetNSPath: r.NetNS}
+}
+
+func (m *Manager) labels(r *Record, role, container string) map[string]string {
+	l := map[string]string{
+		LabelPodName:      r.Pod.Name,
+		LabelPodNamespace: r.Pod.Namespace,
+		LabelPodUID:       string(r.Pod.UID),
+		LabelSandboxID:    r.ID,
+		LabelRole:         role,
+	}
+	if container != "" {
+		l[LabelContainerName] = container
+	}
+	if role == RoleSandbox {
+		l[LabelNetNS] = r.NetNS
+		l[LabelPodIP] = r.IP
+		l[LabelCgroup] = r.Cgroup
+		l[LabelCreated] = r.Created.Format(time.RFC3339)
+	}
+	return l
+}
+
+func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Image) (containerd.Task, error) {
+	id := r.ID
+	pod := &r.Pod
+	opts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		withSandboxNamespaces(r.NetNS),
+		oci.WithHostname(pod.Name),
+		withCgroupNamespace(cg.Mode() == cg.Unified),
+		oci.WithCgroup(cgroups.ContainerPath(r.Cgroup, id)),
+		oci.WithRootFSReadonly(),
+		oci.WithNoNewPrivileges,
+		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: r.ID}),
+	}
+	if pod.Spec.SecurityContext != nil {
+		opts = append(opts, withSysctls(pod.Spec.SecurityContext.Sysctls))
+	}
+	c, err := m.client.NewContainer(ctx, id,
+		containerd.WithImage(img),
+		containerd.WithSnapshotter(Snapshotter),
+		containerd.WithNewSnapshot(id, img),
+		containerd.WithRuntime(Runtime, nil),
+		containerd.WithContainerLabels(m.labels(r, RoleSandbox, "")),
+		containerd.WithNewSpec(opts...),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating pause container: %w", err)
+	}
+	task, err := c.NewTask(ctx, cio.NullIO)
+	if err != nil {
+		return nil, fmt.Errorf("creating pause task: %w", err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return nil, fmt.Errorf("starting pause task: %w", err)
+	}
+	return task, nil
+}
+
+// ContainerID is the containerd ID of a pod's container.
+func ContainerID(sandboxID, name string) string { return sandboxID + "-" + name }
+
+func (m *Manager) startContainer(ctx context.Context, r *Record, c *corev1.Container, role string,
+	img containerd.Image, icfg ImageConfig, pausePID uint32, sharePID bool, mounts []Mount) (containerd.Task, error) {
+	id := ContainerID(r.ID, c.Name)
+	args := ResolveArgs(icfg, c.Command, c.Args)
+	if len(args) == 0 {
+		return nil, fmt.Errorf("image %s has no Entrypoint or Cmd and the container sets no command", c.Image)
+	}
+	opts := []oci.SpecOpts{
+		oci.WithDefaultPathEnv,
+		oci.WithEnv(MergeEnv(icfg.Env, c.Env)),
+		oci.WithProcessArgs(args...),
+		oci.WithProcessCwd(firstNonEmpty(c.WorkingDir, icfg.WorkingDir, "/")),
+		withImageUser(icfg.User),
+		withPodNamespaces(pausePID, sharePID),
+		withCgroupNamespace(cg.Mode() == cg.Unified),
+		oci.WithCgroup(cgroups.ContainerPath(r.Cgroup, id)),
+		withPodMounts(mounts),
+		withResources(c.Resources),
+		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: r.ID}),
+	}
+	opts = append(opts, withSecurityContext(r.Pod.Spec.SecurityContext, c.SecurityContext)...)
+	ctr, err := m.client.NewContainer(ctx, id,
+		containerd.WithImage(img),
+		containerd.WithSnapshotter(Snapshotter),
+		containerd.WithNewSnapshot(id, img),
+		containerd.WithRuntime(Runtime, nil),
+		containerd.WithContainerLabels(m.labels(r, role, c.Name)),
+		containerd.WithNewSpec(opts...),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating container: %w", err)
+	}
+	logPath := filepath.Join(r.LogDir, c.Name, "0.log")
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, err
+	}
+	task, err := ctr.NewTask(ctx, cio.BinaryIO(m.logger, map[string]string{LoggerFlag: "", "--log-path": logPath}))
+	if err != nil {
+		return nil, fmt.Errorf("creating task: %w", err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return nil, fmt.Errorf("starting %v: %w", args, err)
+	}
+	return task, nil
+}
+
+func waitExit(ctx context.Context, task containerd.Task) (uint32, error) {
+	ch, err := task.Wait(ctx)
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case st := <-ch:
+		code, _, err := st.Result()
+		return code, err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (m *Manager) prepareVolumes(id string, pod *corev1.Pod) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range pod.Spec.Volumes {
+		if v.EmptyDir == nil {
+			continue
+		}
+		d, err := m.emptyDir(id, v.Name, v.EmptyDir.Medium == corev1.StorageMediumMemory)
+		if err != nil {
+			return nil, err
+		}
+		out[v.Name] = d
+	}
+	return out, nil
+}
+
+func volumeMounts(c *corev1.Container, vols map[string]string) []Mount {
+	var out []Mount
+	for _, vm := range c.VolumeMounts {
+		out = append(out, Mount{Source: vols[vm.Name], Destination: vm.MountPath, ReadOnly: vm.ReadOnly})
+	}
+	return out
+}
+
+// podLimits sums container limits for the pod cgroup, as kubelet does, only
+// when every app container has the limit (otherwise the pod is unbounded).
+func podLimits(pod *corev1.Pod) cgroups.Limits {
+	var l cgroups.Limits
+	memAll, cpuAll := true, true
+	for _, c := range pod.Spec.Containers {
+		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && q.Value() > 0 {
+			l.MemoryBytes += q.Value()
+		} else {
+			memAll = false
+		}
+		if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok && q.MilliValue() > 0 {
+			l.CPUMilli += q.MilliValue()
+		} else {
+			cpuAll = false
+		}
+	}
+	if !memAll {
+		l.MemoryBytes = 0
+	}
+	if !cpuAll {
+		l.CPUMilli = 0
+	}
+	return l
+}
+
+func netnsName(pod *corev1.Pod, id string) string {
+	n := "podsim-" + pod.Name + "-" + id[:6]
+	if pod.Namespace != "default" {
+		n = "podsim-" + pod.Namespace + "-" + pod.Name + "-" + id[:6]
+	}
+	if len(n) > 200 {
+		n = "podsim-" + id
+	}
+	return n
+}
+
+func newIDs() (id, uid string) {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = (b[6] & 0x0f) | 0x40 // UUID v4, like Kubernetes pod UIDs
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b)
+	return h[:12], fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// DeletePod removes a pod: stop its containers (SIGTERM, grace period,
+// SIGKILL), then tear down the sandbox in reverse order of creation.
+func (m *Manager) DeletePod(ctx context.Context, namespace, name string, grace time.Duration) error {
+	unlock, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rec, err := m.find(ctx, namespace, name)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return fmt.Errorf("%w: pod %q in namespace %q (list pods with 'podsim get pods')", ErrPodNotFound, name, namespace)
+	}
+	return m.teardown(ctx, rec, grace)
+}
+
+// teardown removes everything a pod record names, in reverse order. Every
+// step tolerates objects already gone, so it is safe after a crash, after a
+// half-finished create, and when run twice.
+func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) error {
+	var errs []error
+	name := r.Pod.Name
+	start := time.Now()
+
+	ctrs, err := m.client.Containers(ctx, fmt.Sprintf("labels.%q==%s", LabelSandboxID, r.ID))
+	if err != nil {
+		return fmt.Errorf("listing containers of pod %s: %w", name, err)
+	}
+	var pause containerd.Container
+	var apps []containerd.Container
+	for _, c := range ctrs {
+		if c.ID() == r.ID {
+			pause = c
+		} else {
+			apps = append(apps, c)
+		}
+	}
+	// App containers stop together (each gets its own grace period, like kubelet).
+	errCh := make(chan error, len(apps))
+	for _, c := range apps {
+		go func(c containerd.Container) { errCh <- m.removeContainer(ctx, c, grace) }(c)
+	}
+	for range apps {
+		if err := <-errCh; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.emit(name, "teardown", fmt.Sprintf("stopped and removed %d container(s)", len(apps)), start)
+	if pause != nil {
+		t := time.Now()
+		if err := m.removeContainer(ctx, pause, 2*time.Second); err != nil {
+			errs = append(errs, err)
+		}
+		m.emit(name, "teardown", "removed pause container (the pod's ipc/uts/pid namespaces end with it)", t)
+	}
+	if r.NetNS != "" {
+		t := time.Now()
+		if err := m.net.Teardown(ctx, m.netPod(r)); err != nil {
+			errs = append(errs, err)
+		}
+		if err := namespaces.RemoveNetNS(r.NetNS); err != nil {
+			errs = append(errs, err)
+		}
+		if r.Bridge != "" {
+			if err := m.removeBridgeIfLast(r.Bridge); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		m.emit(name, "teardown", "CNI DEL and unpinned "+r.NetNS, t)
+	}
+	if err := m.removePodDirs(r.ID); err != nil {
+		errs = append(errs, err)
+	}
+	if r.LogDir != "" && strings.HasPrefix(r.LogDir, m.paths.Logs+"/") {
+		if err := os.RemoveAll(r.LogDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if r.Cgroup != "" {
+		if err := cgroups.Remove(r.Cgroup); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.emit(name, "teardown", "pod removed", start)
+	return errors.Join(errs...)
+}
+
+// removeBridgeIfLast removes the bridge when no podsim network namespace is
+// left (the caller holds the lock, so no pod is being created meanwhile).
+func (m *Manager) removeBridgeIfLast(bridge string) error {
+	ents, _ := os.ReadDir(namespaces.NetNSDir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "podsim-") {
+			return nil
+		}
+	}
+	return RemoveBridgeIfUnused(bridge)
+}
+
+// removeContainer stops a container's task and deletes the container and
+// its snapshot. Not-found at any point means already done.
+func (m *Manager) removeContainer(ctx context.Context, c containerd.Container, grace time.Duration) error {
+	task, err := c.Task(ctx, nil)
+	if err == nil {
+		if err := stopTask(ctx, task, grace); err != nil {
+			return fmt.Errorf("stopping container %s: %w", c.ID(), err)
+		}
+		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("deleting task %s: %w", c.ID(), err)
+		}
+	} else if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("loading task %s: %w", c.ID(), err)
+	}
+	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("deleting container %s: %w", c.ID(), err)
+	}
+	return nil
+}
+
+// stopTask sends SIGTERM, waits up to grace, then SIGKILL — kubelet's
+// termination. One kernel rule shortens it: the init process of a PID
+// namespace only receives signals it has a handler for, so SIGTERM to a
+// PID 1 like `sleep` that never installed one does nothing. Waiting out the
+// grace period would only waste time, so podsim goes straight to SIGKILL.
+func stopTask(ctx context.Context, task containerd.Task, grace time.Duration) error {
+	st, err := task.Status(ctx)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if st.Status == containerd.Stopped {
+		return nil
+	}
+	exitCh, err := task.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Status == containerd.Created {
+		return task.Kill(ctx, syscall.SIGKILL)
+	}
+	if grace > 0 && !ignoresSIGTERM(int(task.Pid())) {
+		if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		select {
+		case <-exitCh:
+			return nil
+		case <-time.After(grace):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	select {
+	case <-exitCh:
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("task %s did not exit after SIGKILL", task.ID())
+	}
+	return nil
+}
+
+// find returns the record of a pod by namespace/name, or nil.
+func (m *Manager) find(ctx context.Context, namespace, name string) (*Record, error) {
+	recs, err := m.Records()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if r.Pod.Name == name && r.Pod.Namespace == namespace {
+			return r, nil
+		}
+	}
+	return nil, nil
+}

@@ -1,0 +1,82 @@
+// Package sandbox owns the pod lifecycle: it turns a Kubernetes Pod into
+// kernel objects in the order kubelet and containerd's CRI plugin use
+// (RunPodSandbox, then CreateContainer/StartContainer for each container),
+// keeps the pod's state on those objects, and tears everything down again.
+//
+// A pod here is:
+//   - a pod cgroup, parent of one cgroup per container (package cgroups);
+//   - a network namespace pinned under /run/netns and wired by CNI
+//     (loopback + a bridge), created before any process exists;
+//   - a pause container that lives in that network namespace and holds the
+//     pod's IPC and UTS namespaces;
+//   - app containers (runc, through containerd) that join the pause's
+//     net/ipc/uts namespaces and get their own mount and PID namespaces.
+package sandbox
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Labels podsim puts on its containerd containers. They are the source of
+// truth for what exists (as kind uses container labels): `podsim gc` finds
+// everything by them even after a crash.
+const (
+	LabelPrefix        = "podsim.io/"
+	LabelPodName       = LabelPrefix + "pod-name"
+	LabelPodNamespace  = LabelPrefix + "pod-namespace"
+	LabelPodUID        = LabelPrefix + "pod-uid"
+	LabelSandboxID     = LabelPrefix + "sandbox-id"
+	LabelRole          = LabelPrefix + "role" // sandbox | init | app
+	LabelContainerName = LabelPrefix + "container-name"
+	LabelNetNS         = LabelPrefix + "netns"
+	LabelPodIP         = LabelPrefix + "pod-ip"
+	LabelCgroup        = LabelPrefix + "cgroup"
+	LabelCreated       = LabelPrefix + "created"
+
+	RoleSandbox = "sandbox"
+	RoleInit    = "init"
+	RoleApp     = "app"
+
+	// ShimGroupAnnotation makes the runc v2 shim serve every container of a
+	// pod from one shim process, as CRI does with its sandbox-id annotation.
+	ShimGroupAnnotation = "io.containerd.runc.v2.group"
+
+	// Snapshotter is the containerd snapshotter podsim unpacks images for.
+	Snapshotter = "overlayfs"
+	// Runtime is the containerd runtime (shim) that runs podsim's containers.
+	Runtime = "io.containerd.runc.v2"
+)
+
+// Paths are the host directories podsim owns. Everything podsim writes
+// outside containerd lives below them, so `gc` can find and remove it.
+type Paths struct {
+	State string // persistent state: /var/lib/podsim
+	Run   string // volatile state, tmpfs mounts: /run/podsim
+	Logs  string // container logs: /var/log/podsim
+}
+
+// DefaultPaths are the paths a root podsim uses.
+func DefaultPaths() Paths {
+	return Paths{State: "/var/lib/podsim", Run: "/run/podsim", Logs: "/var/log/podsim"}
+}
+
+func (p Paths) podsDir() string         { return filepath.Join(p.State, "pods") }
+func (p Paths) podDir(id string) string { return filepath.Join(p.podsDir(), id) }
+func (p Paths) podRun(id string) string { return filepath.Join(p.Run, "pods", id) }
+func (p Paths) lockFile() string        { return filepath.Join(p.Run, "pods.lock") }
+func (p Paths) cniDir() string          { return filepath.Join(p.State, "cni") }
+func (p Paths) deploymentsDir() string  { return filepath.Join(p.State, "deployments") }
+func (p Paths) podLogDir(ns, name, uid string) string {
+	// Same layout as kubelet: /var/log/pods/<ns>_<name>_<uid>/<container>/0.log
+	return filepath.Join(p.Logs, "pods", ns+"_"+name+"_"+uid)
+}
+
+// Event is one step of building or tearing down a pod. The sandbox emits
+// them; the CLI's -v output (and later --trace and bench) consume them.
+type Event struct {
+	Pod      string
+	Step     string // e.g. "cgroup", "netns", "cni", "pause", "container", "teardown"
+	Detail   string
+	Duration time.Duration
+}

@@ -1,0 +1,347 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/containerd/containers"
+	"github.com/containerd/containerd/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// ImageConfig is the part of an OCI image config a container spec needs.
+type ImageConfig struct {
+	Entrypoint []string
+	Cmd        []string
+	Env        []string
+	WorkingDir string
+	User       string
+}
+
+// ResolveArgs applies Kubernetes' rules for command and args over the
+// image's Entrypoint and Cmd: command replaces Entrypoint (and drops Cmd),
+// args replaces Cmd.
+func ResolveArgs(img ImageConfig, command, args []string) []string {
+	switch {
+	case len(command) > 0:
+		return append(append([]string{}, command...), args...)
+	case len(args) > 0:
+		return append(append([]string{}, img.Entrypoint...), args...)
+	default:
+		return append(append([]string{}, img.Entrypoint...), img.Cmd...)
+	}
+}
+
+// MergeEnv overlays the container's env on the image's, keeping the image's
+// order and appending new names, as the kubelet does. $(VAR) references to
+// earlier variables are expanded, as in Kubernetes.
+func MergeEnv(image []string, env []corev1.EnvVar) []string {
+	out := append([]string{}, image...)
+	index := map[string]int{}
+	values := map[string]string{}
+	for i, kv := range out {
+		k, v, _ := strings.Cut(kv, "=")
+		index[k] = i
+		values[k] = v
+	}
+	for _, e := range env {
+		val := expandVars(e.Value, values)
+		values[e.Name] = val
+		if i, ok := index[e.Name]; ok {
+			out[i] = e.Name + "=" + val
+			continue
+		}
+		index[e.Name] = len(out)
+		out = append(out, e.Name+"="+val)
+	}
+	return out
+}
+
+// expandVars implements Kubernetes' $(VAR) syntax: $(VAR) is replaced when
+// VAR is known, $$ escapes, unknown references stay as written.
+func expandVars(s string, vars map[string]string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteByte(s[i])
+				continue
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := vars[name]; ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString(s[i : i+3+end])
+			}
+			i += 2 + end
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// withPodNamespaces is the heart of the pod model. It sets the namespaces of
+// an app container the way CRI does: join the pause container's network, IPC
+// and UTS namespaces through /proc/<pause-pid>/ns/*, and get a new mount
+// namespace and a new PID namespace, unless the pod shares one PID
+// namespace (shareProcessNamespace), in which case the pause's is joined too
+// and the pause becomes PID 1 for every container.
+func withPodNamespaces(pausePID uint32, sharePID bool) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		nsPath := func(t string) string { return fmt.Sprintf("/proc/%d/ns/%s", pausePID, t) }
+		joins := []specs.LinuxNamespace{
+			{Type: specs.NetworkNamespace, Path: nsPath("net")},
+			{Type: specs.IPCNamespace, Path: nsPath("ipc")},
+			{Type: specs.UTSNamespace, Path: nsPath("uts")},
+			{Type: specs.MountNamespace}, // empty Path = new namespace
+			{Type: specs.PIDNamespace},
+		}
+		if sharePID {
+			joins[4].Path = nsPath("pid")
+		}
+		for _, ns := range joins {
+			if err := oci.WithLinuxNamespace(ns)(ctx, c, ctr, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// withSandboxNamespaces sets the pause container's namespaces: the pinned
+// network namespace made before it (so CNI could wire it), and fresh IPC,
+// UTS, PID and mount namespaces that the app containers will join.
+func withSandboxNamespaces(netnsPath string) oci.SpecOpts {
+	return oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netnsPath})
+}
+
+// withCgroupNamespace gives a container its own cgroup namespace on a pure
+// v2 host, as CRI does, so /sys/fs/cgroup inside shows its own cgroup as root.
+func withCgroupNamespace(enabled bool) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if !enabled {
+			return nil
+		}
+		return oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.CgroupNamespace})(ctx, c, ctr, s)
+	}
+}
+
+// Mount is a bind mount from the pod's directory into a container.
+type Mount struct {
+	Source, Destination string
+	ReadOnly            bool
+}
+
+// withPodMounts bind-mounts the pod's shared files and volumes: the
+// kubelet-managed /etc/hosts, /etc/hostname and /etc/resolv.conf, the pod's
+// /dev/shm (one tmpfs shared by the containers, as they share IPC), and
+// volumes. Bind mounts make the same inode visible in several mount
+// namespaces: that is all "sharing a volume" means to the kernel.
+func withPodMounts(mounts []Mount) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		dests := map[string]bool{}
+		for _, m := range mounts {
+			dests[filepath.Clean(m.Destination)] = true
+		}
+		kept := s.Mounts[:0]
+		for _, m := range s.Mounts {
+			if !dests[filepath.Clean(m.Destination)] {
+				kept = append(kept, m)
+			}
+		}
+		s.Mounts = kept
+		for _, m := range mounts {
+			opts := []string{"rbind", "rprivate"}
+			if m.ReadOnly {
+				opts = append(opts, "ro")
+			} else {
+				opts = append(opts, "rw")
+			}
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: m.Destination, Type: "bind", Source: m.Source, Options: opts})
+		}
+		return nil
+	}
+}
+
+// withResources turns requests and limits into cgroup settings as kubelet
+// does: memory limit -> memory.limit_in_bytes / memory.max; cpu limit ->
+// CFS quota over a 100ms period; cpu request -> cpu.shares (weight on v2).
+func withResources(r corev1.ResourceRequirements) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if s.Linux == nil {
+			s.Linux = &specs.Linux{}
+		}
+		if s.Linux.Resources == nil {
+			s.Linux.Resources = &specs.LinuxResources{}
+		}
+		res := s.Linux.Resources
+		if q, ok := r.Limits[corev1.ResourceMemory]; ok && q.Value() > 0 {
+			v := q.Value()
+			res.Memory = &specs.LinuxMemory{Limit: &v}
+		}
+		if q, ok := r.Limits[corev1.ResourceCPU]; ok && q.MilliValue() > 0 {
+			period := uint64(100000)
+			quota := q.MilliValue() * 100
+			if quota < 1000 {
+				quota = 1000 // the kernel's minimum CFS quota (1ms)
+			}
+			if res.CPU == nil {
+				res.CPU = &specs.LinuxCPU{}
+			}
+			res.CPU.Period, res.CPU.Quota = &period, &quota
+		}
+		req, ok := r.Requests[corev1.ResourceCPU]
+		if !ok {
+			req, ok = r.Limits[corev1.ResourceCPU] // a limit alone implies the same request
+		}
+		if ok {
+			shares := uint64(req.MilliValue() * 1024 / 1000)
+			if shares < 2 {
+				shares = 2
+			}
+			if res.CPU == nil {
+				res.CPU = &specs.LinuxCPU{}
+			}
+			res.CPU.Shares = &shares
+		}
+		return nil
+	}
+}
+
+// withSecurityContext applies a container's securityContext.
+func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityContext) []oci.SpecOpts {
+	var opts []oci.SpecOpts
+	var uid, gid *int64
+	if podSC != nil {
+		uid, gid = podSC.RunAsUser, podSC.RunAsGroup
+	}
+	if sc != nil {
+		if sc.RunAsUser != nil {
+			uid = sc.RunAsUser
+		}
+		if sc.RunAsGroup != nil {
+			gid = sc.RunAsGroup
+		}
+	}
+	if uid != nil {
+		g := int64(0)
+		if gid != nil {
+			g = *gid
+		}
+		opts = append(opts, oci.WithUIDGID(uint32(*uid), uint32(g)))
+	} else if gid != nil {
+		opts = append(opts, func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+			s.Process.User.GID = uint32(*gid)
+			return nil
+		})
+	}
+	if podSC != nil && len(podSC.SupplementalGroups) > 0 {
+		opts = append(opts, func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+			for _, g := range podSC.SupplementalGroups {
+				s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, uint32(g))
+			}
+			return nil
+		})
+	}
+	if sc == nil {
+		return opts
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		// Privileged: every capability, all host devices, no masked or
+		// read-only /proc paths, writable /sys — what CRI does.
+		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices,
+			oci.WithWriteableSysfs, oci.WithWriteableCgroupfs, oci.WithMaskedPaths(nil), oci.WithReadonlyPaths(nil))
+	}
+	if sc.Capabilities != nil {
+		if len(sc.Capabilities.Drop) > 0 {
+			opts = append(opts, oci.WithDroppedCapabilities(capNames(sc.Capabilities.Drop)))
+		}
+		if len(sc.Capabilities.Add) > 0 {
+			opts = append(opts, oci.WithAddedCapabilities(capNames(sc.Capabilities.Add)))
+		}
+	}
+	if sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+	if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
+		opts = append(opts, oci.WithNoNewPrivileges)
+	}
+	return opts
+}
+
+// capNames turns Kubernetes capability names (NET_ADMIN) into the kernel's
+// (CAP_NET_ADMIN); "ALL" stays as is for the containerd helpers.
+func capNames(caps []corev1.Capability) []string {
+	out := make([]string, 0, len(caps))
+	for _, c := range caps {
+		s := strings.ToUpper(string(c))
+		if s != "ALL" && !strings.HasPrefix(s, "CAP_") {
+			s = "CAP_" + s
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// withSysctls sets pod-level (namespaced) sysctls on the sandbox: they apply
+// to the pod's net/ipc namespaces, so every container sees them.
+func withSysctls(sysctls []corev1.Sysctl) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if len(sysctls) == 0 {
+			return nil
+		}
+		if s.Linux.Sysctl == nil {
+			s.Linux.Sysctl = map[string]string{}
+		}
+		for _, x := range sysctls {
+			s.Linux.Sysctl[strings.ReplaceAll(x.Name, "/", ".")] = x.Value
+		}
+		return nil
+	}
+}
+
+// withUserString applies an image's USER ("uid", "uid:gid"); names would need
+// the image's /etc/passwd, which WithUser reads from the rootfs.
+func withImageUser(user string) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if user == "" || user == "root" || user == "0" {
+			return nil
+		}
+		u, g, _ := strings.Cut(user, ":")
+		uid, err1 := strconv.ParseUint(u, 10, 32)
+		gid, err2 := strconv.ParseUint(g, 10, 32)
+		if err1 == nil && (g == "" || err2 == nil) {
+			s.Process.User.UID, s.Process.User.GID = uint32(uid), uint32(gid)
+			return nil
+		}
+		return oci.WithUser(user)(ctx, c, ctr, s)
+	}
+}
+
+// sortedKeys is a small helper for stable output.
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,237 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/errdefs"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ContainerState is one container as the kernel and containerd see it now.
+type ContainerState struct {
+	Name     string
+	ID       string
+	Role     string
+	Image    string
+	PID      uint32 // host PID of the container's process, 0 when not running
+	Status   string // running, exited, created, missing
+	ExitCode uint32
+	Started  time.Time
+	Finished time.Time
+}
+
+// PodState is a pod record plus the live state of its containers.
+type PodState struct {
+	*Record
+	Pause      ContainerState
+	Init       []ContainerState
+	Containers []ContainerState
+}
+
+// Get returns the live state of one pod.
+func (m *Manager) Get(ctx context.Context, namespace, name string) (*PodState, error) {
+	r, err := m.find(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, fmt.Errorf("%w: pod %q in namespace %q (list pods with 'podsim get pods')", ErrPodNotFound, name, namespace)
+	}
+	return m.state(ctx, r), nil
+}
+
+// List returns every pod (of one namespace, or all when namespace is "").
+func (m *Manager) List(ctx context.Context, namespace string) ([]*PodState, error) {
+	recs, err := m.Records()
+	if err != nil {
+		return nil, err
+	}
+	var out []*PodState
+	for _, r := range recs {
+		if r.Pod.Name == "" || (namespace != "" && r.Pod.Namespace != namespace) {
+			continue
+		}
+		out = append(out, m.state(ctx, r))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Pod.Namespace != out[j].Pod.Namespace {
+			return out[i].Pod.Namespace < out[j].Pod.Namespace
+		}
+		return out[i].Pod.Name < out[j].Pod.Name
+	})
+	return out, nil
+}
+
+func (m *Manager) state(ctx context.Context, r *Record) *PodState {
+	ps := &PodState{Record: r}
+	ps.Pause = m.containerState(ctx, r.ID, "POD", RoleSandbox, PauseImage)
+	for _, c := range r.Pod.Spec.InitContainers {
+		ps.Init = append(ps.Init, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleInit, c.Image))
+	}
+	for _, c := range r.Pod.Spec.Containers {
+		ps.Containers = append(ps.Containers, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleApp, c.Image))
+	}
+	return ps
+}
+
+func (m *Manager) containerState(ctx context.Context, id, name, role, image string) ContainerState {
+	cs := ContainerState{Name: name, ID: id, Role: role, Image: image, Status: "missing"}
+	c, err := m.client.LoadContainer(ctx, id)
+	if err != nil {
+		return cs
+	}
+	cs.Status = "created"
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		if !errdefs.IsNotFound(err) {
+			cs.Status = "unknown"
+		}
+		return cs
+	}
+	st, err := task.Status(ctx)
+	if err != nil {
+		cs.Status = "unknown"
+		return cs
+	}
+	if info, err := c.Info(ctx, containerd.WithoutRefreshedMetadata); err == nil {
+		cs.Started = info.CreatedAt
+	}
+	switch st.Status {
+	case containerd.Running, containerd.Paused, containerd.Pausing:
+		cs.Status = "running"
+		cs.PID = task.Pid()
+	case containerd.Stopped:
+		cs.Status = "exited"
+		cs.ExitCode = st.ExitStatus
+		cs.Finished = st.ExitTime
+	case containerd.Created:
+		cs.Status = "created"
+	}
+	return cs
+}
+
+// Ready counts running app containers.
+func (p *PodState) Ready() (ready, total int) {
+	for _, c := range p.Containers {
+		if c.Status == "running" {
+			ready++
+		}
+	}
+	return ready, len(p.Containers)
+}
+
+// StatusText is kubectl's STATUS column: Running, Completed, Error,
+// Init:Error, Init:0/1, ContainerCreating, or Unknown when the pause
+// container (and with it the pod's namespaces) is gone.
+func (p *PodState) StatusText() string {
+	if p.Pause.Status != "running" {
+		if p.Pause.Status == "missing" && len(p.Containers) > 0 && p.Containers[0].Status == "missing" {
+			return "Pending"
+		}
+		return "Unknown"
+	}
+	for i, c := range p.Init {
+		switch {
+		case c.Status == "exited" && c.ExitCode != 0:
+			return "Init:Error"
+		case c.Status != "exited":
+			return fmt.Sprintf("Init:%d/%d", i, len(p.Init))
+		}
+	}
+	running, failed, done := 0, 0, 0
+	for _, c := range p.Containers {
+		switch {
+		case c.Status == "running":
+			running++
+		case c.Status == "exited" && c.ExitCode == 0:
+			done++
+		case c.Status == "exited":
+			failed++
+		}
+	}
+	switch {
+	case failed > 0:
+		return "Error"
+	case running == len(p.Containers):
+		return "Running"
+	case done == len(p.Containers):
+		return "Completed"
+	case running > 0:
+		return "NotReady"
+	}
+	return "ContainerCreating"
+}
+
+// Phase is the Kubernetes pod phase.
+func (p *PodState) Phase() corev1.PodPhase {
+	switch p.StatusText() {
+	case "Running", "NotReady":
+		return corev1.PodRunning
+	case "Completed":
+		return corev1.PodSucceeded
+	case "Error", "Init:Error":
+		return corev1.PodFailed
+	case "Unknown":
+		return corev1.PodUnknown
+	}
+	return corev1.PodPending
+}
+
+// KubePod renders the pod as a Kubernetes v1 Pod with status, so that
+// `-o json|yaml` output works with scripts written for kubectl.
+func (p *PodState) KubePod() *corev1.Pod {
+	pod := p.Pod.DeepCopy()
+	pod.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+	pod.Status = corev1.PodStatus{
+		Phase:  p.Phase(),
+		PodIP:  p.IP,
+		HostIP: "127.0.0.1",
+	}
+	if p.IP != "" {
+		pod.Status.PodIPs = []corev1.PodIP{{IP: p.IP}}
+	}
+	if !p.Created.IsZero() {
+		t := metav1.NewTime(p.Created)
+		pod.Status.StartTime = &t
+	}
+	conv := func(c ContainerState) corev1.ContainerStatus {
+		s := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: "containerd://" + c.ID}
+		switch c.Status {
+		case "running":
+			s.Ready = true
+			s.Started = ptrBool(true)
+			s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.Started)}
+		case "exited":
+			reason := "Completed"
+			if c.ExitCode != 0 {
+				reason = "Error"
+			}
+			s.Started = ptrBool(false)
+			s.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(c.ExitCode), Reason: reason,
+				StartedAt: metav1.NewTime(c.Started), FinishedAt: metav1.NewTime(c.Finished), ContainerID: "containerd://" + c.ID}
+		default:
+			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+			s.ContainerID = ""
+		}
+		return s
+	}
+	for _, c := range p.Init {
+		pod.Status.InitContainerStatuses = append(pod.Status.InitContainerStatuses, conv(c))
+	}
+	for _, c := range p.Containers {
+		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, conv(c))
+	}
+	ready := corev1.ConditionFalse
+	if r, t := p.Ready(); r == t {
+		ready = corev1.ConditionTrue
+	}
+	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}
+	return pod
+}
+
+func ptrBool(b bool) *bool { return &b }
