@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
@@ -44,7 +45,14 @@ func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cm
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
-	opts := []cio.Opt{cio.WithStreams(stdin, eio.Stdout, eio.Stderr)}
+	stdout, stderr := eio.Stdout, eio.Stderr
+	if stdout == stderr && stdout != nil {
+		// cio copies stdout and stderr in two goroutines: one shared
+		// writer (a bytes.Buffer, say) must be locked.
+		lw := &lockedWriter{w: stdout}
+		stdout, stderr = lw, lw
+	}
+	opts := []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
 	if eio.TTY {
 		opts = append(opts, cio.WithTerminal)
 	}
@@ -169,4 +177,15 @@ func (r *Record) ContainerName(name string) (string, error) {
 		return r.Pod.Spec.Containers[0].Name, nil
 	}
 	return "", fmt.Errorf("%w: container %q is not valid for pod %s: choose one of [%s]", ErrNoContainer, name, r.Pod.Name, strings.Join(names, " "))
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

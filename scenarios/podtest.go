@@ -67,7 +67,7 @@ func sharedVolume() *Scenario {
 			t.Check("c1 has a volume mounted on /shared", cmd, out, code == 0 && strings.Contains(out, " /shared "))
 
 			out, code, cmd = t.Exec(ctx, "podtest", "c1", "sh", "-c", `echo "foo" > /tmp/foo && echo "bar" > /shared/bar && echo written`)
-			t.Check("c1 writes /tmp/foo and /shared/bar", cmd, out, code == 0)
+			t.Check("c1 writes /tmp/foo and /shared/bar", cmd, out, code == 0 && strings.Contains(out, "written"))
 
 			out, code, cmd = t.Exec(ctx, "podtest", "c2", "cat", "/shared/bar")
 			t.Check("c2 reads the file c1 wrote to the shared volume", cmd, out, code == 0 && strings.TrimSpace(out) == "bar")
@@ -169,7 +169,7 @@ func isolatedPS() *Scenario {
 				out, code, cmd := t.Exec(ctx, pod, "c2", "ps", "aux")
 				pid1 := psPID1(out)
 				if !shared {
-					t.Check("podtest: ps aux in c2 does not show c1's nc listener", cmd, out, code == 0 && !strings.Contains(out, "nc -ll"))
+					t.Check("podtest: ps aux in c2 does not show c1's nc listener", cmd, out, code == 0 && strings.Contains(out, "ps aux") && !strings.Contains(out, "nc -ll"))
 					t.Check("podtest: c2's PID 1 is its own 'sleep 5000'", "(PID 1 line of the same ps aux)", pid1, strings.Contains(pid1, "sleep 5000"))
 					ids, table := NSCompare("pid", p.PID, "POD", "c1", "c2")
 					t.Check("kernel: pause, c1 and c2 each have their own PID namespace", "readlink /proc/<pid>/ns/pid", table,
