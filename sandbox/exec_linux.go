@@ -41,9 +41,12 @@ func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cm
 	if eio.TTY {
 		pspec.Env = append(append([]string{}, pspec.Env...), "TERM=xterm")
 	}
-	stdin := eio.Stdin
-	if stdin == nil {
-		stdin = strings.NewReader("")
+	var stdin io.Reader = strings.NewReader("")
+	stdinDone := make(chan struct{})
+	if eio.Stdin != nil {
+		stdin = &eofNotifier{r: eio.Stdin, done: stdinDone}
+	} else {
+		close(stdinDone)
 	}
 	stdout, stderr := eio.Stdout, eio.Stderr
 	if stdout == stderr && stdout != nil {
@@ -71,6 +74,15 @@ func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cm
 	if err := proc.Start(ctx); err != nil {
 		return -1, fmt.Errorf("starting %q in container %s: %w", strings.Join(cmd, " "), container, err)
 	}
+	// The shim keeps the process's stdin open until told otherwise: when
+	// our input ends, close it so that `cat` and friends see EOF.
+	go func() {
+		select {
+		case <-stdinDone:
+			_ = proc.CloseIO(ctx, containerd.WithStdinCloser)
+		case <-ctx.Done():
+		}
+	}()
 	if eio.TTY && eio.Resize != nil {
 		go func() {
 			for sz := range eio.Resize {
@@ -188,4 +200,19 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// eofNotifier closes done when the reader reaches its end.
+type eofNotifier struct {
+	r    io.Reader
+	done chan struct{}
+	once sync.Once
+}
+
+func (e *eofNotifier) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil {
+		e.once.Do(func() { close(e.done) })
+	}
+	return n, err
 }

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -92,8 +93,8 @@ func ParseManifests(r io.Reader, source string) ([]Object, error) {
 		default:
 			return nil, fmt.Errorf("%w: %s: kind %q (apiVersion %q) is not supported: podsim applies v1 Pod and apps/v1 Deployment", ErrManifest, where, tm.Kind, tm.APIVersion)
 		}
-		if err := yaml.UnmarshalStrict(raw, target); err != nil {
-			return nil, fmt.Errorf("%w: %s: %s", ErrManifest, where, cleanYAMLErr(err))
+		if err := strictDecode(raw, target); err != nil {
+			return nil, fmt.Errorf("%w: %s: %s", ErrManifest, where, err)
 		}
 		out = append(out, obj)
 	}
@@ -101,6 +102,28 @@ func ParseManifests(r io.Reader, source string) ([]Object, error) {
 		return nil, fmt.Errorf("%w: %s: no objects found", ErrManifest, source)
 	}
 	return out, nil
+}
+
+// strictDecode decodes like the API server's strict field validation:
+// unknown and duplicate fields are errors that carry their path
+// (spec.containers[0].imagee).
+func strictDecode(raw []byte, target any) error {
+	j, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return errors.New(cleanYAMLErr(err))
+	}
+	strict, err := kjson.UnmarshalStrict(j, target)
+	if err != nil {
+		return errors.New(cleanYAMLErr(err))
+	}
+	if len(strict) > 0 {
+		var msgs []string
+		for _, e := range strict {
+			msgs = append(msgs, e.Error())
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 func stripComments(b []byte) []byte {

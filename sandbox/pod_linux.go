@@ -34,7 +34,7 @@ var ErrInitFailed = errors.New("init container failed")
 // images exist, then pod cgroup, pinned netns, CNI, pause container, init
 // containers one by one, app containers. If any step fails, everything made
 // so far is torn down again and the error says which step failed.
-func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (rec *Record, err error) {
+func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *Record, err error) {
 	pod = pod.DeepCopy()
 	warns, err := Validate(pod)
 	for _, w := range warns {
@@ -82,18 +82,17 @@ func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (rec *Record, 
 	id, uid := newIDs()
 	pod.UID = types.UID(uid)
 	pod.CreationTimestamp = metav1.NewTime(time.Now().UTC().Truncate(time.Second))
-	rec = &Record{ID: id, Pod: *pod, Created: time.Now().UTC(),
+	rec := &Record{ID: id, Pod: *pod, Created: time.Now().UTC(),
 		LogDir: m.paths.podLogDir(pod.Namespace, pod.Name, uid)}
 	if err := m.saveRecord(rec); err != nil {
 		return nil, err
 	}
 	defer func() {
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrInitFailed) {
 			// Roll back with the same idempotent teardown `delete` uses.
 			if terr := m.teardown(context.WithoutCancel(ctx), rec, 0); terr != nil {
 				err = errors.Join(err, fmt.Errorf("rolling back pod %s: %w", pod.Name, terr))
 			}
-			rec = nil
 		}
 	}()
 

@@ -42,6 +42,21 @@ func newSystemCommand(e *env) *cobra.Command {
 			return nil
 		},
 	})
+	sys.AddCommand(&cobra.Command{
+		Use:   "info",
+		Short: "Show which containerd podsim uses (starting its own if none answers)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := e.manager(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.out, "kind: %s\naddress: %s\nversion: %s\nnamespace: %s\n", e.info.Kind, e.info.Address, e.info.Version, runtime.Namespace)
+			if e.info.Kind == runtime.KindEmbedded {
+				fmt.Fprintf(e.out, "supervisor-pid: %d\nlog: %s\n", e.info.PID, e.info.Log)
+			}
+			return nil
+		},
+	})
 	var config string
 	sup := &cobra.Command{
 		Use:    "supervise-containerd",

@@ -1,0 +1,281 @@
+// Package integration holds podsim's root-only end-to-end tests. They run
+// the podsim binary (PODSIM_BIN, built by `make integration`) like a user
+// would, and check what it did *independently*: with ip, ctr, /proc and
+// /sys/fs/cgroup, never by asking podsim alone.
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+var podsimBin string
+
+func TestMain(m *testing.M) {
+	podsimBin = os.Getenv("PODSIM_BIN")
+	if podsimBin == "" {
+		if p, err := filepath.Abs("../bin/podsim"); err == nil {
+			podsimBin = p
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// requireRoot skips when the test cannot run: not root, or no podsim binary.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("integration tests need root (sudo make test)")
+	}
+	if _, err := os.Stat(podsimBin); err != nil {
+		t.Skipf("podsim binary %s not found: run 'make build' or set PODSIM_BIN", podsimBin)
+	}
+	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+		t.Skip("kernel without namespaces")
+	}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// podsim runs the binary with a timeout and returns its output and exit code.
+func podsim(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(podsimBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting podsim: %v", err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("podsim %v timed out", args)
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+}
+
+// mustPodsim runs podsim and fails the test on a non-zero exit.
+func mustPodsim(t *testing.T, args ...string) string {
+	t.Helper()
+	r := podsim(t, "", args...)
+	if r.code != 0 {
+		t.Fatalf("podsim %s: %s", strings.Join(args, " "), r)
+	}
+	return r.stdout
+}
+
+// run runs a host tool (ip, ctr...) used to check podsim independently.
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func writeManifest(t *testing.T, y string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "m.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// applyPod applies a manifest and registers its deletion, also on failure.
+func applyPod(t *testing.T, y string, names ...string) {
+	t.Helper()
+	p := writeManifest(t, y)
+	t.Cleanup(func() {
+		for _, n := range names {
+			podsim(t, "", "delete", "pod", n, "--grace-period=1")
+		}
+	})
+	mustPodsim(t, "apply", "-f", p)
+}
+
+func getPod(t *testing.T, name string) *corev1.Pod {
+	t.Helper()
+	var p corev1.Pod
+	if err := json.Unmarshal([]byte(mustPodsim(t, "get", "pod", name, "-o", "json")), &p); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+// containerdAddress asks podsim which daemon it uses, for ctr.
+func containerdAddress(t *testing.T) string {
+	t.Helper()
+	out := mustPodsim(t, "system", "info")
+	m := regexp.MustCompile(`(?m)^address: (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no address in %q", out)
+	}
+	return m[1]
+}
+
+// snapshot lists everything podsim could have left on the host, read with
+// host tools and the kernel's files. Two snapshots taken before and after
+// a test must be equal.
+func snapshot(t *testing.T) []string {
+	t.Helper()
+	var items []string
+	add := func(kind string, lines ...string) {
+		for _, l := range lines {
+			if l = strings.TrimSpace(l); l != "" {
+				items = append(items, kind+": "+l)
+			}
+		}
+	}
+	for _, l := range strings.Split(run(t, "ip", "netns", "list"), "\n") {
+		if strings.HasPrefix(l, "podsim") {
+			add("netns", strings.Fields(l)[0])
+		}
+	}
+	for _, l := range strings.Split(run(t, "ip", "-o", "link", "show"), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && (strings.HasPrefix(f[1], "veth") || strings.HasPrefix(f[1], "podsim")) {
+			add("link", strings.Split(f[1], "@")[0])
+		}
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(string(mi), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.Contains(f[4], "podsim") {
+			add("mount", f[4])
+		}
+	}
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/podsim/*/")
+	d2, _ := filepath.Glob("/sys/fs/cgroup/podsim/*/")
+	for _, d := range append(dirs, d2...) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			add("cgroup", d)
+		}
+	}
+	for _, d := range []string{"/var/lib/podsim/pods", "/run/podsim/pods", "/var/log/podsim/pods", "/var/lib/podsim/deployments"} {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			add("file", filepath.Join(d, e.Name()))
+		}
+	}
+	addr := containerdAddress(t)
+	for _, what := range []string{"containers", "tasks", "snapshots"} {
+		var out string
+		if what == "snapshots" {
+			// Image layers are cached on purpose (keys sha256:...);
+			// container snapshots are named after their containers.
+			var keep []string
+			for i, l := range strings.Split(run(t, "ctr", "-a", addr, "-n", "podsim", what, "ls"), "\n") {
+				if f := strings.Fields(l); i > 0 && len(f) > 0 && !strings.HasPrefix(f[0], "sha256:") {
+					keep = append(keep, f[0])
+				}
+			}
+			out = strings.Join(keep, "\n")
+		} else {
+			out = run(t, "ctr", "-a", addr, "-n", "podsim", what, "ls", "-q")
+		}
+		add("containerd "+what, strings.Split(out, "\n")...)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		cl := strings.ReplaceAll(string(b), "\x00", " ")
+		if (strings.Contains(cl, "containerd-shim") && strings.Contains(cl, "-namespace podsim")) ||
+			strings.HasPrefix(cl, "/pause") || strings.Contains(cl, "--podsim-cri-logger") {
+			add("process", filepath.Base(filepath.Dir(p))+" "+cl)
+		}
+	}
+	sort.Strings(items)
+	return items
+}
+
+// checkNoLeaks registers a cleanup that fails the test if anything podsim
+// made is left after the test's own cleanups ran.
+func checkNoLeaks(t *testing.T) {
+	t.Helper()
+	before := snapshot(t)
+	t.Cleanup(func() {
+		var after []string
+		// Shims exit asynchronously after their last container is deleted.
+		for i := 0; i < 50; i++ {
+			after = snapshot(t)
+			if equal(before, after) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("podsim left objects behind:\nbefore: %q\nafter:  %q", before, after)
+	})
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// containerPIDs finds the host PIDs of a pod's containers from the pod
+// cgroup (cgroup.procs), not from podsim: container ID -> pid.
+func containerPIDs(t *testing.T, uid string) map[string]int {
+	t.Helper()
+	pod := "pod" + strings.ReplaceAll(uid, "-", "_")
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/pids/podsim/" + pod + "/*")
+	if len(dirs) == 0 {
+		dirs, _ = filepath.Glob("/sys/fs/cgroup/podsim/" + pod + "/*")
+	}
+	out := map[string]int{}
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		if err != nil {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscan(string(b), &pid); err == nil {
+			out[filepath.Base(d)] = pid
+		}
+	}
+	return out
+}
+
+func nsInode(t *testing.T, pid int, typ string) string {
+	t.Helper()
+	path := "/proc/self/ns/" + typ
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
+	}
+	l, err := os.Readlink(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

@@ -1,0 +1,164 @@
+package sandbox
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/containerd/containerd/containers"
+	"github.com/containerd/containerd/namespaces"
+	"github.com/containerd/containerd/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+func genSpec(t *testing.T, opts ...oci.SpecOpts) *oci.Spec {
+	t.Helper()
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: "c"}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func nsMap(s *oci.Spec) map[specs.LinuxNamespaceType]string {
+	m := map[specs.LinuxNamespaceType]string{}
+	for _, n := range s.Linux.Namespaces {
+		m[n.Type] = n.Path
+	}
+	return m
+}
+
+func TestPodNamespaces(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		sharePID bool
+		want     map[specs.LinuxNamespaceType]string
+	}{
+		{"own pid namespace", false, map[specs.LinuxNamespaceType]string{
+			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
+			specs.MountNamespace: "", specs.PIDNamespace: ""}},
+		{"shareProcessNamespace joins the pause's pid namespace", true, map[specs.LinuxNamespaceType]string{
+			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
+			specs.MountNamespace: "", specs.PIDNamespace: "/proc/42/ns/pid"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := nsMap(genSpec(t, withPodNamespaces(42, tc.sharePID)))
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("namespaces = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSandboxNamespaces(t *testing.T) {
+	got := nsMap(genSpec(t, withSandboxNamespaces("/run/netns/podsim-x"), withCgroupNamespace(true)))
+	want := map[specs.LinuxNamespaceType]string{
+		specs.NetworkNamespace: "/run/netns/podsim-x", // the pinned netns, made before the pause
+		specs.IPCNamespace:     "", specs.UTSNamespace: "", specs.PIDNamespace: "", specs.MountNamespace: "",
+		specs.CgroupNamespace: "",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pause namespaces = %v, want %v", got, want)
+	}
+	if _, ok := nsMap(genSpec(t, withCgroupNamespace(false)))[specs.CgroupNamespace]; ok {
+		t.Error("cgroup namespace added on a v1 host")
+	}
+}
+
+func TestResolveArgs(t *testing.T) {
+	img := ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"default-arg"}}
+	for _, tc := range []struct {
+		name          string
+		command, args []string
+		want          []string
+	}{
+		{"image defaults", nil, nil, []string{"/entry", "default-arg"}},
+		{"command replaces Entrypoint and drops Cmd", []string{"sleep", "5000"}, nil, []string{"sleep", "5000"}},
+		{"args replace Cmd", nil, []string{"-x"}, []string{"/entry", "-x"}},
+		{"command and args", []string{"/bin/sh"}, []string{"-c", "echo"}, []string{"/bin/sh", "-c", "echo"}},
+	} {
+		if got := ResolveArgs(img, tc.command, tc.args); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if got := ResolveArgs(ImageConfig{Cmd: []string{"sh"}}, nil, nil); !reflect.DeepEqual(got, []string{"sh"}) {
+		t.Errorf("busybox-like image: got %q", got)
+	}
+}
+
+func TestMergeEnv(t *testing.T) {
+	got := MergeEnv([]string{"PATH=/bin", "A=1"}, []corev1.EnvVar{
+		{Name: "A", Value: "2"}, {Name: "B", Value: "$(A)-x"}, {Name: "C", Value: "$$(A) $(NOPE)"},
+	})
+	want := []string{"PATH=/bin", "A=2", "B=2-x", "C=$(A) $(NOPE)"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestResources(t *testing.T) {
+	s := genSpec(t, withResources(corev1.ResourceRequirements{
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi"), corev1.ResourceCPU: resource.MustParse("500m")},
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")},
+	}))
+	r := s.Linux.Resources
+	if r.Memory == nil || *r.Memory.Limit != 64<<20 {
+		t.Errorf("memory limit = %+v", r.Memory)
+	}
+	if *r.CPU.Quota != 50000 || *r.CPU.Period != 100000 || *r.CPU.Shares != 256 {
+		t.Errorf("cpu = quota %d period %d shares %d, want 50000/100000/256", *r.CPU.Quota, *r.CPU.Period, *r.CPU.Shares)
+	}
+}
+
+func TestPodMountsReplaceDefaults(t *testing.T) {
+	s := genSpec(t, withPodMounts([]Mount{{Source: "/pod/shm", Destination: "/dev/shm"}, {Source: "/pod/vol", Destination: "/shared", ReadOnly: true}}))
+	var shm, shared []specs.Mount
+	for _, m := range s.Mounts {
+		switch m.Destination {
+		case "/dev/shm":
+			shm = append(shm, m)
+		case "/shared":
+			shared = append(shared, m)
+		}
+	}
+	if len(shm) != 1 || shm[0].Source != "/pod/shm" || shm[0].Type != "bind" {
+		t.Errorf("/dev/shm mounts = %+v, want only the pod's", shm)
+	}
+	if len(shared) != 1 || !reflect.DeepEqual(shared[0].Options, []string{"rbind", "rprivate", "ro"}) {
+		t.Errorf("/shared mount = %+v", shared)
+	}
+}
+
+func TestSecurityContext(t *testing.T) {
+	yes, no := true, false
+	uid := int64(1000)
+	s := genSpec(t, withSecurityContext(nil, &corev1.SecurityContext{
+		RunAsUser:                &uid,
+		ReadOnlyRootFilesystem:   &yes,
+		AllowPrivilegeEscalation: &no,
+		Capabilities:             &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}, Drop: []corev1.Capability{"CHOWN"}},
+	})...)
+	if s.Process.User.UID != 1000 || !s.Root.Readonly || !s.Process.NoNewPrivileges {
+		t.Errorf("uid %d readonly %v nnp %v", s.Process.User.UID, s.Root.Readonly, s.Process.NoNewPrivileges)
+	}
+	caps := s.Process.Capabilities.Bounding
+	if !contains(caps, "CAP_NET_ADMIN") || contains(caps, "CAP_CHOWN") {
+		t.Errorf("bounding caps = %v", caps)
+	}
+	priv := genSpec(t, withSecurityContext(nil, &corev1.SecurityContext{Privileged: &yes})...)
+	if !contains(priv.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") || len(priv.Linux.MaskedPaths) != 0 {
+		t.Errorf("privileged: caps %v masked %v", priv.Process.Capabilities.Bounding, priv.Linux.MaskedPaths)
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
