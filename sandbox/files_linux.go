@@ -27,12 +27,7 @@ func (m *Manager) writePodFiles(id, name, namespace string, ip net.IP) (podFiles
 		Resolv:   filepath.Join(dir, "resolv.conf"),
 		Shm:      filepath.Join(m.paths.podRun(id), "shm"),
 	}
-	hosts := "# Kubernetes-managed hosts file (written by podsim, shared by every container of the pod).\n" +
-		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +
-		"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
-	if ip != nil {
-		hosts += fmt.Sprintf("%s\t%s\n", ip, name)
-	}
+	hosts := hostsBase(name, ip.String())
 	if err := os.WriteFile(f.Hosts, []byte(hosts), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod hosts file: %w", err)
 	}
@@ -73,28 +68,6 @@ func resolvConf(namespace string) string {
 	}
 	b.WriteString("options ndots:5\n")
 	return b.String()
-}
-
-// emptyDir returns (and creates) the directory behind an emptyDir volume.
-// Like kubelet's, it is a plain directory on the node's disk that lives as
-// long as the pod; medium Memory gets a tmpfs instead.
-func (m *Manager) emptyDir(id, name string, memory bool) (string, error) {
-	if memory {
-		d := filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~empty-dir", name)
-		if err := os.MkdirAll(d, 0o777); err != nil {
-			return "", err
-		}
-		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0777"); err != nil {
-			return "", fmt.Errorf("mounting tmpfs for emptyDir %q: %w", name, err)
-		}
-		return d, nil
-	}
-	d := filepath.Join(m.paths.podDir(id), "volumes", "kubernetes.io~empty-dir", name)
-	if err := os.MkdirAll(d, 0o777); err != nil {
-		return "", fmt.Errorf("creating emptyDir %q: %w", name, err)
-	}
-	// MkdirAll applies the umask; kubelet makes emptyDirs world-writable.
-	return d, os.Chmod(d, 0o777)
 }
 
 // removePodDirs unmounts every mount below the pod's run dir (shm, memory

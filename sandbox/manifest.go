@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -22,28 +23,51 @@ var ErrManifest = errors.New("invalid manifest")
 // refuses objects above ~1.5 MiB too).
 const MaxManifestBytes = 3 << 20
 
-// Object is one parsed document: exactly one of Pod or Deployment is set.
+// Object is one parsed document: exactly one of the pointers is set.
 type Object struct {
 	Source     string // file name and document number, for messages
 	Pod        *corev1.Pod
 	Deployment *appsv1.Deployment
+	Service    *corev1.Service
+	ConfigMap  *corev1.ConfigMap
+	Secret     *corev1.Secret
 }
 
 // Kind is the object's kind.
 func (o Object) Kind() string {
-	if o.Pod != nil {
+	switch {
+	case o.Pod != nil:
 		return "Pod"
+	case o.Deployment != nil:
+		return "Deployment"
+	case o.Service != nil:
+		return "Service"
+	case o.ConfigMap != nil:
+		return "ConfigMap"
 	}
-	return "Deployment"
+	return "Secret"
+}
+
+// Meta is the object's metadata.
+func (o Object) Meta() *metav1.ObjectMeta {
+	switch {
+	case o.Pod != nil:
+		return &o.Pod.ObjectMeta
+	case o.Deployment != nil:
+		return &o.Deployment.ObjectMeta
+	case o.Service != nil:
+		return &o.Service.ObjectMeta
+	case o.ConfigMap != nil:
+		return &o.ConfigMap.ObjectMeta
+	}
+	return &o.Secret.ObjectMeta
 }
 
 // Name is the object's name.
-func (o Object) Name() string {
-	if o.Pod != nil {
-		return o.Pod.Name
-	}
-	return o.Deployment.Name
-}
+func (o Object) Name() string { return o.Meta().Name }
+
+// kinds podsim accepts, with their apiVersion.
+var kinds = map[string]string{"Pod": "v1", "Service": "v1", "ConfigMap": "v1", "Secret": "v1", "Deployment": "apps/v1"}
 
 // ParseManifests reads multi-document YAML (or JSON) with the Kubernetes
 // types, strictly: an unknown field is an error that names it, as
@@ -78,20 +102,31 @@ func ParseManifests(r io.Reader, source string) ([]Object, error) {
 		}
 		obj := Object{Source: where}
 		var target any
+		want, known := kinds[tm.Kind]
 		switch {
 		case tm.Kind == "":
-			return nil, fmt.Errorf("%w: %s: no kind: set 'kind: Pod' or 'kind: Deployment'", ErrManifest, where)
-		case tm.Kind == "Pod" && tm.APIVersion == "v1":
+			return nil, fmt.Errorf("%w: %s: no kind: set e.g. 'kind: Pod' with 'apiVersion: v1'", ErrManifest, where)
+		case !known:
+			return nil, fmt.Errorf("%w: %s: kind %q (apiVersion %q) is not supported: podsim applies Pod, Service, ConfigMap, Secret (v1) and Deployment (apps/v1)", ErrManifest, where, tm.Kind, tm.APIVersion)
+		case tm.APIVersion != want:
+			return nil, fmt.Errorf("%w: %s: apiVersion %q is not valid for kind %s: use apiVersion: %s", ErrManifest, where, tm.APIVersion, tm.Kind, want)
+		}
+		switch tm.Kind {
+		case "Pod":
 			obj.Pod = &corev1.Pod{}
 			target = obj.Pod
-		case tm.Kind == "Deployment" && tm.APIVersion == "apps/v1":
+		case "Deployment":
 			obj.Deployment = &appsv1.Deployment{}
 			target = obj.Deployment
-		case tm.Kind == "Pod" || tm.Kind == "Deployment":
-			want := map[string]string{"Pod": "v1", "Deployment": "apps/v1"}[tm.Kind]
-			return nil, fmt.Errorf("%w: %s: apiVersion %q is not valid for kind %s: use apiVersion: %s", ErrManifest, where, tm.APIVersion, tm.Kind, want)
-		default:
-			return nil, fmt.Errorf("%w: %s: kind %q (apiVersion %q) is not supported: podsim applies v1 Pod and apps/v1 Deployment", ErrManifest, where, tm.Kind, tm.APIVersion)
+		case "Service":
+			obj.Service = &corev1.Service{}
+			target = obj.Service
+		case "ConfigMap":
+			obj.ConfigMap = &corev1.ConfigMap{}
+			target = obj.ConfigMap
+		case "Secret":
+			obj.Secret = &corev1.Secret{}
+			target = obj.Secret
 		}
 		if err := strictDecode(raw, target); err != nil {
 			return nil, fmt.Errorf("%w: %s: %s", ErrManifest, where, err)

@@ -34,7 +34,13 @@ var ErrInitFailed = errors.New("init container failed")
 // images exist, then pod cgroup, pinned netns, CNI, pause container, init
 // containers one by one, app containers. If any step fails, everything made
 // so far is torn down again and the error says which step failed.
-func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *Record, err error) {
+func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (*Record, error) {
+	return m.createPod(ctx, pod, nil, nil)
+}
+
+// createPod builds a pod; with attach set, the first app container's stdio
+// goes to attach's streams and its task is stored in attached.
+func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO, attached *containerd.Task) (_ *Record, err error) {
 	pod = pod.DeepCopy()
 	warns, err := Validate(pod)
 	for _, w := range warns {
@@ -55,6 +61,9 @@ func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *Record, er
 		return nil, err
 	}
 	defer unlock()
+	if err := m.checkVolumeSources(pod); err != nil {
+		return nil, err
+	}
 
 	if existing, _ := m.find(ctx, pod.Namespace, pod.Name); existing != nil {
 		return nil, fmt.Errorf("%w: pod %q in namespace %q: delete it first with 'podsim delete pod %s'", ErrPodExists, pod.Name, pod.Namespace, pod.Name)
@@ -139,6 +148,9 @@ func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *Record, er
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: step pod files: %w", pod.Name, err)
 	}
+	if err := m.refreshHosts(ctx); err != nil {
+		return nil, fmt.Errorf("pod %s: step hosts file: %w", pod.Name, err)
+	}
 	vols, err := m.prepareVolumes(id, pod)
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: step volumes: %w", pod.Name, err)
@@ -156,13 +168,21 @@ func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *Record, er
 	share := pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace
 	build := func(c *corev1.Container, role string) (containerd.Task, error) {
 		t := time.Now()
+		vmounts, err := volumeMounts(pod, c, vols)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s: step container %s: %w", pod.Name, c.Name, err)
+		}
 		mounts := append([]Mount{
 			{Source: files.Hosts, Destination: "/etc/hosts"},
 			{Source: files.Hostname, Destination: "/etc/hostname"},
 			{Source: files.Resolv, Destination: "/etc/resolv.conf"},
 			{Source: files.Shm, Destination: "/dev/shm"},
-		}, volumeMounts(c, vols)...)
-		task, err := m.startContainer(ctx, rec, c, role, imgs[c.Image], imgCfgs[c.Image], pausePID, share, mounts)
+		}, vmounts...)
+		var aio *ExecIO
+		if role == RoleApp && c.Name == pod.Spec.Containers[0].Name {
+			aio = attach
+		}
+		task, err := m.startContainer(ctx, rec, c, role, imgs[c.Image], imgCfgs[c.Image], pausePID, share, mounts, aio)
 		if err != nil {
 			return nil, fmt.Errorf("pod %s: step container %s: %w", pod.Name, c.Name, err)
 		}
@@ -194,9 +214,17 @@ func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *Record, er
 	}
 	// 7. App containers.
 	for i := range pod.Spec.Containers {
-		if _, err = build(&pod.Spec.Containers[i], RoleApp); err != nil {
+		task, err := build(&pod.Spec.Containers[i], RoleApp)
+		if err != nil {
 			return nil, err
 		}
+		if i == 0 && attached != nil {
+			*attached = task
+		}
+	}
+	// The pod is ready: Services selecting it now resolve to its IP in every pod.
+	if err := m.refreshHosts(ctx); err != nil {
+		m.warn("updating hosts files: " + err.Error())
 	}
 	return rec, nil
 }
@@ -286,7 +314,7 @@ func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Imag
 func ContainerID(sandboxID, name string) string { return sandboxID + "-" + name }
 
 func (m *Manager) startContainer(ctx context.Context, r *Record, c *corev1.Container, role string,
-	img containerd.Image, icfg ImageConfig, pausePID uint32, sharePID bool, mounts []Mount) (containerd.Task, error) {
+	img containerd.Image, icfg ImageConfig, pausePID uint32, sharePID bool, mounts []Mount, attach *ExecIO) (containerd.Task, error) {
 	id := ContainerID(r.ID, c.Name)
 	args := ResolveArgs(icfg, c.Command, c.Args)
 	if len(args) == 0 {
@@ -306,6 +334,9 @@ func (m *Manager) startContainer(ctx context.Context, r *Record, c *corev1.Conta
 		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: r.ID}),
 	}
 	opts = append(opts, withSecurityContext(r.Pod.Spec.SecurityContext, c.SecurityContext)...)
+	if attach != nil && attach.TTY {
+		opts = append(opts, oci.WithTTY, oci.WithEnv([]string{"TERM=xterm"}))
+	}
 	ctr, err := m.client.NewContainer(ctx, id,
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(Snapshotter),
@@ -321,8 +352,21 @@ func (m *Manager) startContainer(ctx context.Context, r *Record, c *corev1.Conta
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, err
 	}
-	task, err := ctr.NewTask(ctx, cio.BinaryIO(m.logger, map[string]string{LoggerFlag: "", "--log-path": logPath}))
+	creator := cio.BinaryIO(m.logger, map[string]string{LoggerFlag: "", "--log-path": logPath})
+	var closeLog func()
+	if attach != nil {
+		// An attached container (podsim run -i, --rm): its stdio goes to
+		// this podsim process, which also keeps the CRI log.
+		creator, closeLog, err = attachedIO(*attach, logPath)
+		if err != nil {
+			return nil, err
+		}
+	}
+	task, err := ctr.NewTask(ctx, creator)
 	if err != nil {
+		if closeLog != nil {
+			closeLog()
+		}
 		return nil, fmt.Errorf("creating task: %w", err)
 	}
 	if err := task.Start(ctx); err != nil {
@@ -343,29 +387,6 @@ func waitExit(ctx context.Context, task containerd.Task) (uint32, error) {
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
-}
-
-func (m *Manager) prepareVolumes(id string, pod *corev1.Pod) (map[string]string, error) {
-	out := map[string]string{}
-	for _, v := range pod.Spec.Volumes {
-		if v.EmptyDir == nil {
-			continue
-		}
-		d, err := m.emptyDir(id, v.Name, v.EmptyDir.Medium == corev1.StorageMediumMemory)
-		if err != nil {
-			return nil, err
-		}
-		out[v.Name] = d
-	}
-	return out, nil
-}
-
-func volumeMounts(c *corev1.Container, vols map[string]string) []Mount {
-	var out []Mount
-	for _, vm := range c.VolumeMounts {
-		out = append(out, Mount{Source: vols[vm.Name], Destination: vm.MountPath, ReadOnly: vm.ReadOnly})
-	}
-	return out
 }
 
 // podLimits sums container limits for the pod cgroup, as kubelet does, only
@@ -496,6 +517,9 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 		m.emit(name, "teardown", "CNI DEL and unpinned "+r.NetNS, t)
 	}
 	if err := m.removePodDirs(r.ID); err != nil {
+		errs = append(errs, err)
+	}
+	if err := m.refreshHosts(ctx); err != nil { // its IP leaves the Services
 		errs = append(errs, err)
 	}
 	if r.LogDir != "" && strings.HasPrefix(r.LogDir, m.paths.Logs+"/") {

@@ -99,8 +99,20 @@ func (v *validator) run() {
 			if vol.EmptyDir.Medium != "" && vol.EmptyDir.Medium != corev1.StorageMediumDefault && vol.EmptyDir.Medium != corev1.StorageMediumMemory {
 				v.fail("%s.emptyDir.medium %q is not supported (use \"\" or Memory)", f, vol.EmptyDir.Medium)
 			}
+		case vol.ConfigMap != nil:
+			if vol.ConfigMap.Name == "" {
+				v.fail("%s.configMap.name is required", f)
+			}
+			v.checkProjection(f+".configMap", vol.ConfigMap.Items, vol.ConfigMap.DefaultMode)
+		case vol.Secret != nil:
+			if vol.Secret.SecretName == "" {
+				v.fail("%s.secret.secretName is required", f)
+			}
+			v.checkProjection(f+".secret", vol.Secret.Items, vol.Secret.DefaultMode)
+		case vol.HostPath != nil:
+			v.fail("%s (%q): hostPath volumes are not supported: podsim pods never see the host's files (use emptyDir, configMap or secret)", f, vol.Name)
 		default:
-			v.fail("%s (%q): only emptyDir volumes are supported so far", f, vol.Name)
+			v.fail("%s (%q): only emptyDir, configMap and secret volumes are supported", f, vol.Name)
 		}
 	}
 
@@ -166,8 +178,11 @@ func (v *validator) run() {
 				v.fail("%s.volumeMounts: mountPath %q is used twice", f, m.MountPath)
 			}
 			mounts[path.Clean(m.MountPath)] = true
-			if m.SubPath != "" || m.SubPathExpr != "" {
-				v.fail("%s.volumeMounts[%s].subPath is not supported yet", f, m.Name)
+			if m.SubPathExpr != "" {
+				v.fail("%s.volumeMounts[%s].subPathExpr is not supported", f, m.Name)
+			}
+			if m.SubPath != "" && (path.IsAbs(m.SubPath) || hasDotDot(m.SubPath)) {
+				v.fail("%s.volumeMounts[%s].subPath %q must be a relative path without '..'", f, m.Name, m.SubPath)
 			}
 			if m.MountPropagation != nil && *m.MountPropagation != corev1.MountPropagationNone {
 				v.fail("%s.volumeMounts[%s].mountPropagation is not supported", f, m.Name)
@@ -194,6 +209,23 @@ func (v *validator) run() {
 	}
 	for i := range s.Containers {
 		check("containers", i, &s.Containers[i])
+	}
+}
+
+func (v *validator) checkProjection(f string, items []corev1.KeyToPath, mode *int32) {
+	if mode != nil && (*mode < 0 || *mode > 0o777) {
+		v.fail("%s.defaultMode %d must be between 0 and 0777 (511)", f, *mode)
+	}
+	for _, it := range items {
+		if it.Key == "" || it.Path == "" {
+			v.fail("%s.items: key and path are required", f)
+		}
+		if path.IsAbs(it.Path) || hasDotDot(it.Path) || strings.HasPrefix(it.Path, "..") {
+			v.fail("%s.items[%s].path %q must be a relative path without '..'", f, it.Key, it.Path)
+		}
+		if it.Mode != nil && (*it.Mode < 0 || *it.Mode > 0o777) {
+			v.fail("%s.items[%s].mode %d must be between 0 and 0777", f, it.Key, *it.Mode)
+		}
 	}
 }
 

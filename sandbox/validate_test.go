@@ -52,7 +52,7 @@ func TestValidateRejects(t *testing.T) {
 		{"bad pod name", "name: podtest", "name: Pod_Test", "not a valid name"},
 		{"relative mountPath", "mountPath: /shared", "mountPath: shared", "must be an absolute path"},
 		{"dot-dot mountPath", "mountPath: /shared", "mountPath: /shared/../../etc", "must not contain '..'"},
-		{"hostPath volume", "    emptyDir: {}\n", "    hostPath:\n      path: /\n", "only emptyDir volumes"},
+		{"hostPath volume", "    emptyDir: {}\n", "    hostPath:\n      path: /\n", "hostPath volumes are not supported"},
 		{"port out of range", "    image: busybox\n", "    image: busybox\n    ports:\n    - containerPort: 70000\n", "out of range"},
 		{"negative memory", "    image: busybox\n", "    image: busybox\n    resources:\n      limits:\n        memory: -1Mi\n", "must not be negative"},
 		{"host sysctl", "  containers:\n", "  securityContext:\n    sysctls:\n    - name: vm.max_map_count\n      value: '1'\n  containers:\n", "not a namespaced sysctl"},
@@ -91,7 +91,7 @@ func TestValidateWarnsAboutIgnoredFields(t *testing.T) {
 func TestParseManifestErrors(t *testing.T) {
 	for _, tc := range []struct{ name, y, want string }{
 		{"unknown field", strings.Replace(base, "    image: busybox\n", "    image: busybox\n    imagee: x\n", 1), `unknown field "spec.containers[0].imagee"`},
-		{"unknown kind", "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n", `kind "Service"`},
+		{"unknown kind", "apiVersion: v1\nkind: Servicez\nmetadata:\n  name: x\n", `kind "Servicez"`},
 		{"wrong apiVersion", "apiVersion: apps/v1\nkind: Pod\nmetadata:\n  name: x\n", "use apiVersion: v1"},
 		{"no kind", "apiVersion: v1\nmetadata:\n  name: x\n", "no kind"},
 		{"malformed yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [x\n", "line"},

@@ -42,13 +42,27 @@ func newApplyCommand(e *env) *cobra.Command {
 	return cmd
 }
 
+// applyOrder: what pods mount (ConfigMaps, Secrets) first — podsim has no
+// kubelet retry loop to wait for them — then workloads in file order, then
+// Services, which resolve to the pods just made.
+func applyOrder(kind string) int {
+	switch kind {
+	case "ConfigMap", "Secret":
+		return 0
+	case "Service":
+		return 2
+	}
+	return 1
+}
+
 func applyObjects(e *env, m *sandbox.Manager, objs []sandbox.Object) error {
+	sort.SliceStable(objs, func(i, j int) bool { return applyOrder(objs[i].Kind()) < applyOrder(objs[j].Kind()) })
 	for _, o := range objs {
+		if o.Meta().Namespace == "" {
+			o.Meta().Namespace = e.namespace
+		}
 		switch {
 		case o.Pod != nil:
-			if o.Pod.Namespace == "" {
-				o.Pod.Namespace = e.namespace
-			}
 			if st, err := m.Get(e.ctx, o.Pod.Namespace, o.Pod.Name); err == nil {
 				// Pods are immutable: re-applying the same spec is a no-op, a different one an error.
 				if equality.Semantic.DeepEqual(st.Pod.Spec, o.Pod.Spec) {
@@ -62,14 +76,32 @@ func applyObjects(e *env, m *sandbox.Manager, objs []sandbox.Object) error {
 			}
 			fmt.Fprintf(e.out, "pod/%s created\n", o.Pod.Name)
 		case o.Deployment != nil:
-			if o.Deployment.Namespace == "" {
-				o.Deployment.Namespace = e.namespace
-			}
 			res, err := m.ApplyDeployment(e.ctx, o.Deployment)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(e.out, "deployment.apps/%s %s\n", o.Deployment.Name, res.Action)
+		case o.Service != nil:
+			action, warns, err := m.ApplyService(e.ctx, o.Service)
+			for _, w := range warns {
+				fmt.Fprintln(e.errOut, "Warning: "+w)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.out, "service/%s %s\n", o.Service.Name, action)
+		case o.ConfigMap != nil:
+			action, err := m.ApplyConfigMap(e.ctx, o.ConfigMap)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.out, "configmap/%s %s\n", o.ConfigMap.Name, action)
+		case o.Secret != nil:
+			action, err := m.ApplySecret(e.ctx, o.Secret)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.out, "secret/%s %s\n", o.Secret.Name, action)
 		}
 	}
 	return nil

@@ -16,7 +16,7 @@ func newDeleteCommand(e *env) *cobra.Command {
 	var all, now bool
 	var grace int
 	cmd := &cobra.Command{
-		Use:   "delete pod NAME... | deployment NAME... | -f FILE | pods --all",
+		Use:   "delete pod|deployment|service|configmap|secret NAME... | -f FILE | TYPE --all",
 		Short: "Delete pods or deployments, tearing down their kernel objects (like kubectl delete)",
 		Long: `Delete stops the containers (SIGTERM, then SIGKILL after the grace period),
 removes the pause container, runs CNI DEL, unpins the network namespace and
@@ -57,14 +57,11 @@ SIGKILL at once instead of waiting out the grace period.`,
 				if k, n, ok := strings.Cut(kind, "/"); ok {
 					kind, names = k, append([]string{n}, names...)
 				}
-				switch kind {
-				case "pod", "pods", "po":
-					kind = "pod"
-				case "deployment", "deployments", "deploy", "deployments.apps":
-					kind = "deployment"
-				default:
-					return fmt.Errorf("unknown resource type %q: podsim deletes pods and deployments", kind)
+				k, err := normalizeKind(kind)
+				if err != nil {
+					return err
 				}
+				kind = k
 				if len(names) == 0 && !all {
 					return fmt.Errorf("name the %s(s) to delete, or use --all", kind)
 				}
@@ -73,22 +70,12 @@ SIGKILL at once instead of waiting out the grace period.`,
 					if err != nil {
 						return err
 					}
-					if kind == "pod" {
-						pods, err := m.List(e.ctx, e.namespace)
-						if err != nil {
-							return err
-						}
-						for _, p := range pods {
-							targets = append(targets, target{"pod", p.Pod.Name})
-						}
-					} else {
-						ds, err := m.Deployments(e.ctx, e.namespace)
-						if err != nil {
-							return err
-						}
-						for _, d := range ds {
-							targets = append(targets, target{"deployment", d.Deployment.Name})
-						}
+					names, err := allNames(e, m, kind)
+					if err != nil {
+						return err
+					}
+					for _, n := range names {
+						targets = append(targets, target{kind, n})
 					}
 				}
 				for _, n := range names {
@@ -121,6 +108,24 @@ SIGKILL at once instead of waiting out the grace period.`,
 						continue
 					}
 					fmt.Fprintf(e.out, "deployment.apps %q deleted\n", t.name)
+				case "service":
+					if err := m.DeleteService(e.ctx, e.namespace, t.name); err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					fmt.Fprintf(e.out, "service %q deleted\n", t.name)
+				case "configmap":
+					if err := m.DeleteConfigMap(e.namespace, t.name); err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					fmt.Fprintf(e.out, "configmap %q deleted\n", t.name)
+				case "secret":
+					if err := m.DeleteSecret(e.namespace, t.name); err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					fmt.Fprintf(e.out, "secret %q deleted\n", t.name)
 				}
 			}
 			return errors.Join(errs...)
@@ -132,4 +137,59 @@ SIGKILL at once instead of waiting out the grace period.`,
 	f.BoolVar(&now, "now", false, "signal the containers at once (grace period 1s)")
 	f.IntVar(&grace, "grace-period", -1, "seconds to wait after SIGTERM before SIGKILL (default: the pod's terminationGracePeriodSeconds, 30)")
 	return cmd
+}
+
+// normalizeKind maps kubectl's resource names and short names to podsim's kinds.
+func normalizeKind(kind string) (string, error) {
+	switch strings.ToLower(kind) {
+	case "pod", "pods", "po":
+		return "pod", nil
+	case "deployment", "deployments", "deploy", "deployments.apps", "deployment.apps":
+		return "deployment", nil
+	case "service", "services", "svc":
+		return "service", nil
+	case "configmap", "configmaps", "cm":
+		return "configmap", nil
+	case "secret", "secrets":
+		return "secret", nil
+	}
+	return "", fmt.Errorf("the server doesn't have a resource type %q: podsim knows pods, deployments, services, configmaps and secrets", kind)
+}
+
+// allNames lists the names of every object of a kind in the namespace.
+func allNames(e *env, m *sandbox.Manager, kind string) ([]string, error) {
+	var out []string
+	switch kind {
+	case "pod":
+		pods, err := m.List(e.ctx, e.namespace)
+		for _, p := range pods {
+			out = append(out, p.Pod.Name)
+		}
+		return out, err
+	case "deployment":
+		ds, err := m.Deployments(e.ctx, e.namespace)
+		for _, d := range ds {
+			out = append(out, d.Deployment.Name)
+		}
+		return out, err
+	case "service":
+		l, err := m.Services(e.namespace)
+		for _, x := range l {
+			out = append(out, x.Name)
+		}
+		return out, err
+	case "configmap":
+		l, err := m.ConfigMaps(e.namespace)
+		for _, x := range l {
+			out = append(out, x.Name)
+		}
+		return out, err
+	case "secret":
+		l, err := m.Secrets(e.namespace)
+		for _, x := range l {
+			out = append(out, x.Name)
+		}
+		return out, err
+	}
+	return nil, nil
 }

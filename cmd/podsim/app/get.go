@@ -21,7 +21,7 @@ import (
 func newGetCommand(e *env) *cobra.Command {
 	var output, selector string
 	cmd := &cobra.Command{
-		Use:   "get pods|deployments [NAME...]",
+		Use:   "get pods|deployments|services|configmaps|secrets [NAME...]",
 		Short: "List pods or deployments (like kubectl get)",
 		Example: `  podsim get pods
   podsim get pods -o wide
@@ -46,13 +46,17 @@ func newGetCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch kind {
-			case "pods", "pod", "po":
+			k, err := normalizeKind(kind)
+			if err != nil {
+				return err
+			}
+			switch k {
+			case "pod":
 				return getPods(e, m, names, sel, output)
-			case "deployments", "deployment", "deploy", "deployments.apps":
+			case "deployment":
 				return getDeployments(e, m, names, sel, output)
 			}
-			return fmt.Errorf("the server doesn't have a resource type %q: podsim knows pods and deployments", kind)
+			return getObjects(e, m, k, names, sel, output)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json, yaml or name")

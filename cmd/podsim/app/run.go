@@ -12,17 +12,27 @@ import (
 
 func newRunCommand(e *env) *cobra.Command {
 	var keep bool
+	var c clientPod
 	cmd := &cobra.Command{
-		Use:   "run SCENARIO... | all",
-		Short: "Run the article's multi-container pod scenarios and check what the kernel did",
-		Long: `Each scenario creates its pod(s), runs its checks — commands in the containers,
+		Use:   "run SCENARIO... | all\n  podsim run NAME --image=IMAGE [-i] [-t] [--rm] [--restart=Never] [--env=K=V] [-- ARGS...]",
+		Short: "Run the article's scenarios, or a one-off client pod like kubectl run",
+		Long: `Scenarios: each creates its pod(s), runs its checks — commands in the containers,
 as the article does with kubectl exec, and direct reads of the kernel
 (/proc/<pid>/ns/* inodes, socket tables) — prints PASS or FAIL for each claim,
-and deletes the pods (unless --keep). The exit code is non-zero if any check fails.`,
+and deletes the pods (unless --keep). The exit code is non-zero if any check fails.
+
+With --image, run creates a one-container pod exactly like kubectl run: the
+arguments after -- replace the image's Cmd (or, with --command, its
+Entrypoint); with -i the container's output is streamed and its exit code is
+podsim's; --rm deletes the pod when it exits.`,
 		Example: `  sudo podsim run shared-localhost
-  sudo podsim run all`,
+  sudo podsim run all
+  sudo podsim run -it --rm --image=curlimages/curl curl -- curl -k https://elasticsearch:9200`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c.image != "" || cmd.Flags().Changed("image") {
+				return runClientPod(e, cmd, &c, args)
+			}
 			var list []*scenarios.Scenario
 			for _, a := range args {
 				if a == "all" {
@@ -81,7 +91,17 @@ and deletes the pods (unless --keep). The exit code is non-zero if any check fai
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&keep, "keep", false, "keep the scenario's pods after the checks (delete them with 'podsim delete pod NAME')")
+	f := cmd.Flags()
+	f.BoolVar(&keep, "keep", false, "keep the scenario's pods after the checks (delete them with 'podsim delete pod NAME')")
+	f.StringVar(&c.image, "image", "", "client pod: the container image")
+	f.BoolVarP(&c.stdin, "stdin", "i", false, "client pod: keep stdin open and stream the output")
+	f.BoolVarP(&c.tty, "tty", "t", false, "client pod: allocate a terminal")
+	f.BoolVar(&c.rm, "rm", false, "client pod: delete the pod when its container exits")
+	f.StringVar(&c.restart, "restart", "Never", "client pod: restart policy (podsim never restarts)")
+	f.StringArrayVar(&c.env, "env", nil, "client pod: environment variable K=V")
+	f.StringVarP(&c.labels, "labels", "l", "", "client pod: labels k=v,k2=v2")
+	f.BoolVar(&c.command, "command", false, "client pod: the arguments after -- replace the Entrypoint, not the Cmd")
+	f.BoolVar(&c.attach, "attach", false, "client pod: stream the output and wait for the exit (implied by -i, -t)")
 	return cmd
 }
 

@@ -1,0 +1,307 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"golang.org/x/sys/unix"
+)
+
+// Volumes. An emptyDir is a directory of the pod; a configMap or secret
+// volume is a directory kubelet fills with one file per key ("projection"),
+// secrets on a tmpfs so they never reach the disk. Every volume reaches a
+// container as a bind mount, which is how several mount namespaces see the
+// same files.
+
+// projectedFile is one file of a configMap/secret volume.
+type projectedFile struct {
+	path string
+	data []byte
+	mode os.FileMode
+}
+
+func (m *Manager) volumeDir(id string, v *corev1.Volume) string {
+	switch {
+	case v.Secret != nil:
+		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~secret", v.Name)
+	case v.ConfigMap != nil:
+		return filepath.Join(m.paths.podDir(id), "volumes", "kubernetes.io~configmap", v.Name)
+	case v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory:
+		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~empty-dir", v.Name)
+	}
+	return filepath.Join(m.paths.podDir(id), "volumes", "kubernetes.io~empty-dir", v.Name)
+}
+
+// checkVolumeSources makes sure every ConfigMap and Secret a pod mounts
+// exists and has the keys its items name, before anything is built.
+func (m *Manager) checkVolumeSources(pod *corev1.Pod) error {
+	var errs []string
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		if v.ConfigMap == nil && v.Secret == nil {
+			continue
+		}
+		if _, err := m.projection(pod.Namespace, v); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w %q: %s", ErrInvalidPod, pod.Name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// projection computes the files of a configMap/secret volume.
+func (m *Manager) projection(namespace string, v *corev1.Volume) ([]projectedFile, error) {
+	var data map[string][]byte
+	var items []corev1.KeyToPath
+	var mode *int32
+	var optional bool
+	var what string
+	switch {
+	case v.ConfigMap != nil:
+		what = fmt.Sprintf("configmap %q (volume %q)", v.ConfigMap.Name, v.Name)
+		items, mode = v.ConfigMap.Items, v.ConfigMap.DefaultMode
+		optional = v.ConfigMap.Optional != nil && *v.ConfigMap.Optional
+		cm, err := m.configMap(namespace, v.ConfigMap.Name)
+		if err != nil {
+			if errors.Is(err, ErrObjectNotFound) {
+				if optional {
+					return nil, nil
+				}
+				return nil, fmt.Errorf("%s not found in namespace %s: create it first ('podsim apply -f' or 'podsim create configmap %s --from-file=...')", what, namespace, v.ConfigMap.Name)
+			}
+			return nil, err
+		}
+		data = map[string][]byte{}
+		for k, s := range cm.Data {
+			data[k] = []byte(s)
+		}
+		for k, b := range cm.BinaryData {
+			data[k] = b
+		}
+	case v.Secret != nil:
+		what = fmt.Sprintf("secret %q (volume %q)", v.Secret.SecretName, v.Name)
+		items, mode = v.Secret.Items, v.Secret.DefaultMode
+		optional = v.Secret.Optional != nil && *v.Secret.Optional
+		s, err := m.secret(namespace, v.Secret.SecretName)
+		if err != nil {
+			if errors.Is(err, ErrObjectNotFound) {
+				if optional {
+					return nil, nil
+				}
+				return nil, fmt.Errorf("%s not found in namespace %s: create it first ('podsim apply -f' or 'podsim create secret generic|tls %s ...')", what, namespace, v.Secret.SecretName)
+			}
+			return nil, err
+		}
+		data = s.Data
+	}
+	fileMode := os.FileMode(0o644)
+	if mode != nil {
+		fileMode = os.FileMode(*mode)
+	}
+	var out []projectedFile
+	if len(items) == 0 {
+		for k, b := range data {
+			out = append(out, projectedFile{path: k, data: b, mode: fileMode})
+		}
+	}
+	for _, it := range items {
+		b, ok := data[it.Key]
+		if !ok {
+			if optional {
+				continue
+			}
+			return nil, fmt.Errorf("%s has no key %q (items[].key)", what, it.Key)
+		}
+		fm := fileMode
+		if it.Mode != nil {
+			fm = os.FileMode(*it.Mode)
+		}
+		out = append(out, projectedFile{path: it.Path, data: b, mode: fm})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+// writeAtomic lays out files the way kubelet's AtomicWriter does, so that
+// an update is one rename and readers never see half of it:
+//
+//	<dir>/..2024_01_02_15_04_05.000000001/<files>   the current data
+//	<dir>/..data -> ..2024_01_02_...                 swapped atomically
+//	<dir>/<key>  -> ..data/<key>                      what the container reads
+func writeAtomic(dir string, files []projectedFile) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tsDir := filepath.Join(dir, time.Now().UTC().Format("..2006_01_02_15_04_05.000000000"))
+	if err := os.Mkdir(tsDir, 0o755); err != nil {
+		return err
+	}
+	top := map[string]bool{}
+	for _, f := range files {
+		p := filepath.Join(tsDir, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, f.data, f.mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, f.mode); err != nil { // WriteFile's mode is masked by the umask
+			return err
+		}
+		top[strings.SplitN(f.path, "/", 2)[0]] = true
+	}
+	old, _ := os.Readlink(filepath.Join(dir, "..data"))
+	tmp := filepath.Join(dir, "..data_tmp")
+	os.Remove(tmp)
+	if err := os.Symlink(filepath.Base(tsDir), tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+		return err
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, "..") {
+			continue
+		}
+		if !top[n] {
+			os.Remove(filepath.Join(dir, n)) // a key that went away
+		}
+	}
+	for n := range top {
+		link := filepath.Join(dir, n)
+		if t, err := os.Readlink(link); err == nil && t == filepath.Join("..data", n) {
+			continue
+		}
+		os.Remove(link)
+		if err := os.Symlink(filepath.Join("..data", n), link); err != nil {
+			return err
+		}
+	}
+	if old != "" && old != filepath.Base(tsDir) {
+		os.RemoveAll(filepath.Join(dir, old))
+	}
+	return nil
+}
+
+// prepareVolumes makes every volume of a pod and returns volume name -> host dir.
+func (m *Manager) prepareVolumes(id string, pod *corev1.Pod) (map[string]string, error) {
+	out := map[string]string{}
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		dir := m.volumeDir(id, v)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+		}
+		switch {
+		case v.EmptyDir != nil:
+			if v.EmptyDir.Medium == corev1.StorageMediumMemory {
+				if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0777"); err != nil {
+					return nil, fmt.Errorf("mounting tmpfs for emptyDir %q: %w", v.Name, err)
+				}
+			}
+			// kubelet makes emptyDirs world-writable (MkdirAll applies the umask).
+			if err := os.Chmod(dir, 0o777); err != nil {
+				return nil, err
+			}
+		case v.Secret != nil:
+			// Secret data lives in memory only.
+			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=16m"); err != nil {
+				return nil, fmt.Errorf("mounting tmpfs for secret volume %q: %w", v.Name, err)
+			}
+			fallthrough
+		case v.ConfigMap != nil:
+			files, err := m.projection(pod.Namespace, v)
+			if err != nil {
+				return nil, err
+			}
+			if err := writeAtomic(dir, files); err != nil {
+				return nil, fmt.Errorf("writing volume %q: %w", v.Name, err)
+			}
+		}
+		out[v.Name] = dir
+	}
+	return out, nil
+}
+
+// refreshProjections rewrites the configMap/secret volumes of running pods
+// after the object changed (kubelet does this on its sync loop). Files
+// mounted with subPath are not updated, as in Kubernetes.
+func (m *Manager) refreshProjections(ctx context.Context, namespace, kind, name string) error {
+	recs, err := m.Records()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range recs {
+		if r.Pod.Namespace != namespace {
+			continue
+		}
+		for i := range r.Pod.Spec.Volumes {
+			v := &r.Pod.Spec.Volumes[i]
+			if !(kind == "configMap" && v.ConfigMap != nil && v.ConfigMap.Name == name) &&
+				!(kind == "secret" && v.Secret != nil && v.Secret.SecretName == name) {
+				continue
+			}
+			dir := m.volumeDir(r.ID, v)
+			if _, err := os.Stat(filepath.Join(dir, "..data")); err != nil {
+				continue // not built (yet)
+			}
+			files, err := m.projection(namespace, v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("pod %s: %w", r.Pod.Name, err))
+				continue
+			}
+			if err := writeAtomic(dir, files); err != nil {
+				errs = append(errs, fmt.Errorf("pod %s volume %s: %w", r.Pod.Name, v.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// volumeMounts turns a container's volumeMounts into bind mounts,
+// resolving subPath inside the volume (never outside it, even through a
+// symlink) — kubelet's subPath safety check.
+func volumeMounts(pod *corev1.Pod, c *corev1.Container, vols map[string]string) ([]Mount, error) {
+	byName := map[string]*corev1.Volume{}
+	for i := range pod.Spec.Volumes {
+		byName[pod.Spec.Volumes[i].Name] = &pod.Spec.Volumes[i]
+	}
+	var out []Mount
+	for _, vm := range c.VolumeMounts {
+		src := vols[vm.Name]
+		v := byName[vm.Name]
+		ro := vm.ReadOnly || v.ConfigMap != nil || v.Secret != nil // projected volumes are read-only in Kubernetes
+		if vm.SubPath != "" {
+			p := filepath.Join(src, vm.SubPath)
+			if v.EmptyDir != nil {
+				if err := os.MkdirAll(p, 0o777); err != nil {
+					return nil, err
+				}
+			}
+			real, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				return nil, fmt.Errorf("container %s: subPath %q of volume %q does not exist: %w", c.Name, vm.SubPath, vm.Name, err)
+			}
+			base, _ := filepath.EvalSymlinks(src)
+			if real != base && !strings.HasPrefix(real, base+"/") {
+				return nil, fmt.Errorf("container %s: subPath %q of volume %q leads outside the volume", c.Name, vm.SubPath, vm.Name)
+			}
+			src = real
+		}
+		out = append(out, Mount{Source: src, Destination: vm.MountPath, ReadOnly: ro})
+	}
+	return out, nil
+}
