@@ -241,3 +241,49 @@ func RemoveParent() {
 		os.Remove(d)
 	}
 }
+
+// file finds a control file of a cgroup: on v2 in the one tree, on v1 in
+// the hierarchy of the controller that owns it (memory.*, cpu.*, pids.*).
+func file(cgPath, name string) string {
+	if cg.Mode() == cg.Unified {
+		return filepath.Join(unifiedMount, cgPath, name)
+	}
+	ctrl, _, _ := strings.Cut(name, ".")
+	return filepath.Join(unifiedMount, ctrl, cgPath, name)
+}
+
+// ReadFile reads one control file of a cgroup (see LimitFiles for names).
+func ReadFile(cgPath, name string) (string, error) {
+	b, err := os.ReadFile(file(cgPath, name))
+	return strings.TrimSpace(string(b)), err
+}
+
+// LimitFiles are the files that hold a cgroup's memory, CPU and pids
+// limits on this host's cgroup version, in the order to print them.
+func LimitFiles() []string {
+	if cg.Mode() == cg.Unified {
+		return []string{"memory.max", "cpu.max", "cpu.weight", "pids.max"}
+	}
+	return []string{"memory.limit_in_bytes", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares", "pids.max"}
+}
+
+// OOMKills returns how many processes of the cgroup the kernel's OOM
+// killer has killed (memory.events on v2, memory.oom_control on v1).
+func OOMKills(cgPath string) int {
+	name := "memory.events"
+	if cg.Mode() != cg.Unified {
+		name = "memory.oom_control"
+	}
+	b, err := os.ReadFile(file(cgPath, name))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "oom_kill" {
+			var n int
+			fmt.Sscan(f[1], &n)
+			return n
+		}
+	}
+	return 0
+}

@@ -9,20 +9,24 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podsim/podsim/cgroups"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // ContainerState is one container as the kernel and containerd see it now.
 type ContainerState struct {
-	Name     string
-	ID       string
-	Role     string
-	Image    string
-	PID      uint32 // host PID of the container's process, 0 when not running
-	Status   string // running, exited, created, missing
-	ExitCode uint32
-	Started  time.Time
-	Finished time.Time
+	Name      string
+	ID        string
+	Role      string
+	Image     string
+	PID       uint32 // host PID of the container's process, 0 when not running
+	Status    string // running, exited, created, missing
+	ExitCode  uint32
+	Started   time.Time
+	Finished  time.Time
+	Cgroup    string // the container's cgroup path
+	OOMKilled bool   // the kernel's OOM killer killed a process of the container
 }
 
 // PodState is a pod record plus the live state of its containers.
@@ -70,11 +74,23 @@ func (m *Manager) List(ctx context.Context, namespace string) ([]*PodState, erro
 func (m *Manager) state(ctx context.Context, r *Record) *PodState {
 	ps := &PodState{Record: r}
 	ps.Pause = m.containerState(ctx, r.ID, "POD", RoleSandbox, PauseImage)
+	ps.Pause.Cgroup = cgroups.ContainerPath(r.Cgroup, r.ID)
 	for _, c := range r.Pod.Spec.InitContainers {
 		ps.Init = append(ps.Init, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleInit, c.Image))
 	}
 	for _, c := range r.Pod.Spec.Containers {
 		ps.Containers = append(ps.Containers, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleApp, c.Image))
+	}
+	for _, l := range [][]ContainerState{ps.Init, ps.Containers} {
+		for i := range l {
+			l[i].Cgroup = cgroups.ContainerPath(r.Cgroup, l[i].ID)
+			// Exit 137 is SIGKILL; the cgroup's oom_kill counter says whether
+			// the kernel's OOM killer sent it (the cgroup stays until the task
+			// is deleted, so it can still be read).
+			if l[i].Status == "exited" && l[i].ExitCode == 137 && cgroups.OOMKills(l[i].Cgroup) > 0 {
+				l[i].OOMKilled = true
+			}
+		}
 	}
 	return ps
 }
@@ -145,6 +161,9 @@ func (p *PodState) StatusText() string {
 	}
 	running, failed, done := 0, 0, 0
 	for _, c := range p.Containers {
+		if c.OOMKilled { // kubectl shows the terminated container's reason
+			return "OOMKilled"
+		}
 		switch {
 		case c.Status == "running":
 			running++
@@ -172,9 +191,16 @@ func (p *PodState) Phase() corev1.PodPhase {
 	switch p.StatusText() {
 	case "Running", "NotReady":
 		return corev1.PodRunning
+	case "OOMKilled", "Error":
+		for _, c := range p.Containers {
+			if c.Status == "running" {
+				return corev1.PodRunning // a sibling still runs: the pod is not finished
+			}
+		}
+		return corev1.PodFailed
 	case "Completed":
 		return corev1.PodSucceeded
-	case "Error", "Init:Error":
+	case "Init:Error":
 		return corev1.PodFailed
 	case "Unknown":
 		return corev1.PodUnknown
@@ -208,7 +234,9 @@ func (p *PodState) KubePod() *corev1.Pod {
 			s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.Started)}
 		case "exited":
 			reason := "Completed"
-			if c.ExitCode != 0 {
+			if c.OOMKilled {
+				reason = "OOMKilled"
+			} else if c.ExitCode != 0 {
 				reason = "Error"
 			}
 			s.Started = ptrBool(false)

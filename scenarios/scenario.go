@@ -34,7 +34,7 @@ type Scenario struct {
 
 // Registry returns every scenario, in the order `run all` runs them.
 func Registry() []*Scenario {
-	return []*Scenario{sharedVolume(), sharedLocalhost(), isolatedPS(), portConflict()}
+	return []*Scenario{sharedVolume(), sharedLocalhost(), isolatedPS(), portConflict(), resourceLimits()}
 }
 
 // Find returns a scenario by name.

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/podsim/podsim/sandbox"
 )
@@ -42,69 +41,13 @@ func newApplyCommand(e *env) *cobra.Command {
 	return cmd
 }
 
-// applyOrder: what pods mount (ConfigMaps, Secrets) first — podsim has no
-// kubelet retry loop to wait for them — then workloads in file order, then
-// Services, which resolve to the pods just made.
-func applyOrder(kind string) int {
-	switch kind {
-	case "ConfigMap", "Secret":
-		return 0
-	case "Service":
-		return 2
-	}
-	return 1
-}
-
 func applyObjects(e *env, m *sandbox.Manager, objs []sandbox.Object) error {
-	sort.SliceStable(objs, func(i, j int) bool { return applyOrder(objs[i].Kind()) < applyOrder(objs[j].Kind()) })
-	for _, o := range objs {
-		if o.Meta().Namespace == "" {
-			o.Meta().Namespace = e.namespace
+	return m.Apply(e.ctx, objs, e.namespace, func(a sandbox.Applied) {
+		for _, w := range a.Warnings {
+			fmt.Fprintln(e.errOut, "Warning: "+w)
 		}
-		switch {
-		case o.Pod != nil:
-			if st, err := m.Get(e.ctx, o.Pod.Namespace, o.Pod.Name); err == nil {
-				// Pods are immutable: re-applying the same spec is a no-op, a different one an error.
-				if equality.Semantic.DeepEqual(st.Pod.Spec, o.Pod.Spec) {
-					fmt.Fprintf(e.out, "pod/%s unchanged\n", o.Pod.Name)
-					continue
-				}
-				return fmt.Errorf("pod %q already exists with a different spec; pods cannot be changed in place: run 'podsim delete pod %s' first, or use a Deployment", o.Pod.Name, o.Pod.Name)
-			}
-			if _, err := m.CreatePod(e.ctx, o.Pod); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.out, "pod/%s created\n", o.Pod.Name)
-		case o.Deployment != nil:
-			res, err := m.ApplyDeployment(e.ctx, o.Deployment)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.out, "deployment.apps/%s %s\n", o.Deployment.Name, res.Action)
-		case o.Service != nil:
-			action, warns, err := m.ApplyService(e.ctx, o.Service)
-			for _, w := range warns {
-				fmt.Fprintln(e.errOut, "Warning: "+w)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.out, "service/%s %s\n", o.Service.Name, action)
-		case o.ConfigMap != nil:
-			action, err := m.ApplyConfigMap(e.ctx, o.ConfigMap)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.out, "configmap/%s %s\n", o.ConfigMap.Name, action)
-		case o.Secret != nil:
-			action, err := m.ApplySecret(e.ctx, o.Secret)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.out, "secret/%s %s\n", o.Secret.Name, action)
-		}
-	}
-	return nil
+		fmt.Fprintln(e.out, a.String())
+	})
 }
 
 // readManifests reads every -f argument: files, directories (their .yaml,

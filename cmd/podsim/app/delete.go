@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ SIGKILL at once instead of waiting out the grace period.`,
 				if err != nil {
 					return err
 				}
+				// Services and workloads before the ConfigMaps and Secrets they mount.
+				rank := map[string]int{"Service": 0, "Pod": 1, "Deployment": 1, "ConfigMap": 2, "Secret": 2}
+				sort.SliceStable(objs, func(i, j int) bool { return rank[objs[i].Kind()] < rank[objs[j].Kind()] })
 				for _, o := range objs {
 					targets = append(targets, target{strings.ToLower(o.Kind()), o.Name()})
 				}

@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/namespaces"
+	"github.com/podsim/podsim/sandbox"
 )
 
 func newInspectCommand(e *env) *cobra.Command {
@@ -39,10 +41,31 @@ pinned network namespace and the veth pair that plugs it into the bridge.`,
 			fmt.Fprintf(e.out, "IP:         %s on eth0 (MAC %s)\n", orNone(st.IP), orNone(st.MAC))
 			fmt.Fprintf(e.out, "veth:       %s (host side, on bridge %s) <-> eth0 (in the pod's netns)\n", orNone(st.HostIf), orNone(st.Bridge))
 			fmt.Fprintf(e.out, "netns pin:  %s  %s\n", orNone(st.NetNS), in.NetNSID)
-			fmt.Fprintf(e.out, "cgroup:     %s\n", orNone(st.Cgroup))
+			fmt.Fprintf(e.out, "cgroup:     %s (cgroup %s; directories below)\n", orNone(st.Cgroup), cgroups.Mode())
 			for _, d := range in.CgroupDirs {
 				fmt.Fprintf(e.out, "            %s\n", d)
 			}
+			fmt.Fprintln(e.out, "\ncgroup tree (limits read from the kernel's files):")
+			tw0 := tabwriter.NewWriter(e.out, 0, 8, 2, ' ', 0)
+			files := cgroups.LimitFiles()
+			fmt.Fprintln(tw0, "  CGROUP\t"+strings.Join(files, "\t"))
+			row := func(label, path string) {
+				cols := []string{label}
+				for _, f := range files {
+					v, err := cgroups.ReadFile(path, f)
+					if err != nil {
+						v = "-"
+					}
+					cols = append(cols, v)
+				}
+				fmt.Fprintln(tw0, strings.Join(cols, "\t"))
+			}
+			row("  "+st.Cgroup+" (pod)", st.Cgroup)
+			row("  └ POD (pause)", st.Pause.Cgroup)
+			for _, c := range append(append([]sandbox.ContainerState{}, st.Init...), st.Containers...) {
+				row("  └ "+c.Name, c.Cgroup)
+			}
+			tw0.Flush()
 			fmt.Fprintln(e.out)
 			tw := tabwriter.NewWriter(e.out, 0, 8, 2, ' ', 0)
 			head := []string{"CONTAINER", "PID"}
