@@ -10,16 +10,29 @@ import (
 	"strings"
 )
 
-// ListeningTCP returns the IPv4 TCP sockets in LISTEN state ("127.0.0.1:5000")
-// of the network namespace that pid is in, read from /proc/<pid>/net/tcp.
+// ListeningTCP returns the TCP sockets in LISTEN state ("127.0.0.1:5000",
+// "[::]:8080") of the network namespace that pid is in, read from
+// /proc/<pid>/net/tcp and tcp6.
 // That file shows the socket table of the *reader's target's* network
 // namespace, so two pids print the same table exactly when they share one.
 // pid 0 means this process (the host's namespace).
 func ListeningTCP(pid int) ([]string, error) {
-	path := "/proc/self/net/tcp"
+	base := "/proc/self/net/"
 	if pid > 0 {
-		path = fmt.Sprintf("/proc/%d/net/tcp", pid)
+		base = fmt.Sprintf("/proc/%d/net/", pid)
 	}
+	out, err := listening(base + "tcp")
+	if err != nil {
+		return nil, err
+	}
+	v6, err := listening(base + "tcp6")
+	if err == nil {
+		out = append(out, v6...)
+	}
+	return out, nil
+}
+
+func listening(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -34,20 +47,24 @@ func ListeningTCP(pid int) ([]string, error) {
 			continue
 		}
 		addr, port, ok := strings.Cut(fields[1], ":")
-		if !ok || len(addr) != 8 {
-			continue
-		}
 		b, err := hex.DecodeString(addr)
-		if err != nil {
+		if !ok || err != nil || (len(b) != 4 && len(b) != 16) {
 			continue
 		}
 		p, err := strconv.ParseUint(port, 16, 16)
 		if err != nil {
 			continue
 		}
-		// /proc prints the address as a little-endian 32-bit word.
-		ip := net.IPv4(b[3], b[2], b[1], b[0])
-		out = append(out, fmt.Sprintf("%s:%d", ip, p))
+		// /proc prints the address as little-endian 32-bit words.
+		ip := make(net.IP, len(b))
+		for i := 0; i < len(b); i += 4 {
+			ip[i], ip[i+1], ip[i+2], ip[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+		}
+		if len(b) == 4 {
+			out = append(out, fmt.Sprintf("%s:%d", ip, p))
+		} else {
+			out = append(out, fmt.Sprintf("[%s]:%d", ip, p))
+		}
 	}
 	return out, sc.Err()
 }

@@ -78,6 +78,11 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 	for i := len(keep); i < replicas; i++ {
 		pod := podFromTemplate(d, hash)
 		rec, err := m.CreatePod(ctx, pod)
+		if errors.Is(err, ErrInitFailed) {
+			// Kept like any pod whose init failed (Init:Error), so its logs can be read.
+			_ = m.saveDeployment(d)
+			return nil, fmt.Errorf("deployment %s: %w", d.Name, err)
+		}
 		if err != nil {
 			// Roll back this apply's new pods; the old ones keep serving.
 			for _, c := range created {

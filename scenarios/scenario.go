@@ -10,13 +10,16 @@ package scenarios
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podsim/podsim/namespaces"
 	"github.com/podsim/podsim/sandbox"
@@ -28,13 +31,21 @@ type Scenario struct {
 	Summary string
 	// Manifests are the pods the scenario creates, in order.
 	Manifests []string
+	// Extra are manifests the checks apply later (an update, a variant);
+	// `podsim export` prints them too.
+	Extra []string
 	// Run performs the checks against the created pods.
 	Run func(ctx context.Context, t *T)
 }
 
 // Registry returns every scenario, in the order `run all` runs them.
 func Registry() []*Scenario {
-	return []*Scenario{sharedVolume(), sharedLocalhost(), isolatedPS(), portConflict(), resourceLimits()}
+	return []*Scenario{
+		sharedVolume(), sharedLocalhost(), isolatedPS(), portConflict(),
+		nginxFronted(), adapter(), sidecarLogs(), initSysctl(), initSecrets(),
+		cacheSidecar(), configmapReload(), fetchInit(),
+		resourceLimits(),
+	}
 }
 
 // Find returns a scenario by name.
@@ -66,6 +77,8 @@ type T struct {
 	Out       io.Writer
 	Results   []Result
 	cleanups  []func()
+	created   []sandbox.Applied
+	keep      bool
 }
 
 // Check records a result and prints it.
@@ -220,45 +233,156 @@ func (o Outcome) Passed() bool {
 	return true
 }
 
-// RunScenario creates the scenario's pods, runs its checks and, unless
-// keep is set, deletes the pods again (also when a check fails).
-func RunScenario(ctx context.Context, m *sandbox.Manager, s *Scenario, namespace string, keep bool, out io.Writer) Outcome {
+// RunScenario applies the scenario's manifests, runs its checks and,
+// unless keep is set, deletes every object it made (also when a check fails).
+func RunScenario(ctx context.Context, m *sandbox.Manager, s *Scenario, namespace string, keep bool, out io.Writer) (o Outcome) {
 	start := time.Now()
-	t := &T{M: m, Namespace: namespace, Out: out}
-	o := Outcome{Scenario: s}
-	var created []string
+	t := &T{M: m, Namespace: namespace, Out: out, keep: keep}
+	o = Outcome{Scenario: s}
 	defer func() {
-		t.Cleanup()
-		if !keep {
-			for i := len(created) - 1; i >= 0; i-- {
-				if err := m.DeletePod(context.WithoutCancel(ctx), namespace, created[i], 5*time.Second); err != nil && o.Err == nil {
-					o.Err = fmt.Errorf("deleting pod %s: %w", created[i], err)
-				}
-			}
+		if err := t.finish(ctx); err != nil && o.Err == nil {
+			o.Err = err
 		}
+		o.Duration = time.Since(start)
 	}()
 	fmt.Fprintf(out, "=== %s: %s\n", s.Name, s.Summary)
 	for _, man := range s.Manifests {
-		objs, err := sandbox.ParseManifests(strings.NewReader(man), s.Name)
-		if err != nil {
+		if err := t.Apply(ctx, man); err != nil {
 			o.Err = err
 			return o
-		}
-		for _, obj := range objs {
-			pod := obj.Pod
-			pod.Namespace = namespace
-			if _, err := m.CreatePod(ctx, pod); err != nil {
-				o.Err = err
-				return o
-			}
-			created = append(created, pod.Name)
-			fmt.Fprintf(out, "pod/%s created\n", pod.Name)
 		}
 	}
 	s.Run(ctx, t)
 	o.Results = t.Results
-	o.Duration = time.Since(start)
 	return o
+}
+
+// Apply applies a manifest (any kinds) and remembers its objects so the
+// scenario deletes them at the end.
+func (t *T) Apply(ctx context.Context, manifest string) error {
+	objs, err := sandbox.ParseManifests(strings.NewReader(manifest), "scenario")
+	if err != nil {
+		return err
+	}
+	return t.M.Apply(ctx, objs, t.Namespace, func(a sandbox.Applied) {
+		fmt.Fprintln(t.Out, a.String())
+		for _, w := range a.Warnings {
+			fmt.Fprintln(t.Out, "Warning: "+w)
+		}
+		for _, c := range t.created {
+			if c.Kind == a.Kind && c.Name == a.Name {
+				return
+			}
+		}
+		t.created = append(t.created, a)
+	})
+}
+
+// Track registers an object made outside Apply (a Secret built in code).
+func (t *T) Track(kind, name string) {
+	t.created = append(t.created, sandbox.Applied{Kind: kind, Name: name})
+}
+
+// finish stops background processes and deletes what the scenario made:
+// workloads first, then Services, then what pods mounted.
+func (t *T) finish(ctx context.Context) error {
+	t.Cleanup()
+	if t.keep {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	rank := map[string]int{"Pod": 0, "Deployment": 0, "Service": 1, "ConfigMap": 2, "Secret": 2}
+	sort.SliceStable(t.created, func(i, j int) bool { return rank[t.created[i].Kind] < rank[t.created[j].Kind] })
+	var errs []error
+	grace := 5 * time.Second
+	for _, c := range t.created {
+		if err := t.M.DeleteObject(ctx, c.Kind, t.Namespace, c.Name, &grace); err != nil &&
+			!errors.Is(err, sandbox.ErrPodNotFound) && !errors.Is(err, sandbox.ErrObjectNotFound) {
+			errs = append(errs, fmt.Errorf("deleting %s %s: %w", c.Kind, c.Name, err))
+		}
+	}
+	t.created = nil
+	return errors.Join(errs...)
+}
+
+// Client runs a one-off client pod like `kubectl run -i --rm --image=IMAGE
+// NAME -- ARGS...` and returns its output and exit code.
+func (t *T) Client(ctx context.Context, name, image string, args ...string) (string, int, string) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: t.Namespace, Labels: map[string]string{"run": name}},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: name, Image: image, Args: args}}},
+	}
+	var out lockedBuffer
+	code, err := t.M.RunAttached(ctx, pod, sandbox.ExecIO{Stdout: &out, Stderr: &out})
+	if derr := t.M.DeletePod(context.WithoutCancel(ctx), t.Namespace, name, time.Second); derr != nil && !errors.Is(derr, sandbox.ErrPodNotFound) && err == nil {
+		err = derr
+	}
+	if err != nil {
+		fmt.Fprintf(&out, "client pod failed: %v", err)
+		code = -1
+	}
+	return out.String(), code, fmt.Sprintf("podsim run -i --rm --image=%s %s -- %s", image, name, shellJoin(args))
+}
+
+// PodOf returns the pod a deployment currently runs ("deploy/NAME").
+func (t *T) PodOf(ctx context.Context, deployment string) (string, error) {
+	return t.M.ResolvePod(ctx, t.Namespace, "deploy/"+deployment)
+}
+
+// Logs returns a container's log.
+func (t *T) Logs(ctx context.Context, pod, container string) string {
+	var b lockedBuffer
+	if err := t.M.Logs(ctx, t.Namespace, pod, container, sandbox.LogOptions{Tail: -1}, &b); err != nil {
+		return "logs failed: " + err.Error()
+	}
+	return b.String()
+}
+
+// Eventually retries f until it returns true or the timeout passes; the
+// pods' programs need a moment to start listening after their container
+// starts (podsim has no readiness probes).
+func Eventually(ctx context.Context, timeout time.Duration, f func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if f() {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Export returns the scenario's manifests as one YAML stream, to apply to
+// a real cluster.
+func Export(s *Scenario) string {
+	var parts []string
+	for _, m := range s.Manifests {
+		parts = append(parts, strings.TrimSpace(strings.TrimPrefix(m, "---\n")))
+	}
+	for _, m := range s.Extra {
+		parts = append(parts, strings.TrimSpace(m))
+	}
+	return strings.Join(parts, "\n---\n") + "\n"
 }
 
 // PodSpecOf is a helper for tests: the parsed pods of a scenario.
@@ -274,4 +398,11 @@ func PodSpecOf(s *Scenario) ([]*corev1.Pod, error) {
 		}
 	}
 	return out, nil
+}
+
+// ListensAny reports whether pid's network namespace has a listener on
+// port on every address (0.0.0.0 or [::]).
+func ListensAny(pid, port int) bool {
+	ls, _ := namespaces.ListeningTCP(pid)
+	return contains(ls, fmt.Sprintf("0.0.0.0:%d", port)) || contains(ls, fmt.Sprintf("[::]:%d", port))
 }

@@ -90,7 +90,7 @@ runs the article's multi-container pod scenarios.`,
 	root.AddCommand(
 		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newLogsCommand(e),
 		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
-		newCreateCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
+		newCreateCommand(e), newExportCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
 		newSystemCommand(e),
 	)
 	return root

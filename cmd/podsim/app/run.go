@@ -120,3 +120,19 @@ func newScenariosCommand(e *env) *cobra.Command {
 		},
 	}
 }
+
+func newExportCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "export SCENARIO",
+		Short: "Print a scenario's manifests, to apply to a real cluster with kubectl",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := scenarios.Find(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(e.out, scenarios.Export(s))
+			return nil
+		},
+	}
+}
