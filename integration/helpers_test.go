@@ -279,3 +279,9 @@ func nsInode(t *testing.T, pid int, typ string) string {
 	}
 	return l
 }
+
+// runShell runs a shell pipeline (for tests of podsim in pipes) and returns its stdout.
+func runShell(script string) (string, error) {
+	out, err := exec.Command("bash", "-c", script).Output()
+	return string(out), err
+}
