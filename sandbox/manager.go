@@ -142,5 +142,11 @@ func (m *Manager) Records() ([]*Record, error) {
 }
 
 func (m *Manager) emit(pod, step, detail string, start time.Time) {
-	m.trace(Event{Pod: pod, Step: step, Detail: detail, Duration: time.Since(start)})
+	m.trace(Event{Time: start, Pod: pod, Step: step, Detail: detail, Duration: time.Since(start)})
+}
+
+// emitEvent sends a fully described event; Time and Duration come from start.
+func (m *Manager) emitEvent(ev Event, start time.Time) {
+	ev.Time, ev.Duration = start, time.Since(start)
+	m.trace(ev)
 }

@@ -114,7 +114,10 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	if err = cgroups.CreatePod(rec.Cgroup, podLimits(pod)); err != nil {
 		return nil, fmt.Errorf("pod %s: step cgroup: %w", pod.Name, err)
 	}
-	m.emit(pod.Name, "cgroup", "created pod cgroup "+rec.Cgroup+" ("+cgroups.Mode()+")", t)
+	lim := podLimits(pod)
+	m.emitEvent(Event{Pod: pod.Name, Step: "cgroup", Concept: "pod cgroup (kubelet's pod<uid> level)", Object: rec.Cgroup,
+		Detail: fmt.Sprintf("created pod cgroup %s (cgroup %s); limits: memory %s, cpu %s", rec.Cgroup, cgroups.Mode(), limitText(lim.MemoryBytes, "bytes"), limitText(lim.CPUMilli, "m")),
+		Attrs:  map[string]string{"cgroup": rec.Cgroup, "mode": cgroups.Mode(), "dirs": strings.Join(cgroups.Dirs(rec.Cgroup), ",")}}, t)
 
 	// 2. Network namespace, pinned before any process exists.
 	t = time.Now()
@@ -128,7 +131,9 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		return nil, fmt.Errorf("pod %s: step netns: %w", pod.Name, err)
 	}
 	if id, e := namespaces.Read(rec.NetNS, "net"); e == nil {
-		m.emit(pod.Name, "netns", fmt.Sprintf("pinned new network namespace %s at %s", id, rec.NetNS), t)
+		m.emitEvent(Event{Pod: pod.Name, Step: "netns", Concept: "network namespace, pinned by a bind mount", Object: rec.NetNS,
+			Detail: fmt.Sprintf("unshare(CLONE_NEWNET) on a locked OS thread, bind-mounted to %s: %s", rec.NetNS, id),
+			Attrs:  map[string]string{"pin": rec.NetNS, "netns": id.String()}}, t)
 	}
 
 	// 3. CNI ADD: loopback, then the bridge with host-local IPAM.
@@ -141,7 +146,9 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	if err = m.saveRecord(rec); err != nil {
 		return nil, err
 	}
-	m.emit(pod.Name, "cni", fmt.Sprintf("CNI ADD: %s (host) <-> eth0 %s on bridge %s", rec.HostIf, rec.IP, rec.Bridge), t)
+	m.emitEvent(Event{Pod: pod.Name, Step: "cni", Concept: "CNI ADD: loopback, then bridge + host-local IPAM", Object: rec.HostIf,
+		Detail: fmt.Sprintf("lo up; veth pair %s (host, on bridge %s) <-> eth0 (pod) %s, MAC %s", rec.HostIf, rec.Bridge, rec.IP, rec.MAC),
+		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, t)
 
 	// 4. Files shared by the pod's containers.
 	files, err := m.writePodFiles(id, pod.Name, pod.Namespace, nres.IP)
@@ -163,7 +170,12 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		return nil, fmt.Errorf("pod %s: step pause container: %w", pod.Name, err)
 	}
 	pausePID := pauseTask.Pid()
-	m.emit(pod.Name, "pause", fmt.Sprintf("pause container pid %d: netns %s joined, new ipc, uts (hostname %s), pid, mnt", pausePID, rec.NetNS, pod.Name), t)
+	pns, _ := namespaces.Of(int(pausePID))
+	m.emitEvent(Event{Pod: pod.Name, Step: "pause", Concept: "sandbox (pause) container: holds the pod's namespaces", Object: rec.ID,
+		Detail: fmt.Sprintf("pause pid %d joined %s (the pin); new %s, %s (hostname %s), %s, %s; cgroup %s", pausePID, pns["net"], pns["ipc"], pns["uts"], pod.Name, pns["pid"], pns["mnt"], cgroups.ContainerPath(rec.Cgroup, rec.ID)),
+		Attrs: map[string]string{"pid": fmt.Sprint(pausePID), "joined": pns["net"].String() + "=" + rec.NetNS,
+			"new":    strings.Join([]string{pns["ipc"].String(), pns["uts"].String(), pns["pid"].String(), pns["mnt"].String()}, " "),
+			"cgroup": cgroups.ContainerPath(rec.Cgroup, rec.ID)}}, t)
 
 	share := pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace
 	build := func(c *corev1.Container, role string) (containerd.Task, error) {
@@ -186,11 +198,28 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		if err != nil {
 			return nil, fmt.Errorf("pod %s: step container %s: %w", pod.Name, c.Name, err)
 		}
-		pidNS := "own pid"
+		cns, _ := namespaces.Of(int(task.Pid()))
+		joined := []string{cns["net"].String(), cns["ipc"].String(), cns["uts"].String()}
+		own := []string{cns["mnt"].String()}
 		if share {
-			pidNS = "pause's pid"
+			joined = append(joined, cns["pid"].String())
+		} else {
+			own = append(own, cns["pid"].String())
 		}
-		m.emit(pod.Name, role, fmt.Sprintf("container %s pid %d: joined pause's net/ipc/uts, own mnt, %s namespace", c.Name, task.Pid(), pidNS), t)
+		cgPath := cgroups.ContainerPath(rec.Cgroup, ContainerID(rec.ID, c.Name))
+		for _, mt := range vmounts {
+			mode := "rw"
+			if mt.ReadOnly {
+				mode = "ro"
+			}
+			m.emitEvent(Event{Pod: pod.Name, Step: "mount", Concept: "volume: bind mount into the container's mount namespace", Object: c.Name + ":" + mt.Destination,
+				Detail: fmt.Sprintf("%s: bind %s -> %s (%s)", c.Name, mt.Source, mt.Destination, mode),
+				Attrs:  map[string]string{"container": c.Name, "source": mt.Source, "destination": mt.Destination, "mode": mode}}, t)
+		}
+		m.emitEvent(Event{Pod: pod.Name, Step: role, Concept: "container: joins the pod's namespaces, gets its own", Object: c.Name,
+			Detail: fmt.Sprintf("%s pid %d joined pause's %s; own %s; cgroup %s", c.Name, task.Pid(), strings.Join(joined, " "), strings.Join(own, " "), cgPath),
+			Attrs: map[string]string{"container": c.Name, "pid": fmt.Sprint(task.Pid()), "joined": strings.Join(joined, " "),
+				"own": strings.Join(own, " "), "cgroup": cgPath, "image": c.Image}}, t)
 		return task, nil
 	}
 
@@ -493,13 +522,13 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 			errs = append(errs, err)
 		}
 	}
-	m.emit(name, "teardown", fmt.Sprintf("stopped and removed %d container(s)", len(apps)), start)
+	m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "stop containers: SIGTERM, grace period, SIGKILL", Detail: fmt.Sprintf("stopped and removed %d container(s) and their snapshots", len(apps))}, start)
 	if pause != nil {
 		t := time.Now()
 		if err := m.removeContainer(ctx, pause, 2*time.Second); err != nil {
 			errs = append(errs, err)
 		}
-		m.emit(name, "teardown", "removed pause container (the pod's ipc/uts/pid namespaces end with it)", t)
+		m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "sandbox removed", Object: r.ID, Detail: "removed the pause container: the pod's ipc, uts and pid namespaces end with their last process"}, t)
 	}
 	if r.NetNS != "" {
 		t := time.Now()
@@ -514,7 +543,7 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 				errs = append(errs, err)
 			}
 		}
-		m.emit(name, "teardown", "CNI DEL and unpinned "+r.NetNS, t)
+		m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "CNI DEL, network namespace unpinned", Object: r.NetNS, Detail: fmt.Sprintf("CNI DEL released %s and removed veth %s; unmounted the pin %s (the namespace is freed)", r.IP, r.HostIf, r.NetNS)}, t)
 	}
 	if err := m.removePodDirs(r.ID); err != nil {
 		errs = append(errs, err)
@@ -532,7 +561,7 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 			errs = append(errs, err)
 		}
 	}
-	m.emit(name, "teardown", "pod removed", start)
+	m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "pod files and cgroup removed", Object: r.Cgroup, Detail: "removed /dev/shm tmpfs, volumes, hosts files, logs and the pod cgroup " + r.Cgroup}, start)
 	return errors.Join(errs...)
 }
 
@@ -626,4 +655,11 @@ func (m *Manager) find(ctx context.Context, namespace, name string) (*Record, er
 		}
 	}
 	return nil, nil
+}
+
+func limitText(v int64, unit string) string {
+	if v == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d%s", v, unit)
 }

@@ -72,11 +72,17 @@ func (p Paths) podLogDir(ns, name, uid string) string {
 	return filepath.Join(p.Logs, "pods", ns+"_"+name+"_"+uid)
 }
 
-// Event is one step of building or tearing down a pod. The sandbox emits
-// them; the CLI's -v output (and later --trace and bench) consume them.
+// Event is one step of building or tearing down a pod: the kernel concept,
+// the object it made or removed, and how long it took. The sandbox emits
+// them as one typed stream and never prints; the CLI's -v/--trace output,
+// --trace=json and the benchmark's phase breakdown all consume them.
 type Event struct {
-	Pod      string
-	Step     string // e.g. "cgroup", "netns", "cni", "pause", "container", "teardown"
-	Detail   string
-	Duration time.Duration
+	Time     time.Time         `json:"time"`
+	Pod      string            `json:"pod"`
+	Step     string            `json:"step"`    // cgroup, netns, cni, volume, pause, init, app, mount, teardown
+	Concept  string            `json:"concept"` // the kernel or Kubernetes concept, for people
+	Object   string            `json:"object,omitempty"`
+	Detail   string            `json:"detail"`
+	Attrs    map[string]string `json:"attrs,omitempty"` // machine-readable facts: inodes, pids, paths, IPs
+	Duration time.Duration     `json:"durationNs"`
 }

@@ -94,6 +94,7 @@ func buildImage(r *recipe, t *tree) (img v1.Image, cleanup func(), err error) {
 			Env:        r.config.Env,
 			WorkingDir: r.config.WorkingDir,
 			User:       r.config.User,
+			StopSignal: r.config.StopSignal,
 		},
 		RootFS: v1.RootFS{Type: "layers"},
 	}

@@ -2,8 +2,10 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 )
 
 // A recipe says how to build one image from files on the host. Images are
@@ -47,6 +49,10 @@ type fileSpec struct {
 	// Hint tells the user how to get the file when it is missing, e.g.
 	// "install busybox-static (apt-get install busybox-static)".
 	Hint string
+	// Helper marks one of podsim's own programs that `make build` puts
+	// in bin/ (a stand-in such as es-standin). When it is missing the
+	// error says which image needs it and to run 'make build'.
+	Helper bool
 }
 
 type dirSpec struct {
@@ -75,6 +81,10 @@ type imageConfig struct {
 	WorkingDir   string
 	User         string
 	ExposedPorts []string // "80/tcp", "53/udp"
+	// StopSignal is the signal that asks the program to stop, when it is
+	// not SIGTERM (nginx's image uses SIGQUIT, its graceful stop).
+	// omitempty keeps the cache keys of images without one unchanged.
+	StopSignal string `json:",omitempty"`
 }
 
 func (r *recipe) entry() Entry {
@@ -103,6 +113,11 @@ func (r *recipe) tree(ctx context.Context) (*tree, error) {
 		p := f.Path
 		if p == "" {
 			p = f.Host
+		}
+		if f.Helper {
+			if _, err := os.Stat(f.Host); errors.Is(err, fs.ErrNotExist) {
+				return nil, &missingHelperError{image: shortName(r.name), path: f.Host}
+			}
 		}
 		var err error
 		if f.ELF {
@@ -138,3 +153,15 @@ func (r *recipe) tree(ctx context.Context) (*tree, error) {
 func (r *recipe) wrap(err error) error {
 	return fmt.Errorf("image %s: %w", shortName(r.name), err)
 }
+
+// missingHelperError is returned when a stand-in program that `make build`
+// puts in bin/ is not there. errors.Is(err, fs.ErrNotExist) holds.
+type missingHelperError struct {
+	image, path string
+}
+
+func (e *missingHelperError) Error() string {
+	return fmt.Sprintf("image %s needs %s: run 'make build'", e.image, e.path)
+}
+
+func (e *missingHelperError) Unwrap() error { return fs.ErrNotExist }
