@@ -10,10 +10,12 @@ export CGO_ENABLED := 0
 
 all: build
 
+include hack/standins.mk
+
 check-go:
 	@$(GO) version >/dev/null 2>&1 || { echo "Go is needed to build podsim: install Go >= 1.22 (go.dev/dl, or 'apt-get install golang-go' on Ubuntu 24.04); the go command fetches the toolchain go.mod asks for" >&2; exit 1; }
 
-build: check-go
+build: check-go standins
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/podsim ./cmd/podsim
 	$(GO) build -ldflags '-s -w' -o bin/pause ./cmd/pause
 
@@ -33,7 +35,11 @@ unit: check-go
 
 integration: build
 	@[ "$$(id -u)" -eq 0 ] || { echo "integration tests need root: run 'sudo make test'" >&2; exit 1; }
-	PODSIM_BIN=$(CURDIR)/bin/podsim $(GO) test -count=1 -v -timeout 20m ./integration/
+	@# One integration run at a time per machine: they share the bridge, the cgroup tree and containerd.
+	PODSIM_BIN=$(CURDIR)/bin/podsim flock /tmp/podsim-integration.lock $(GO) test -count=1 -v -timeout 30m ./integration/
+
+# make vm-test: the integration tests in a cgroup v2 VM (QEMU); see hack/vm/.
+include hack/vm/vm.mk
 
 # Remove everything podsim made on this host (pods, netns, cgroups, files).
 gc: build

@@ -38,7 +38,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		{name: "exec without --", args: []string{"exec", "nopod", "ls"}, want: "put the command after --"},
 		{name: "exec into a missing pod", args: []string{"exec", "nopod", "--", "ls"}, want: `pod "nopod" in namespace "default"`},
 		{name: "unknown scenario", args: []string{"run", "nope"}, want: "unknown scenario"},
-		{name: "unknown resource", args: []string{"get", "services"}, want: `resource type "services"`},
+		{name: "unknown resource", args: []string{"get", "ingresses"}, want: `resource type "ingresses"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args

@@ -159,7 +159,7 @@ func snapshot(t *testing.T) []string {
 		}
 	}
 	for _, l := range strings.Split(run(t, "ip", "-o", "link", "show"), "\n") {
-		if f := strings.Fields(l); len(f) > 1 && (strings.HasPrefix(f[1], "veth") || strings.HasPrefix(f[1], "podsim")) {
+		if f := strings.Fields(l); len(f) > 1 && (strings.HasPrefix(f[1], "veth") || f[1] == "podsim0:") {
 			add("link", strings.Split(f[1], "@")[0])
 		}
 	}
@@ -285,3 +285,5 @@ func runShell(script string) (string, error) {
 	out, err := exec.Command("bash", "-c", script).Output()
 	return string(out), err
 }
+
+func podsimCmd(args ...string) *exec.Cmd { return exec.Command(podsimBin, args...) }

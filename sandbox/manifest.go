@@ -143,7 +143,7 @@ func ParseManifests(r io.Reader, source string) ([]Object, error) {
 // unknown and duplicate fields are errors that carry their path
 // (spec.containers[0].imagee).
 func strictDecode(raw []byte, target any) error {
-	j, err := yaml.YAMLToJSON(raw)
+	j, err := yaml.YAMLToJSONStrict(raw) // strict: a key given twice is an error
 	if err != nil {
 		return errors.New(cleanYAMLErr(err))
 	}

@@ -96,6 +96,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	if err := m.saveRecord(rec); err != nil {
 		return nil, err
 	}
+	crashPoint("record")
 	defer func() {
 		if err != nil && !errors.Is(err, ErrInitFailed) {
 			// Roll back with the same idempotent teardown `delete` uses.
@@ -114,6 +115,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	if err = cgroups.CreatePod(rec.Cgroup, podLimits(pod)); err != nil {
 		return nil, fmt.Errorf("pod %s: step cgroup: %w", pod.Name, err)
 	}
+	crashPoint("cgroup")
 	lim := podLimits(pod)
 	m.emitEvent(Event{Pod: pod.Name, Step: "cgroup", Concept: "pod cgroup (kubelet's pod<uid> level)", Object: rec.Cgroup,
 		Detail: fmt.Sprintf("created pod cgroup %s (cgroup %s); limits: memory %s, cpu %s", rec.Cgroup, cgroups.Mode(), limitText(lim.MemoryBytes, "bytes"), limitText(lim.CPUMilli, "m")),
@@ -130,6 +132,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		rec.NetNS = "" // not ours to remove
 		return nil, fmt.Errorf("pod %s: step netns: %w", pod.Name, err)
 	}
+	crashPoint("netns")
 	if id, e := namespaces.Read(rec.NetNS, "net"); e == nil {
 		m.emitEvent(Event{Pod: pod.Name, Step: "netns", Concept: "network namespace, pinned by a bind mount", Object: rec.NetNS,
 			Detail: fmt.Sprintf("unshare(CLONE_NEWNET) on a locked OS thread, bind-mounted to %s: %s", rec.NetNS, id),
@@ -146,6 +149,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	if err = m.saveRecord(rec); err != nil {
 		return nil, err
 	}
+	crashPoint("cni")
 	m.emitEvent(Event{Pod: pod.Name, Step: "cni", Concept: "CNI ADD: loopback, then bridge + host-local IPAM", Object: rec.HostIf,
 		Detail: fmt.Sprintf("lo up; veth pair %s (host, on bridge %s) <-> eth0 (pod) %s, MAC %s", rec.HostIf, rec.Bridge, rec.IP, rec.MAC),
 		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, t)
@@ -162,6 +166,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: step volumes: %w", pod.Name, err)
 	}
+	crashPoint("volumes")
 
 	// 5. The pause container holds the pod's namespaces.
 	t = time.Now()
@@ -170,6 +175,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		return nil, fmt.Errorf("pod %s: step pause container: %w", pod.Name, err)
 	}
 	pausePID := pauseTask.Pid()
+	crashPoint("pause")
 	pns, _ := namespaces.Of(int(pausePID))
 	m.emitEvent(Event{Pod: pod.Name, Step: "pause", Concept: "sandbox (pause) container: holds the pod's namespaces", Object: rec.ID,
 		Detail: fmt.Sprintf("pause pid %d joined %s (the pin); new %s, %s (hostname %s), %s, %s; cgroup %s", pausePID, pns["net"], pns["ipc"], pns["uts"], pod.Name, pns["pid"], pns["mnt"], cgroups.ContainerPath(rec.Cgroup, rec.ID)),
@@ -198,6 +204,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		if err != nil {
 			return nil, fmt.Errorf("pod %s: step container %s: %w", pod.Name, c.Name, err)
 		}
+		crashPoint("container:" + c.Name)
 		cns, _ := namespaces.Of(int(task.Pid()))
 		joined := []string{cns["net"].String(), cns["ipc"].String(), cns["uts"].String()}
 		own := []string{cns["mnt"].String()}

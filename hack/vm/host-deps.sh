@@ -19,6 +19,8 @@ have_cmd flock || need+=(util-linux)
 have_cmd sha256sum || need+=(coreutils)
 # The archive keyring debootstrap checks the Debian mirror's Release with.
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+# make vm-lint: the provisioning scripts must stay shellcheck clean.
+have_cmd shellcheck || need+=(shellcheck)
 
 want_vagrant=1
 [ "${PODSIM_SKIP_VAGRANT:-0}" = 1 ] && want_vagrant=0

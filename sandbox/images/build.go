@@ -21,7 +21,7 @@ import (
 const buildVersion = 1
 
 // cacheKey identifies the inputs of an image build: the recipe (version,
-// config) and the tree (every path, mode, link target, inline content, and
+// source line, config) and the tree (every path, mode, link target, inline content, and
 // each host file's identity: path, size, mtime, ctime, inode). If the key of
 // an image in containerd matches, rebuilding would give the same image.
 //
@@ -35,7 +35,9 @@ func cacheKey(r *recipe, t *tree) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(h, "podsim-images build=%d\nrecipe=%s version=%d\nconfig=%s\n", buildVersion, r.name, r.version, cfg)
+	// The source line is in the key too: it becomes the image's history
+	// and LabelRecipe, so a new description relabels the image.
+	fmt.Fprintf(h, "podsim-images build=%d\nrecipe=%s version=%d\nsource=%q\nconfig=%s\n", buildVersion, r.name, r.version, r.source, cfg)
 	if err := t.fingerprint(h); err != nil {
 		return "", err
 	}

@@ -9,6 +9,12 @@
 // config and a gzip-compressed layer, they are unpacked into snapshots, and
 // containers are created from them in the usual way.
 //
+// Some images hold the real program from a Debian package (nginx, curl,
+// Redis: recipes_debian.go); others are stand-ins (recipes_standins.go):
+// BusyBox for busybox and alpine, and podsim's own small Go programs from
+// cmd/standins for Elasticsearch, its Prometheus exporter, the Vault CLI and
+// the article's myapp. Entry.StandIn and Entry.Source say which is which.
+//
 // Each image is described by a recipe (see recipes.go): which host files go
 // where in the image, which directories, symlinks and small text files to
 // add, and the image config (Entrypoint, Cmd, Env, ...). Ensure builds the
@@ -19,6 +25,8 @@ package images
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -51,11 +59,23 @@ type Catalog struct {
 	building map[string]*sync.Mutex
 }
 
-// NewCatalog returns the catalog of built-in images. pauseBinary is the path
-// of podsim's static pause program (built by `make` into bin/pause); it is
-// only read when the pause image is actually built.
-func NewCatalog(pauseBinary string) *Catalog {
-	c, err := newCatalog(builtinRecipes(pauseBinary))
+// NewCatalog returns the catalog of built-in images. binDir is the
+// directory of podsim's helper programs, which `make build` puts in bin/
+// next to bin/podsim: the static pause program (bin/pause) and the
+// stand-ins (bin/es-standin, bin/es-exporter-standin, bin/vault-standin,
+// bin/myapp-standin). They are only read when an image that needs them is
+// built; a missing one then gives "image elasticsearch:7.9.3 needs
+// bin/es-standin: run 'make build'".
+//
+// For callers of the old NewCatalog(pauseBinary): when binDir names a
+// regular file, it is taken as the pause program and its directory as
+// binDir.
+func NewCatalog(binDir string) *Catalog {
+	pause := filepath.Join(binDir, "pause")
+	if fi, err := os.Stat(binDir); err == nil && fi.Mode().IsRegular() {
+		pause, binDir = binDir, filepath.Dir(binDir)
+	}
+	c, err := newCatalog(builtinRecipes(binDir, pause))
 	if err != nil {
 		// The built-in table is fixed at compile time; a bad entry is a
 		// programming error that the unit tests catch.

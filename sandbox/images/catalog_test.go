@@ -46,10 +46,10 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestCatalogEntries(t *testing.T) {
-	c := NewCatalog("/nonexistent/pause")
+	c := NewCatalog("/nonexistent/bin")
 	es := c.Entries()
-	if len(es) != 2 {
-		t.Fatalf("Entries() = %d entries, want 2: %+v", len(es), es)
+	if len(es) != 10 {
+		t.Fatalf("Entries() = %d entries, want 10: %+v", len(es), es)
 	}
 	byName := map[string]Entry{}
 	for _, e := range es {
@@ -77,7 +77,7 @@ func TestCatalogEntries(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
-	c := NewCatalog("/nonexistent/pause")
+	c := NewCatalog("/nonexistent/bin")
 	for ref, want := range map[string]string{
 		"busybox":                          BusyboxImage,
 		"library/busybox:latest":           BusyboxImage,
@@ -85,6 +85,23 @@ func TestLookup(t *testing.T) {
 		"docker.io/library/busybox:stable": BusyboxImage,
 		"podsim/pause":                     PauseImage,
 		"docker.io/podsim/pause:latest":    PauseImage,
+		"nginx":                            NginxImage,
+		"nginx:1.23":                       NginxImage,
+		"public.ecr.aws/nginx/nginx:1.23":  NginxImage,
+		"public.ecr.aws/nginx/nginx":       NginxImage,
+		"curlimages/curl":                  CurlImage,
+		"curlimages/curl:latest":           CurlImage,
+		"redis:6":                          RedisImage,
+		"redis:7":                          RedisImage,
+		"alpine:3.12":                      AlpineImage,
+		"alpine:3":                         AlpineImage,
+		"alpine":                           AlpineImage,
+		"elasticsearch:7.9.3":              ElasticsearchImage,
+		"docker.elastic.co/elasticsearch/elasticsearch:7.9.3": ElasticsearchImage,
+		"justwatch/elasticsearch_exporter:1.1.0":              ESExporterImage,
+		"vault":                                               VaultImage,
+		"hashicorp/vault":                                     VaultImage,
+		"myapp":                                               MyappImage,
 	} {
 		e, err := c.Lookup(ref)
 		if err != nil {
@@ -98,12 +115,12 @@ func TestLookup(t *testing.T) {
 }
 
 func TestLookupUnknown(t *testing.T) {
-	c := NewCatalog("/nonexistent/pause")
+	c := NewCatalog("/nonexistent/bin")
 	_, err := c.Lookup("foo:1")
 	if !errors.Is(err, ErrUnknownImage) {
 		t.Fatalf("Lookup(foo:1) error = %v, want ErrUnknownImage", err)
 	}
-	want := `image "foo:1" is not available offline; podsim can provide: busybox, podsim/pause (see 'podsim images')`
+	want := `image "foo:1" is not available offline; podsim can provide: alpine, busybox, curlimages/curl, elasticsearch:7.9.3, justwatch/elasticsearch_exporter:1.1.0, myapp, nginx, podsim/pause, redis, vault (see 'podsim images')`
 	if err.Error() != want {
 		t.Errorf("error text:\n got %s\nwant %s", err, want)
 	}

@@ -320,8 +320,40 @@ func TestIntegrationImportBusyboxAndPause(t *testing.T) {
 		t.Errorf("concurrent Ensure gave different images: %v", digests)
 	}
 
-	if _, err := cat.Ensure(ctx, client, "nginx:1.25", nil); !errors.Is(err, ErrUnknownImage) {
-		t.Errorf("Ensure(nginx:1.25) = %v, want ErrUnknownImage", err)
+	// A real program with its libraries: curl, from Debian's package.
+	if _, err := os.Stat("/usr/bin/curl"); err == nil {
+		curl, err := cat.Ensure(ctx, client, "curlimages/curl", progress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cspec, err := curl.Spec(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if curl.Name() != CurlImage || curl.Labels()[LabelStandIn] != "false" ||
+			!slices.Equal(cspec.Config.Entrypoint, []string{"/entrypoint.sh"}) || !slices.Equal(cspec.Config.Cmd, []string{"curl"}) {
+			t.Errorf("curl image %s labels %v Entrypoint %q Cmd %q", curl.Name(), curl.Labels(), cspec.Config.Entrypoint, cspec.Config.Cmd)
+		}
+		deps, err := ResolveELF("/usr/bin/curl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		withRootfs(ctx, t, client, curl, func(root string) {
+			for _, p := range append([]string{"/usr/bin/curl", "/etc/ssl/certs/ca-certificates.crt", "/entrypoint.sh", deps.Interpreter}, libPaths(deps)...) {
+				if fi, err := os.Stat(filepath.Join(root, p)); err != nil || !fi.Mode().IsRegular() {
+					t.Errorf("curl rootfs: %s: %v", p, err)
+				}
+			}
+			if l, err := os.Readlink(filepath.Join(root, "bin/sh")); err != nil || l != "busybox" {
+				t.Errorf("curl rootfs bin/sh -> %q (%v)", l, err)
+			}
+		})
+	} else {
+		t.Log("curl not installed: skipping the curl image")
+	}
+
+	if _, err := cat.Ensure(ctx, client, "postgres:16", nil); !errors.Is(err, ErrUnknownImage) {
+		t.Errorf("Ensure(postgres:16) = %v, want ErrUnknownImage", err)
 	}
 
 	// Clean up: delete every image (synchronously, so containerd's
@@ -339,7 +371,10 @@ func TestIntegrationImportBusyboxAndPause(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	want := []string{"docker.io/library/busybox:1.36", BusyboxImage, PauseImage}
+	want := []string{CurlImage, "docker.io/library/busybox:1.36", BusyboxImage, PauseImage}
+	if _, err := os.Stat("/usr/bin/curl"); err != nil {
+		want = want[1:]
+	}
 	if !slices.Equal(names, want) {
 		t.Errorf("images in containerd = %q, want %q", names, want)
 	}

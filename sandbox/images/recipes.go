@@ -15,29 +15,43 @@ import (
 
 // Names of the built-in images.
 const (
-	PauseImage   = "docker.io/podsim/pause:latest"
-	BusyboxImage = "docker.io/library/busybox:latest"
+	PauseImage         = "docker.io/podsim/pause:latest"
+	BusyboxImage       = "docker.io/library/busybox:latest"
+	AlpineImage        = "docker.io/library/alpine:latest"
+	NginxImage         = "docker.io/library/nginx:latest"
+	CurlImage          = "docker.io/curlimages/curl:latest"
+	RedisImage         = "docker.io/library/redis:latest"
+	ElasticsearchImage = "docker.io/library/elasticsearch:7.9.3"
+	ESExporterImage    = "docker.io/justwatch/elasticsearch_exporter:1.1.0"
+	VaultImage         = "docker.io/library/vault:latest"
+	MyappImage         = "docker.io/library/myapp:latest"
 )
 
 // defaultPath is the PATH every Docker library image sets.
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // builtinRecipes is the table of images podsim can build. Keep it sorted by
-// short name; that is the order `podsim images` shows.
+// short name; that is the order `podsim images` shows. binDir holds
+// podsim's stand-in programs (bin/ after `make build`), pause is podsim's
+// pause program.
 //
 // Adding an image usually means adding one entry here. For a Debian program
 // with shared libraries, a file with ELF: true pulls in the loader and the
-// libraries, e.g.
-//
-//	files: []fileSpec{{Host: "/usr/sbin/nginx", ELF: true,
-//		Hint: "install nginx (apt-get install nginx-light)"}},
-//
-// plus dirs/contents for its config and an imageConfig with Entrypoint or
-// Cmd and ExposedPorts.
-func builtinRecipes(pauseBinary string) []*recipe {
+// libraries (see nginxRecipe); withBusybox adds a shell and the usual
+// tools; a podsim stand-in program is a file with Helper: true (see
+// standIn).
+func builtinRecipes(binDir, pause string) []*recipe {
 	return []*recipe{
+		alpineRecipe(),
 		busyboxRecipe(),
-		pauseRecipe(pauseBinary),
+		curlRecipe(),
+		elasticsearchRecipe(binDir),
+		esExporterRecipe(binDir),
+		myappRecipe(binDir),
+		nginxRecipe(),
+		pauseRecipe(pause),
+		redisRecipe(),
+		vaultRecipe(binDir),
 	}
 }
 
@@ -65,14 +79,58 @@ func pauseRecipe(pauseBinary string) *recipe {
 	}
 }
 
+// busyboxBin is where every image with a shell has Debian's busybox-static.
+const busyboxBin = "/bin/busybox"
+
+// baseDirs are the directories every image with a shell has.
+var baseDirs = []dirSpec{
+	{Path: "/tmp", Mode: 0o777 | fs.ModeSticky},
+	{Path: "/etc", Mode: 0o755},
+	{Path: "/root", Mode: 0o700},
+	{Path: "/var", Mode: 0o755},
+	{Path: "/home", Mode: 0o755},
+	// Mount points the runtime fills in.
+	{Path: "/proc", Mode: 0o555},
+	{Path: "/sys", Mode: 0o555},
+	{Path: "/dev", Mode: 0o755},
+}
+
+// withBusybox adds a shell and the usual Unix tools to r: Debian's
+// busybox-static at /bin/busybox, a link for each of its applets (/bin/sh,
+// /bin/cat, /sbin/sysctl, /usr/bin/tail, ...) and the base directories. It
+// is how the busybox image itself is made, and the other images use it for
+// their /bin/sh (the official nginx, curl and redis images have one too).
+// Applets never replace a file the recipe adds itself: they are linked
+// after the recipe's own entries and only where nothing is.
+func withBusybox(r *recipe) *recipe {
+	r.files = append(r.files, fileSpec{
+		Host: busyboxBin, Path: busyboxBin, Mode: 0o755,
+		// ELF: true costs nothing for a static binary and keeps the
+		// image working if the host has the dynamic `busybox` package
+		// instead.
+		ELF:  true,
+		Hint: "install busybox-static (apt-get install busybox-static)",
+	})
+	r.dirs = append(r.dirs, baseDirs...)
+	own := r.expand
+	r.expand = func(ctx context.Context, t *tree) error {
+		if own != nil {
+			if err := own(ctx, t); err != nil {
+				return err
+			}
+		}
+		return addBusyboxApplets(ctx, t, busyboxBin, busyboxBin)
+	}
+	return r
+}
+
 // busyboxRecipe builds a stand-in for Docker's busybox image from Debian's
 // busybox-static. BusyBox is one program that behaves like ~300 Unix tools
 // depending on the name it is started as (argv[0]); the image is that one
 // binary plus a link for every tool name, exactly how the real image is
 // made. Being static, it needs no libraries.
 func busyboxRecipe() *recipe {
-	const bin = "/bin/busybox"
-	return &recipe{
+	return withBusybox(&recipe{
 		name: BusyboxImage,
 		// Users pin versions in pod specs; all of these get the same
 		// stand-in, which behaves the same for what pods use it for.
@@ -83,41 +141,19 @@ func busyboxRecipe() *recipe {
 			"busybox:stable", "busybox:glibc", "busybox:musl", "busybox:uclibc",
 		},
 		standIn: true,
-		source:  "Debian busybox-static (" + bin + ")",
-		from:    bin,
+		source:  "stand-in: Debian busybox-static (" + busyboxBin + ") with a link per applet, like the official image",
+		from:    busyboxBin,
 		version: 1,
-		files: []fileSpec{{
-			Host: bin, Path: bin, Mode: 0o755,
-			// ELF: true costs nothing for a static binary and keeps the
-			// image working if the host has the dynamic `busybox`
-			// package instead.
-			ELF:  true,
-			Hint: "install busybox-static (apt-get install busybox-static)",
-		}},
-		dirs: []dirSpec{
-			{Path: "/tmp", Mode: 0o777 | fs.ModeSticky},
-			{Path: "/etc", Mode: 0o755},
-			{Path: "/root", Mode: 0o700},
-			{Path: "/var", Mode: 0o755},
-			{Path: "/home", Mode: 0o755},
-			// Mount points the runtime fills in.
-			{Path: "/proc", Mode: 0o555},
-			{Path: "/sys", Mode: 0o555},
-			{Path: "/dev", Mode: 0o755},
-		},
 		contents: []contentSpec{
 			{Path: "/etc/passwd", Data: "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"},
 			{Path: "/etc/group", Data: "root:x:0:\nnobody:x:65534:\n"},
-		},
-		expand: func(ctx context.Context, t *tree) error {
-			return addBusyboxApplets(ctx, t, bin, bin)
 		},
 		config: imageConfig{
 			Cmd:        []string{"sh"},
 			Env:        []string{defaultPath},
 			WorkingDir: "/",
 		},
-	}
+	})
 }
 
 // addBusyboxApplets asks the busybox at host which tools it provides

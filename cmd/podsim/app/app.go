@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/namespaces"
@@ -39,6 +38,9 @@ type env struct {
 	allNamespaces  bool
 	address        string
 	verbose        bool
+	traceFmt       traceFormat         // --trace[=text|json], see trace.go
+	tracer         *tracePrinter       // prints events for --trace and -v
+	traceTap       func(sandbox.Event) // an extra consumer of events (the tour)
 	client         *containerd.Client
 	info           runtime.Info
 	mgr            *sandbox.Manager
@@ -86,12 +88,13 @@ runs the article's multi-container pod scenarios.`,
 	pf := root.PersistentFlags()
 	pf.StringVarP(&e.namespace, "namespace", "n", "default", "Kubernetes namespace of the objects")
 	pf.StringVar(&e.address, "containerd-address", os.Getenv(runtime.EnvAddress), "containerd socket (default: "+runtime.EnvAddress+", else the system socket if a daemon answers, else podsim's own containerd)")
-	pf.BoolVarP(&e.verbose, "verbose", "v", false, "print each step podsim takes")
+	pf.BoolVarP(&e.verbose, "verbose", "v", false, "print each step podsim takes (same as --trace=text)")
+	addTraceFlag(pf, e)
 	root.AddCommand(
 		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newLogsCommand(e),
 		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
 		newCreateCommand(e), newExportCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
-		newSystemCommand(e),
+		newSystemCommand(e), newTourCommand(e), newDocsCommand(),
 	)
 	return root
 }
@@ -142,17 +145,11 @@ func (e *env) images() (*images.Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.catalog = images.NewCatalog(pause)
+	e.catalog = images.NewCatalog(filepath.Dir(pause))
 	return e.catalog, nil
 }
 
 func (e *env) progress(s string) { fmt.Fprintln(e.errOut, s) }
-
-func (e *env) trace(ev sandbox.Event) {
-	if e.verbose {
-		fmt.Fprintf(e.errOut, "  [%s] %-9s %s (%s)\n", ev.Pod, ev.Step, ev.Detail, ev.Duration.Round(100*time.Microsecond))
-	}
-}
 
 // selfExe is the absolute path of this binary: the shim re-executes it as
 // the log driver and runtime re-executes it as containerd's supervisor.

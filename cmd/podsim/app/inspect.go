@@ -13,16 +13,28 @@ import (
 )
 
 func newInspectCommand(e *env) *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "inspect POD",
 		Short: "Show the kernel objects of a pod: namespaces of every container, cgroup, netns, veth",
 		Long: `Show what a pod is made of, read from the kernel: for the pause container and
 each app container, the inode of each of its namespaces (/proc/<pid>/ns/*),
 marked "shared" when it is the pause container's (the pod's), "own" when the
 container has its own, and "host" when it is the host's; the pod cgroup, the
-pinned network namespace and the veth pair that plugs it into the bridge.`,
+pinned network namespace and the veth pair that plugs it into the bridge.
+
+With -o svg (or -o dot for Graphviz) it draws the pod instead: the pod
+cgroup, the namespaces the pause container holds for the pod, each container
+with its own mount and PID namespaces, the volumes and the containers that
+mount them, eth0, the veth pair and the bridge.`,
+		Example: `  podsim inspect podtest
+  podsim inspect podtest -o svg > podtest.svg   # open it in a browser
+  podsim inspect podtest -o dot | dot -Tpng > podtest.png`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkInspectOutput(output); err != nil {
+				return err
+			}
 			m, err := e.manager()
 			if err != nil {
 				return err
@@ -34,6 +46,9 @@ pinned network namespace and the veth pair that plugs it into the bridge.`,
 			in, err := m.Inspect(e.ctx, e.namespace, pod)
 			if err != nil {
 				return err
+			}
+			if output != "" {
+				return writeInspectGraph(e.ctx, e.out, m, in, output)
 			}
 			st := in.State
 			fmt.Fprintf(e.out, "Pod:        %s/%s (uid %s)\n", st.Pod.Namespace, st.Pod.Name, st.Pod.UID)
@@ -95,4 +110,6 @@ pinned network namespace and the veth pair that plugs it into the bridge.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "draw the pod: "+inspectOutputs)
+	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -136,7 +137,7 @@ func pretty(r *http.Request) bool {
 	return ok && (len(v) == 0 || v[0] == "" || v[0] == "true")
 }
 
-func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any, pretty bool) {
+func reply(w http.ResponseWriter, r *http.Request, status int, v any, pretty bool) {
 	body := Encode(v, pretty)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -153,7 +154,7 @@ func readOnly(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	w.Header().Set("Allow", "GET,HEAD")
-	writeJSON(w, r, http.StatusMethodNotAllowed, Obj{
+	reply(w, r, http.StatusMethodNotAllowed, Obj{
 		{"error", fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s], allowed: [GET, HEAD] (podsim's Elasticsearch stand-in is read-only)", r.URL.RequestURI(), r.Method)},
 		{"status", 405},
 	}, pretty(r))
@@ -163,7 +164,7 @@ func readOnly(w http.ResponseWriter, r *http.Request) bool {
 // notFound answers requests for anything the stand-in does not implement,
 // in Elasticsearch's format for an unknown endpoint.
 func (n *Node) notFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, http.StatusBadRequest, Obj{
+	reply(w, r, http.StatusBadRequest, Obj{
 		{"error", fmt.Sprintf("no handler found for uri [%s] and method [%s] (podsim's Elasticsearch stand-in only serves /, /_cluster/health, /_cat/health and /_nodes/stats)", r.URL.RequestURI(), r.Method)},
 	}, pretty(r))
 }
@@ -199,7 +200,7 @@ func (n *Node) root(w http.ResponseWriter, r *http.Request) {
 	}
 	// Elasticsearch formats this one document for people even without
 	// ?pretty, which is what `curl http://elasticsearch:9200` shows.
-	writeJSON(w, r, http.StatusOK, n.RootDoc(), true)
+	reply(w, r, http.StatusOK, n.RootDoc(), true)
 }
 
 // Health is the cluster health document: one node, no indices, green.
@@ -229,7 +230,7 @@ func (n *Node) clusterHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	// ?wait_for_status=... is satisfied at once: the one-node cluster
 	// without indices is always green.
-	writeJSON(w, r, http.StatusOK, n.Health(), pretty(r))
+	reply(w, r, http.StatusOK, n.Health(), pretty(r))
 }
 
 func (n *Node) catHealth(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +239,7 @@ func (n *Node) catHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	now := n.now().UTC()
 	if f := r.URL.Query().Get("format"); f == "json" {
-		writeJSON(w, r, http.StatusOK, []any{Obj{
+		reply(w, r, http.StatusOK, []any{Obj{
 			{"epoch", strconv.FormatInt(now.Unix(), 10)},
 			{"timestamp", now.Format("15:04:05")},
 			{"cluster", n.ClusterName}, {"status", "green"},
@@ -274,7 +275,7 @@ func (n *Node) nodes(w http.ResponseWriter, r *http.Request) {
 	if !readOnly(w, r) {
 		return
 	}
-	writeJSON(w, r, http.StatusOK, n.NodesStats(), pretty(r))
+	reply(w, r, http.StatusOK, n.NodesStats(), pretty(r))
 }
 
 // heapUsed is the simulated JVM heap in use: it climbs by about 1 MB a
@@ -384,8 +385,8 @@ func (n *Node) NodesStats() Obj {
 }
 
 // HumanBytes formats a size like Elasticsearch's ByteSizeValue: the largest
-// unit that keeps the number >= 1, one decimal, ".0" dropped ("1gb",
-// "972.7mb", "16kb", "0b").
+// unit that keeps the number >= 1, one decimal cut off (not rounded), ".0"
+// dropped ("1gb", "972.7mb", "16kb", "0b").
 func HumanBytes(b int64) string {
 	units := []string{"b", "kb", "mb", "gb", "tb", "pb"}
 	v := float64(b)
@@ -394,7 +395,7 @@ func HumanBytes(b int64) string {
 		v /= 1024
 		i++
 	}
-	s := strconv.FormatFloat(v, 'f', 1, 64)
+	s := strconv.FormatFloat(math.Floor(v*10)/10, 'f', 1, 64)
 	s = strings.TrimSuffix(s, ".0")
 	return s + units[i]
 }

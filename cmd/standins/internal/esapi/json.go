@@ -21,7 +21,7 @@ type Field struct {
 // MarshalJSON makes Obj usable with encoding/json (compact form).
 func (o Obj) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
-	if err := writeJSON(&b, o, false, 0); err != nil {
+	if err := encodeTo(&b, o, false, 0); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -33,7 +33,7 @@ func (o Obj) MarshalJSON() ([]byte, error) {
 // newline. Compact output has no whitespace at all.
 func Encode(v any, pretty bool) []byte {
 	var b bytes.Buffer
-	if err := writeJSON(&b, v, pretty, 0); err != nil {
+	if err := encodeTo(&b, v, pretty, 0); err != nil {
 		// Only the stand-in's own values are encoded; a type it
 		// doesn't know is a programming error.
 		panic(err)
@@ -44,7 +44,7 @@ func Encode(v any, pretty bool) []byte {
 	return b.Bytes()
 }
 
-func writeJSON(b *bytes.Buffer, v any, pretty bool, depth int) error {
+func encodeTo(b *bytes.Buffer, v any, pretty bool, depth int) error {
 	nl := func(d int) {
 		if pretty {
 			b.WriteByte('\n')
@@ -78,7 +78,7 @@ func writeJSON(b *bytes.Buffer, v any, pretty bool, depth int) error {
 		for i, s := range x {
 			items[i] = s
 		}
-		return writeJSON(b, items, pretty, depth)
+		return encodeTo(b, items, pretty, depth)
 	case []any:
 		b.WriteByte('[')
 		for i, it := range x {
@@ -88,7 +88,7 @@ func writeJSON(b *bytes.Buffer, v any, pretty bool, depth int) error {
 			if pretty {
 				b.WriteByte(' ')
 			}
-			if err := writeJSON(b, it, pretty, depth+1); err != nil {
+			if err := encodeTo(b, it, pretty, depth+1); err != nil {
 				return err
 			}
 		}
@@ -118,7 +118,7 @@ func writeJSON(b *bytes.Buffer, v any, pretty bool, depth int) error {
 			} else {
 				b.WriteByte(':')
 			}
-			if err := writeJSON(b, f.Val, pretty, depth+1); err != nil {
+			if err := encodeTo(b, f.Val, pretty, depth+1); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,38 @@
+package app
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
+)
+
+// newDocsCommand is the hidden `podsim docs`: it writes the CLI reference,
+// one Markdown page per command, with cobra's doc generator. The pages in
+// docs/cli/ are generated this way; regenerate them after changing a
+// command's flags or help.
+func newDocsCommand() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:    "docs",
+		Short:  "Write the CLI reference (Markdown, one page per command) into a directory",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			root := cmd.Root()
+			// No "Auto generated on <date>" footer: the same tree gives the same pages.
+			root.DisableAutoGenTag = true
+			if err := doc.GenMarkdownTree(root, dir); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "CLI reference written to %s (start at %s/podsim.md)\n", dir, dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "docs/cli", "directory to write the Markdown pages to")
+	return cmd
+}

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# `make vm-test`: podsim's integration tests in a real, pure cgroup v2
+# Debian 12 VM, booted with QEMU on this machine.
+#
+#   1. build-image.sh: the cached Debian 12 image (debootstrap only when the
+#      cache misses);
+#   2. a per-run qcow2 overlay on it (the cache stays clean), and a run
+#      directory with in/ (bin/*: podsim, pause, any helper, integration.test;
+#      provision-test.sh, guest-run.sh) and out/, both exported with 9p;
+#   3. QEMU: KVM when /dev/kvm really runs a guest, else TCG; -m 2048 -smp 2,
+#      no network; serial console to a log (streamed here); the kernel
+#      command line makes systemd pure cgroup v2 and start
+#      podsim-vm-test.service, which runs guest-run.sh and powers off;
+#   4. prints the VM's facts and the test output, checks the VM was cgroup
+#      v2, and exits with the tests' exit code.
+#
+# The binaries must exist: make build && go test -c -o bin/integration.test
+# ./integration (vm.mk does both). Environment:
+#   PODSIM_VM_ACCEL=kvm|tcg      skip the KVM probe
+#   PODSIM_VM_TIMEOUT=2400       seconds before QEMU is killed (40 min)
+#   PODSIM_VM_TEST_ARGS="..."    arguments for the test binary (-test.run X)
+#   PODSIM_VM_CONTAINERD=system  the distribution's containerd.service runs
+#                                and podsim uses it (as in a Vagrant VM);
+#                    =embedded   it is masked and podsim starts its own
+#   PODSIM_VM_MEMORY=2048 PODSIM_VM_CPUS=2
+#   PODSIM_VM_CACHE=/var/cache/podsim-vm (image cache, last run's logs)
+#   PODSIM_VM_BIN=<repo>/bin     the binaries to copy into the VM
+# Exit codes: the tests' code; 124 on timeout; 125 when the harness fails
+# (QEMU cannot run, no result came back, the VM was not cgroup v2).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache_root=${PODSIM_VM_CACHE:-/var/cache/podsim-vm}
+timeout_s=${PODSIM_VM_TIMEOUT:-2400}
+memory=${PODSIM_VM_MEMORY:-2048}
+cpus=${PODSIM_VM_CPUS:-2}
+containerd_mode=${PODSIM_VM_CONTAINERD:-system}
+bin=${PODSIM_VM_BIN:-$repo/bin}
+
+say() { echo "vm-test: $*"; }
+fail() { echo "vm-test: FAILED: $*" >&2; exit 125; }
+
+[ "$(id -u)" -eq 0 ] || fail "make vm-test needs root (it builds the image with debootstrap): sudo make vm-test"
+if ! command -v qemu-system-x86_64 >/dev/null 2>&1 || ! command -v qemu-img >/dev/null 2>&1; then
+  fail "QEMU is not installed (qemu-system-x86_64, qemu-img): run hack/vm/host-deps.sh (make vm-deps). The VM test cannot be skipped."
+fi
+qemu-system-x86_64 -version >/dev/null 2>&1 || fail "qemu-system-x86_64 does not run on this host"
+for b in podsim pause integration.test; do
+  [ -x "$bin/$b" ] || fail "$bin/$b is missing: make build && go test -c -o bin/integration.test ./integration"
+done
+case $containerd_mode in system | embedded) ;; *) fail "PODSIM_VM_CONTAINERD must be system or embedded" ;; esac
+
+t_start=$(date +%s)
+"$repo/hack/vm/build-image.sh"
+image=$("$repo/hack/vm/build-image.sh" --dir)
+[ -f "$image/complete" ] || fail "no image in $image"
+t_image=$(date +%s)
+
+run=$(mktemp -d /var/tmp/podsim-vm-run.XXXXXX)
+qemu_pid=
+tail_pid=
+probe_pid=
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  local rc=$? p
+  # Only the processes this script started, by PID.
+  for p in "$qemu_pid" "$probe_pid" "$tail_pid"; do
+    if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi
+  done
+  if [ -n "$qemu_pid" ]; then wait "$qemu_pid" 2>/dev/null || true; fi
+  # Keep the last run's logs outside the repo for a look afterwards.
+  if [ -d "$run" ]; then
+    mkdir -p "$cache_root/last-run"
+    rm -f "$cache_root/last-run"/*
+    cp "$run"/console.log "$run"/qemu.log "$run"/out/* "$cache_root/last-run/" 2>/dev/null || true
+    rm -rf "$run"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# kvm only when it really runs guest code: SeaBIOS must get to its boot
+# menu under KVM within 20 s (a /dev/kvm that opens is not enough).
+kvm_works() {
+  [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+  local log=$run/kvm-probe.log
+  : >"$log"
+  qemu-system-x86_64 -accel kvm -M pc -m 64 -nodefaults -no-user-config -display none \
+    -debugcon "file:$log" -global isa-debugcon.iobase=0x402 >"$run/kvm-probe.err" 2>&1 &
+  probe_pid=$!
+  for _ in $(seq 1 40); do
+    grep -q 'Booting from\|No bootable device' "$log" 2>/dev/null && break
+    kill -0 "$probe_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill "$probe_pid" 2>/dev/null || true
+  wait "$probe_pid" 2>/dev/null || true
+  probe_pid=
+  grep -q 'Running on KVM' "$log" && grep -q 'Booting from\|No bootable device' "$log"
+}
+accel=${PODSIM_VM_ACCEL:-}
+if [ -z "$accel" ]; then
+  if kvm_works; then accel=kvm; else accel=tcg; fi
+fi
+case $accel in
+  kvm) cpu=host ;;
+  tcg) cpu=max ;;
+  *) fail "PODSIM_VM_ACCEL must be kvm or tcg" ;;
+esac
+
+mkdir -p "$run/in" "$run/out"
+cp -a "$bin" "$run/in/bin"
+cp "$repo/hack/vm/provision-test.sh" "$repo/hack/vm/guest-run.sh" "$run/in/"
+# One argument per line, split like the shell would split the variable.
+# shellcheck disable=SC2086
+printf '%s\n' ${PODSIM_VM_TEST_ARGS:-} >"$run/in/test-args"
+qemu-img create -q -f qcow2 -F raw -b "$image/root.raw" "$run/root.qcow2"
+
+cmdline="console=ttyS0 root=/dev/vda rw systemd.unified_cgroup_hierarchy=1"
+cmdline+=" podsim.vmtest=1 systemd.wants=podsim-vm-test.service"
+cmdline+=" panic=5 systemd.show_status=auto"
+[ "$containerd_mode" = embedded ] && cmdline+=" systemd.mask=containerd.service"
+
+say "booting $(sed -n 's/^kernel: //p' "$image/info.txt") ($accel, ${memory} MB, $cpus CPUs, no network, containerd: $containerd_mode); timeout ${timeout_s} s"
+say "image $image/root.raw (cached), overlay and shares in $run"
+: >"$run/console.log"
+t_boot=$(date +%s)
+qemu-system-x86_64 \
+  -name podsim-vm-test \
+  -accel "$accel" -cpu "$cpu" -m "$memory" -smp "$cpus" \
+  -nographic -nodefaults -no-user-config -no-reboot \
+  -serial "file:$run/console.log" -monitor none \
+  -nic none \
+  -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$cmdline" \
+  -drive "file=$run/root.qcow2,format=qcow2,if=virtio,cache=unsafe" \
+  -device virtio-rng-pci \
+  -virtfs "local,path=$run/in,mount_tag=podsim-in,security_model=none,readonly=on" \
+  -virtfs "local,path=$run/out,mount_tag=podsim-out,security_model=none" \
+  </dev/null >"$run/qemu.log" 2>&1 &
+qemu_pid=$!
+tail -n +1 -F "$run/console.log" 2>/dev/null &
+tail_pid=$!
+
+timed_out=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+  if [ $(($(date +%s) - t_boot)) -ge "$timeout_s" ]; then
+    timed_out=1
+    say "TIMEOUT after ${timeout_s} s: killing QEMU (pid $qemu_pid)"
+    kill "$qemu_pid" 2>/dev/null || true
+    sleep 5
+    kill -9 "$qemu_pid" 2>/dev/null || true
+    break
+  fi
+  sleep 1
+done
+set +e
+wait "$qemu_pid"
+qemu_rc=$?
+set -e
+qemu_pid=
+sleep 0.5
+kill "$tail_pid" 2>/dev/null || true
+wait "$tail_pid" 2>/dev/null || true
+tail_pid=
+t_end=$(date +%s)
+
+echo
+say "QEMU exited (status $qemu_rc) after $((t_end - t_boot)) s"
+if [ -s "$run/qemu.log" ]; then
+  say "QEMU said:"
+  sed 's/^/  /' "$run/qemu.log"
+fi
+
+if [ -f "$run/out/vm-info" ]; then
+  say "inside the VM:"
+  sed 's/^/  /' "$run/out/vm-info"
+fi
+if [ -f "$run/out/test-output.log" ]; then
+  echo "======================== test output (from the VM) ========================"
+  cat "$run/out/test-output.log"
+  echo "==========================================================================="
+fi
+
+code=
+if [ -f "$run/out/exit-code" ]; then
+  code=$(cat "$run/out/exit-code")
+else
+  # The share failed? The console marker is the second channel.
+  code=$(sed -n 's/.*PODSIM-VM-RESULT: exit \([0-9][0-9]*\).*/\1/p' "$run/console.log" | tail -n 1)
+  [ -z "$code" ] || say "no exit-code on the share; using the console marker"
+fi
+say "times: image $((t_image - t_start)) s, VM boot+tests $((t_end - t_boot)) s ($accel), total $((t_end - t_start)) s"
+say "logs: $cache_root/last-run/ (console.log, test-output.log, vm-info)"
+if [ "$timed_out" = 1 ]; then
+  echo "vm-test: FAILED: the VM did not finish within ${timeout_s} s (PODSIM_VM_TIMEOUT); console log above" >&2
+  exit 124
+fi
+case $code in
+  '' | *[!0-9]*) fail "the VM reported no result (QEMU status $qemu_rc): see the console log above" ;;
+esac
+cgfs=$(sed -n 's/^cgroup-fs: //p' "$run/out/vm-info" 2>/dev/null)
+if [ "$cgfs" != cgroup2fs ]; then
+  fail "the VM's /sys/fs/cgroup was '${cgfs:-unknown}', not cgroup2fs (pure cgroup v2)"
+fi
+if [ "$code" -eq 0 ]; then
+  say "PASSED: integration tests in a cgroup v2 VM ($accel)"
+else
+  echo "vm-test: FAILED: integration tests in the VM exited $code" >&2
+fi
+exit "$code"

@@ -1,0 +1,23 @@
+package sandbox
+
+import (
+	"os"
+	"syscall"
+)
+
+// CrashEnv names a hidden fault-injection point for tests: with
+// PODSIM_CRASH_AFTER=<step> (record, cgroup, netns, cni, volumes, pause,
+// container:<name>) podsim kills itself with SIGKILL right after that step
+// of pod creation, leaving a half-built pod exactly as a crash would. The
+// reliability tests use it to prove that `podsim gc` cleans every step.
+const CrashEnv = "PODSIM_CRASH_AFTER"
+
+// CrashSteps are the fault-injection points, in creation order.
+var CrashSteps = []string{"record", "cgroup", "netns", "cni", "volumes", "pause", "container:"}
+
+func crashPoint(step string) {
+	if v := os.Getenv(CrashEnv); v != "" && v == step {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // SIGKILL is not instantaneous; never continue past the point
+	}
+}
