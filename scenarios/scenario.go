@@ -264,17 +264,22 @@ func (t *T) Apply(ctx context.Context, manifest string) error {
 	if err != nil {
 		return err
 	}
+	// Track every object before applying: a failed apply (an init
+	// container that fails, say) may still leave some of them.
+	for _, o := range objs {
+		known := false
+		for _, c := range t.created {
+			known = known || (c.Kind == o.Kind() && c.Name == o.Name())
+		}
+		if !known {
+			t.created = append(t.created, sandbox.Applied{Kind: o.Kind(), Name: o.Name()})
+		}
+	}
 	return t.M.Apply(ctx, objs, t.Namespace, func(a sandbox.Applied) {
 		fmt.Fprintln(t.Out, a.String())
 		for _, w := range a.Warnings {
 			fmt.Fprintln(t.Out, "Warning: "+w)
 		}
-		for _, c := range t.created {
-			if c.Kind == a.Kind && c.Name == a.Name {
-				return
-			}
-		}
-		t.created = append(t.created, a)
 	})
 }
 

@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Proc is one process as /proc shows it.
+type Proc struct {
+	PID, PPID int
+	Comm      string
+	Cmdline   string // arguments joined by spaces
+	RSSKB     int64  // VmRSS
+	PSSKB     int64  // Pss from smaps_rollup (shared pages split between their users)
+}
+
+// ScanProcs reads every process. Processes that exit while being read are
+// skipped; kernel threads (no cmdline) are skipped.
+func ScanProcs() map[int]*Proc {
+	out := map[int]*Proc{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(d + "/cmdline")
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		p := &Proc{PID: pid, Cmdline: strings.TrimSpace(string(bytes.ReplaceAll(raw, []byte{0}, []byte{' '})))}
+		st, err := os.ReadFile(d + "/status")
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(st), "\n") {
+			k, v, ok := strings.Cut(l, ":")
+			if !ok {
+				continue
+			}
+			v = strings.TrimSpace(v)
+			switch k {
+			case "Name":
+				p.Comm = v
+			case "PPid":
+				p.PPID, _ = strconv.Atoi(v)
+			case "VmRSS":
+				p.RSSKB = kb(v)
+			}
+		}
+		out[pid] = p
+	}
+	return out
+}
+
+// readPSS reads a process's proportional set size (kB); 0 if unreadable.
+func readPSS(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
+			return kb(strings.TrimSpace(v))
+		}
+	}
+	return 0
+}
+
+func kb(v string) int64 {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[0], 10, 64)
+	return n
+}
+
+// Usage is the memory of a system's per-pod processes: the runtime
+// processes (shims, conmon) and the infrastructure processes they parent
+// (pause, catatonit, log drivers), not the workload itself.
+type Usage struct {
+	Procs  int              `json:"procs"`
+	Shims  int              `json:"shims"` // per-pod runtime processes: containerd shims or conmon
+	RSSKB  int64            `json:"rssKB"`
+	PSSKB  int64            `json:"pssKB"`
+	ByKind map[string]int64 `json:"rssKBByKind"`
+}
+
+// ProcKind classifies a process of a pod's process tree: "shim", "conmon",
+// "pause", "catatonit", "logger" (podsim's CRI log driver) or "" (workload).
+func ProcKind(p *Proc) string {
+	cl := p.Cmdline
+	switch {
+	case strings.Contains(cl, "containerd-shim"):
+		return "shim"
+	case p.Comm == "conmon":
+		return "conmon"
+	case cl == "/pause" || strings.HasSuffix(strings.Fields(cl + " x")[0], "/pause"):
+		return "pause"
+	case strings.Contains(cl, "catatonit"):
+		return "catatonit"
+	case strings.Contains(cl, "--podsim-cri-logger"):
+		return "logger"
+	}
+	return ""
+}
+
+// Overhead sums the processes rooted at the processes isRoot selects, and
+// their descendants that are infrastructure (ProcKind != ""). Workload
+// processes and everything below them are not counted.
+func Overhead(procs map[int]*Proc, isRoot func(*Proc) bool) Usage {
+	children := map[int][]*Proc{}
+	for _, p := range procs {
+		children[p.PPID] = append(children[p.PPID], p)
+	}
+	u := Usage{ByKind: map[string]int64{}}
+	seen := map[int]bool{}
+	var add func(p *Proc, root bool)
+	add = func(p *Proc, root bool) {
+		if seen[p.PID] {
+			return
+		}
+		kind := ProcKind(p)
+		if !root && kind == "" {
+			return // workload
+		}
+		if kind == "" {
+			kind = "other"
+		}
+		seen[p.PID] = true
+		u.Procs++
+		if root {
+			u.Shims++
+		}
+		u.RSSKB += p.RSSKB
+		u.PSSKB += readPSS(p.PID)
+		u.ByKind[kind] += p.RSSKB
+		for _, c := range children[p.PID] {
+			add(c, false)
+		}
+	}
+	for _, p := range procs {
+		if isRoot(p) {
+			add(p, true)
+		}
+	}
+	return u
+}
+
+// Sub returns u - base (what the pods added).
+func (u Usage) Sub(base Usage) Usage {
+	out := Usage{Procs: u.Procs - base.Procs, Shims: u.Shims - base.Shims, RSSKB: u.RSSKB - base.RSSKB, PSSKB: u.PSSKB - base.PSSKB, ByKind: map[string]int64{}}
+	for k, v := range u.ByKind {
+		out.ByKind[k] = v - base.ByKind[k]
+	}
+	for k, v := range base.ByKind {
+		if _, ok := u.ByKind[k]; !ok {
+			out.ByKind[k] = -v
+		}
+	}
+	return out
+}
