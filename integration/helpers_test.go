@@ -165,7 +165,7 @@ func snapshot(t *testing.T) []string {
 	}
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	for _, l := range strings.Split(string(mi), "\n") {
-		if f := strings.Fields(l); len(f) > 4 && strings.Contains(f[4], "podsim") {
+		if f := strings.Fields(l); len(f) > 4 && (strings.HasPrefix(f[4], "/run/netns/podsim-") || strings.HasPrefix(f[4], "/run/podsim/") || strings.HasPrefix(f[4], "/var/lib/podsim/")) {
 			add("mount", f[4])
 		}
 	}
