@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"github.com/podsim/podsim/scenarios"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,28 +10,8 @@ import (
 	"testing"
 )
 
-const podtest = `apiVersion: v1
-kind: Pod
-metadata:
-  name: podtest
-spec:
-  containers:
-  - name: c1
-    image: busybox
-    command: ['sleep', '5000']
-    volumeMounts:
-    - name: shared
-      mountPath: /shared
-  - name: c2
-    image: busybox
-    command: ['sleep', '5000']
-    volumeMounts:
-    - name: shared
-      mountPath: /shared
-  volumes:
-  - name: shared
-    emptyDir: {}
-`
+// podtest is the article's pod-multiple-containers.yaml.
+const podtest = scenarios.PodTestYAML
 
 // TestIntegrationScenarios runs what the README's demo runs.
 func TestIntegrationScenarios(t *testing.T) {
