@@ -85,7 +85,7 @@ func DurRatio(a, b time.Duration) float64 { return Ratio(float64(a), float64(b))
 
 // FormatRatio prints a ratio as "0.42x", or "n/a" when it is missing.
 func FormatRatio(r float64) string {
-	if math.IsNaN(r) || math.IsInf(r, 0) {
+	if math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.2fx", r)

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func ms(v ...float64) []time.Duration {
+func msSamples(v ...float64) []time.Duration {
 	out := make([]time.Duration, len(v))
 	for i, x := range v {
 		out[i] = time.Duration(x * float64(time.Millisecond))
@@ -16,7 +16,7 @@ func ms(v ...float64) []time.Duration {
 }
 
 func TestSummarizeOdd(t *testing.T) {
-	s := Summarize(ms(30, 10, 20))
+	s := Summarize(msSamples(30, 10, 20))
 	if s.N != 3 || s.Min != 10*time.Millisecond || s.Median != 20*time.Millisecond || s.Max != 30*time.Millisecond {
 		t.Fatalf("got %+v", s)
 	}
@@ -29,14 +29,14 @@ func TestSummarizeOdd(t *testing.T) {
 }
 
 func TestSummarizeEvenMedian(t *testing.T) {
-	s := Summarize(ms(4, 1, 3, 2))
+	s := Summarize(msSamples(4, 1, 3, 2))
 	if s.Median != 2500*time.Microsecond {
 		t.Fatalf("median of 1,2,3,4 is 2.5ms, got %v", s.Median)
 	}
 }
 
 func TestSummarizeDoesNotReorderInput(t *testing.T) {
-	in := ms(3, 1, 2)
+	in := msSamples(3, 1, 2)
 	Summarize(in)
 	if in[0] != 3*time.Millisecond {
 		t.Fatal("Summarize sorted its input in place")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 
@@ -109,4 +110,28 @@ func (m *Manager) DeleteObject(ctx context.Context, kind, namespace, name string
 		return m.DeleteSecret(namespace, name)
 	}
 	return errors.New("unknown kind " + kind)
+}
+
+// Exists reports whether an object of a manifest kind exists.
+func (m *Manager) Exists(ctx context.Context, kind, namespace, name string) bool {
+	switch kind {
+	case "Pod":
+		_, err := m.Get(ctx, namespace, name)
+		return err == nil
+	case "Deployment":
+		d, _ := m.loadDeployment(namespace, name)
+		return d != nil
+	case "Service":
+		return fileExists(m.objectFile("services", namespace, name))
+	case "ConfigMap":
+		return fileExists(m.objectFile("configmaps", namespace, name))
+	case "Secret":
+		return fileExists(m.objectFile("secrets", namespace, name))
+	}
+	return false
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

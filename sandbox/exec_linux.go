@@ -72,7 +72,10 @@ func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cm
 		return -1, err
 	}
 	if err := proc.Start(ctx); err != nil {
-		return -1, fmt.Errorf("starting %q in container %s: %w", strings.Join(cmd, " "), container, err)
+		if l, lerr := c.Labels(ctx); lerr == nil {
+			container = l[LabelContainerName]
+		}
+		return -1, fmt.Errorf("starting %q in container %s of pod %s: %w", strings.Join(cmd, " "), container, pod, err)
 	}
 	// The shim keeps the process's stdin open until told otherwise: when
 	// our input ends, close it so that `cat` and friends see EOF.

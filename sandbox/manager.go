@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/containerd/containerd"
@@ -45,6 +46,7 @@ type Manager struct {
 	paths    Paths
 	logger   string
 	trace    func(Event)
+	traceMu  sync.Mutex // events come from concurrent container starts
 	progress func(string)
 	warn     func(string)
 }
@@ -141,12 +143,11 @@ func (m *Manager) Records() ([]*Record, error) {
 	return out, nil
 }
 
-func (m *Manager) emit(pod, step, detail string, start time.Time) {
-	m.trace(Event{Time: start, Pod: pod, Step: step, Detail: detail, Duration: time.Since(start)})
-}
-
 // emitEvent sends a fully described event; Time and Duration come from start.
+// Consumers are called one event at a time.
 func (m *Manager) emitEvent(ev Event, start time.Time) {
 	ev.Time, ev.Duration = start, time.Since(start)
+	m.traceMu.Lock()
+	defer m.traceMu.Unlock()
 	m.trace(ev)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -248,15 +249,35 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 			return rec, fmt.Errorf("%w: pod/%s created but %s: see 'podsim logs %s -c %s'", ErrInitFailed, pod.Name, rec.InitError, pod.Name, c.Name)
 		}
 	}
-	// 7. App containers.
+	// 7. App containers, created and started together: once the pause holds
+	// the namespaces nothing orders them (kubelet starts them one after the
+	// other only because its sync loop is sequential). Each one's snapshot,
+	// bundle and runc create/start overlap with the others'.
+	type built struct {
+		task containerd.Task
+		err  error
+	}
+	results := make([]built, len(pod.Spec.Containers))
+	var wg sync.WaitGroup
 	for i := range pod.Spec.Containers {
-		task, err := build(&pod.Spec.Containers[i], RoleApp)
-		if err != nil {
-			return nil, err
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i].task, results[i].err = build(&pod.Spec.Containers[i], RoleApp)
+		}(i)
+	}
+	wg.Wait()
+	var errs []error
+	for _, r := range results {
+		if r.err != nil {
+			errs = append(errs, r.err)
 		}
-		if i == 0 && attached != nil {
-			*attached = task
-		}
+	}
+	if err = errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if attached != nil {
+		*attached = results[0].task
 	}
 	// The pod is ready: Services selecting it now resolve to its IP in every pod.
 	if err := m.refreshHosts(ctx); err != nil {

@@ -264,10 +264,11 @@ func (t *T) Apply(ctx context.Context, manifest string) error {
 	if err != nil {
 		return err
 	}
-	// Track every object before applying: a failed apply (an init
-	// container that fails, say) may still leave some of them.
+	// Track every object this apply creates before applying: a failed
+	// apply (an init container that fails, say) may still leave some of
+	// them. Objects that existed before are not the scenario's to delete.
 	for _, o := range objs {
-		known := false
+		known := t.M.Exists(ctx, o.Kind(), t.Namespace, o.Name())
 		for _, c := range t.created {
 			known = known || (c.Kind == o.Kind() && c.Name == o.Name())
 		}

@@ -100,17 +100,41 @@ cleanup() {
   else
     rm -rf "$tmp"
   fi
-  [ "$rc" -eq 0 ] || echo "vm-image: FAILED (exit $rc); build log kept in the output above" >&2
+  [ "$rc" -eq 0 ] || echo "vm-image: FAILED (exit $rc); build log: $cache_root/build.log" >&2
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Build output goes to a log (kept with the image); its tail is shown when a
+# step fails.
+log=$cache_root/build.log
+: >"$log"
+step() {
+  local what=$1 rc=0
+  shift
+  say "$what (log: $log)"
+  "$@" >>"$log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "vm-image: '$what' failed (exit $rc); the end of $log:" >&2
+    tail -n 60 "$log" | sed 's/^/  | /' >&2
+    exit "$rc"
+  fi
+}
+in_chroot() {
+  chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+}
+enabled_units() {
+  { in_chroot systemctl list-unit-files --state=enabled --no-legend --no-pager 2>>"$log" || true; } |
+    awk '{ print $1 }' | sort
+}
+
 t0=$(date +%s)
 say "building $dir (key $key) from $MIRROR $suite"
 # The kernel, systemd and udev make it a bootable system; podsim's own
 # packages come from provision-packages.sh below (the Vagrant path).
-debootstrap --variant=minbase --arch="$arch" --components=main \
+step "debootstrap --variant=minbase $suite + kernel, systemd, udev" \
+  debootstrap --variant=minbase --arch="$arch" --components=main \
   --include=linux-image-amd64,systemd,systemd-sysv,udev,kmod,dbus \
   "$suite" "$rootfs" "$MIRROR"
 t1=$(date +%s)
@@ -129,14 +153,25 @@ mkdir -p "$rootfs/opt/podsim-provision/hack/vm"
 cp "$repo/hack/install-deps.sh" "$rootfs/opt/podsim-provision/hack/"
 cp "$repo/hack/vm/provision-packages.sh" "$rootfs/opt/podsim-provision/hack/vm/"
 mountpoint -q "$rootfs/proc" || mount -t proc proc "$rootfs/proc"
-chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-  PODSIM_INSTALL_GO=0 PODSIM_SRC=/opt/podsim-provision \
+before=$(enabled_units)
+step "provision-packages.sh in the chroot (hack/install-deps.sh + the tests' tools)" \
+  in_chroot PODSIM_INSTALL_GO=0 PODSIM_SRC=/opt/podsim-provision \
   /bin/bash /opt/podsim-provision/hack/vm/provision-packages.sh
-chroot "$rootfs" apt-get clean
+# On a running systemd (a Vagrant VM) install-deps.sh disables the services
+# of the packages it installs only for their programs (nginx, redis...); in
+# a chroot it cannot tell. Do the same here, generically: every unit the
+# provisioning enabled except containerd's (as on Ubuntu or Debian after
+# apt-get install containerd; PODSIM_VM_CONTAINERD=embedded masks it).
+for u in $(comm -13 <(echo "$before") <(enabled_units)); do
+  [ "$u" = containerd.service ] && continue
+  say "disabling $u (enabled by a package the provisioning installed)"
+  in_chroot systemctl disable "$u" >>"$log" 2>&1
+done
+in_chroot apt-get clean
 umount "$rootfs/proc"
 rm -rf "$rootfs/opt/podsim-provision" "$rootfs/usr/sbin/policy-rc.d" "$rootfs"/var/lib/apt/lists/*
 t2=$(date +%s)
-say "provision-packages.sh in the chroot took $((t2 - t1)) s"
+say "provisioning in the chroot took $((t2 - t1)) s"
 
 # A VM without network that runs one unit and powers off.
 echo podsim-vm >"$rootfs/etc/hostname"
@@ -169,11 +204,11 @@ chroot "$rootfs" dpkg-query -W -f '${Package} ${Version}\n' >"$out/packages.txt"
   echo "inputs:"; (cd "$repo" && sha256sum "${inputs[@]}")
 } >"$out/info.txt"
 
-say "making the ext4 image ($image_size, sparse) from the directory"
-mkfs.ext4 -q -F -L podsim-root -d "$rootfs" "$out/root.raw" "$image_size"
+step "mkfs.ext4 -d" mkfs.ext4 -q -F -L podsim-root -d "$rootfs" "$out/root.raw" "$image_size"
 t3=$(date +%s)
 say "image file took $((t3 - t2)) s ($(du -sh "$out/root.raw" | cut -f1) used)"
 echo "timings: debootstrap $((t1 - t0)) s, packages $((t2 - t1)) s, image $((t3 - t2)) s, total $((t3 - t0)) s" >>"$out/info.txt"
+cp "$log" "$out/build.log"
 touch "$out/complete"
 
 rm -rf "$dir"

@@ -147,7 +147,10 @@ qemu-system-x86_64 \
   -virtfs "local,path=$run/out,mount_tag=podsim-out,security_model=none" \
   </dev/null >"$run/qemu.log" 2>&1 &
 qemu_pid=$!
-tail -n +1 -F "$run/console.log" 2>/dev/null &
+# Stream the console here, without the BIOS's terminal escapes (clear
+# screen); tail ends by itself when QEMU does.
+tail -n +1 -F --pid="$qemu_pid" "$run/console.log" 2>/dev/null |
+  sed -u 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' &
 tail_pid=$!
 
 timed_out=0
@@ -167,8 +170,6 @@ wait "$qemu_pid"
 qemu_rc=$?
 set -e
 qemu_pid=
-sleep 0.5
-kill "$tail_pid" 2>/dev/null || true
 wait "$tail_pid" 2>/dev/null || true
 tail_pid=
 t_end=$(date +%s)

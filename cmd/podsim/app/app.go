@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -94,7 +95,7 @@ runs the article's multi-container pod scenarios.`,
 		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newLogsCommand(e),
 		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
 		newCreateCommand(e), newExportCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
-		newSystemCommand(e), newTourCommand(e), newDocsCommand(),
+		newSystemCommand(e), newTourCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e),
 	)
 	return root
 }
@@ -111,6 +112,11 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	exe, err := selfExe()
 	if err != nil {
 		return nil, err
+	}
+	for _, bin := range []string{"runc", "containerd-shim-runc-v2"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return nil, fmt.Errorf("%w: %s is not installed: run 'sudo apt-get install containerd runc' (or 'sudo make deps')", sandbox.ErrMissingTools, bin)
+		}
 	}
 	client, info, err := runtime.Connect(e.ctx, runtime.Options{Address: e.address, SelfExe: exe, Progress: e.progress})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/containerd/console"
@@ -81,6 +82,15 @@ podsim's exit code.`,
 			}
 			code, err := m.Exec(e.ctx, e.namespace, pod, container, args[1:], eio)
 			if err != nil {
+				// The shell's codes for a command that cannot run (kubectl passes them on too).
+				switch msg := err.Error(); {
+				case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory"):
+					fmt.Fprintln(e.errOut, "error: "+msg)
+					return exitError{127}
+				case strings.Contains(msg, "permission denied"):
+					fmt.Fprintln(e.errOut, "error: "+msg)
+					return exitError{126}
+				}
 				return err
 			}
 			if code != 0 {

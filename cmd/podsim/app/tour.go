@@ -84,9 +84,8 @@ type tour struct {
 	mu     sync.Mutex
 	events []sandbox.Event // trace events since the last take()
 
-	n, total  int
-	unexpect  []string
-	listening bool // c1's nc listener runs
+	n, total int
+	unexpect []string
 }
 
 // step is what the tour prints for one step of the article.
@@ -436,7 +435,6 @@ func (tr *tour) stepListen(ctx context.Context) (step, error) {
 	if err := tr.t.Background(ctx, "podtest", "c1", tourListener...); err != nil {
 		return st, err
 	}
-	tr.listening = true
 	p, err := tr.procs(ctx, "podtest")
 	if err != nil {
 		return st, err

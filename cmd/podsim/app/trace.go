@@ -78,11 +78,9 @@ func (p *tracePrinter) Print(ev sandbox.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return
-		}
-		p.w.Write(append(b, '\n'))
+		enc := json.NewEncoder(p.w) // one object and a newline per event
+		enc.SetEscapeHTML(false)    // "pod<uid>", not "pod\u003cuid\u003e"
+		_ = enc.Encode(ev)
 		return
 	}
 	if p.origin.IsZero() || ev.Time.Before(p.origin) {

@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"testing"
+	"time"
+
+	"github.com/podsim/podsim/sandbox"
+)
+
+func TestCreatePhases(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	d := func(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+	evs := []TracedEvent{
+		{Step: "cgroup", Duration: d(2), At: at(12)},  // starts at 10: prepare = 10
+		{Step: "netns", Duration: d(3), At: at(15)},   // starts at 12
+		{Step: "cni", Duration: d(20), At: at(35)},    // starts at 15
+		{Step: "pause", Duration: d(40), At: at(80)},  // starts at 40: pod files = 5
+		{Step: "mount", Duration: d(30), At: at(110)}, // ignored
+		{Step: "app", Duration: d(30), At: at(110)},   // starts at 80
+		{Step: "app", Duration: d(30), At: at(142)},   // starts at 112: 2 ms between steps
+	}
+	ph := CreatePhases(t0, at(150), evs, nil, []string{"c1", "c2"})
+	want := []Phase{
+		{"prepare", d(10)}, {"cgroup", d(2)}, {"netns", d(3)}, {"cni", d(20)}, {"pod files", d(5)},
+		{"pause", d(40)}, {"container c1", d(30)}, {"container c2", d(30)}, {"finish", d(8)}, {"between steps", d(2)},
+	}
+	if len(ph) != len(want) {
+		t.Fatalf("got %+v", ph)
+	}
+	var sum time.Duration
+	for i := range want {
+		if ph[i] != want[i] {
+			t.Errorf("phase %d: %+v, want %+v", i, ph[i], want[i])
+		}
+		sum += ph[i].Duration
+	}
+	if sum != d(150) {
+		t.Errorf("phases add up to %v, want the whole 150ms", sum)
+	}
+}
+
+func TestCreatePhasesNoEvents(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	ph := CreatePhases(t0, t0.Add(time.Second), nil, nil, nil)
+	if len(ph) != 1 || ph[0].Duration != time.Second {
+		t.Fatalf("%+v", ph)
+	}
+}
+
+func TestTeardownPhases(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	d := func(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+	evs := []TracedEvent{
+		{Step: "teardown", Duration: d(50), At: at(55)},   // containers: teardown began at 5
+		{Step: "teardown", Duration: d(20), At: at(75)},   // pause
+		{Step: "teardown", Duration: d(15), At: at(90)},   // network
+		{Step: "teardown", Duration: d(100), At: at(105)}, // total, started at 5
+	}
+	ph := TeardownPhases(t0, at(106), evs)
+	want := []Phase{{"lookup", d(5)}, {"stop+remove containers", d(50)}, {"remove pause", d(20)},
+		{"CNI DEL + netns", d(15)}, {"files, logs, cgroup", d(15)}, {"return", d(1)}}
+	for i := range want {
+		if ph[i] != want[i] {
+			t.Errorf("phase %d: %+v, want %+v", i, ph[i], want[i])
+		}
+	}
+}
+
+func TestTracer(t *testing.T) {
+	var tr Tracer
+	tr.Trace(sandbox.Event{Step: "cgroup", Duration: time.Millisecond})
+	if evs := tr.Take(); len(evs) != 1 || evs[0].Step != "cgroup" || evs[0].At.IsZero() {
+		t.Fatalf("%+v", evs)
+	}
+	if len(tr.Take()) != 0 {
+		t.Fatal("Take did not forget")
+	}
+}

@@ -1,0 +1,386 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is everything one bench run measured.
+type Report struct {
+	Started  time.Time       `json:"started"`
+	Elapsed  time.Duration   `json:"elapsedNs"`
+	Machine  Machine         `json:"machine"`
+	Runs     int             `json:"runs"`
+	Systems  []SystemInfo    `json:"systems"`
+	Cases    []*CaseResult   `json:"cases"`
+	Floor    []NamedSummary  `json:"floorExtras,omitempty"`
+	Tools    []NamedSummary  `json:"toolStartup,omitempty"`
+	Scale    []*ScaleResult  `json:"scale,omitempty"`
+	Notes    []string        `json:"notes,omitempty"`
+	Leftover []string        `json:"leftover,omitempty"`
+	Errors   []string        `json:"errors,omitempty"`
+	Targets  []TargetVerdict `json:"targets,omitempty"`
+}
+
+// Machine describes where the numbers come from.
+type Machine struct {
+	OS         string `json:"os"`
+	Kernel     string `json:"kernel"`
+	CPUs       int    `json:"cpus"`
+	MemoryMB   int64  `json:"memoryMB"`
+	CgroupMode string `json:"cgroupMode"`
+	Containerd string `json:"containerd"`
+	Runc       string `json:"runc"`
+	Podman     string `json:"podman,omitempty"`
+	Crictl     string `json:"crictl,omitempty"`
+	CPUModel   string `json:"cpuModel,omitempty"`
+}
+
+// SystemInfo says whether a system ran and what exactly it is.
+type SystemInfo struct {
+	Name      string `json:"name"`
+	Label     string `json:"label"`
+	Available bool   `json:"available"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// NamedSummary is a labelled distribution.
+type NamedSummary struct {
+	Name    string  `json:"name"`
+	Summary Summary `json:"summary"`
+}
+
+// CaseResult is one bench pod through every system.
+type CaseResult struct {
+	Case        string                `json:"case"`
+	Description string                `json:"description"`
+	Skipped     string                `json:"skipped,omitempty"`
+	Results     []*SystemResult       `json:"results"`
+	Ratios      map[string]JSONRatio  `json:"ratios,omitempty"`
+	Phases      []PhaseSummary        `json:"podsimCreatePhases,omitempty"`
+	Teardown    []PhaseSummary        `json:"podsimTeardownPhases,omitempty"`
+	Memory      map[string]*MemResult `json:"memory,omitempty"`
+}
+
+// PhaseSummary is one phase of podsim's create or teardown over the runs.
+type PhaseSummary struct {
+	Name    string  `json:"name"`
+	Summary Summary `json:"summary"`
+}
+
+// SystemResult is one system's times for one case.
+type SystemResult struct {
+	System   string          `json:"system"`
+	Ready    Summary         `json:"ready"`
+	Teardown Summary         `json:"teardown"`
+	Samples  [][2]float64    `json:"samplesMs,omitempty"` // [ready, teardown] per run
+	Errors   []string        `json:"errors,omitempty"`
+	ready    []time.Duration `json:"-"`
+	teardown []time.Duration `json:"-"`
+}
+
+// MemResult is the per-pod memory of one system.
+type MemResult struct {
+	Pods        int              `json:"pods"`
+	RSSKBPerPod float64          `json:"rssKBPerPod"`
+	PSSKBPerPod float64          `json:"pssKBPerPod"`
+	ShimsPerPod float64          `json:"shimsPerPod"`
+	ProcsPerPod float64          `json:"procsPerPod"`
+	ByKind      map[string]int64 `json:"rssKBPerPodByKind"`
+	Error       string           `json:"error,omitempty"`
+}
+
+// ScaleResult is many pods of one case through one system.
+type ScaleResult struct {
+	System        string          `json:"system"`
+	Case          string          `json:"case"`
+	Pods          int             `json:"pods"`
+	Create        []time.Duration `json:"createNs"`
+	Teardown      []time.Duration `json:"teardownNs"`
+	Memory        []ScaleMem      `json:"memory"`
+	SlopeMsPer100 JSONRatio       `json:"createSlopeMsPer100Pods"`
+	FirstVsLast   JSONRatio       `json:"lastDecileOverFirstDecile"`
+	TeardownTotal time.Duration   `json:"teardownTotalNs"`
+	Stopped       string          `json:"stopped,omitempty"`
+}
+
+// ScaleMem is the memory per pod with a given number of pods running.
+type ScaleMem struct {
+	Pods        int     `json:"pods"`
+	RSSKBPerPod float64 `json:"rssKBPerPod"`
+	PSSKBPerPod float64 `json:"pssKBPerPod"`
+	MemAvailMB  int64   `json:"memAvailableMB"`
+}
+
+// TargetVerdict is one of the issue's targets, met or not.
+type TargetVerdict struct {
+	Target   string `json:"target"`
+	Measured string `json:"measured"`
+	Met      string `json:"met"` // yes, no, n/a
+}
+
+func (c *CaseResult) result(system string) *SystemResult {
+	for _, r := range c.Results {
+		if r.System == system {
+			return r
+		}
+	}
+	return nil
+}
+
+func (c *CaseResult) median(system string, teardown bool) time.Duration {
+	r := c.result(system)
+	if r == nil {
+		return 0
+	}
+	if teardown {
+		return r.Teardown.Median
+	}
+	return r.Ready.Median
+}
+
+// computeRatios fills the podsim/X ratios of medians.
+func (c *CaseResult) computeRatios() {
+	c.Ratios = map[string]JSONRatio{}
+	for _, ref := range []string{"cri", "podman-net", "podman-none", "floor"} {
+		c.Ratios["ready podsim/"+ref] = JSONRatio(DurRatio(c.median("podsim", false), c.median(ref, false)))
+		c.Ratios["teardown podsim/"+ref] = JSONRatio(DurRatio(c.median("podsim", true), c.median(ref, true)))
+		c.Ratios["ready podsim-cli/"+ref] = JSONRatio(DurRatio(c.median("podsim-cli", false), c.median(ref, false)))
+		c.Ratios["teardown podsim-cli/"+ref] = JSONRatio(DurRatio(c.median("podsim-cli", true), c.median(ref, true)))
+		if m := c.Memory; m != nil && m["podsim"] != nil && m[ref] != nil {
+			c.Ratios["rss podsim/"+ref] = JSONRatio(Ratio(m["podsim"].RSSKBPerPod, m[ref].RSSKBPerPod))
+			c.Ratios["pss podsim/"+ref] = JSONRatio(Ratio(m["podsim"].PSSKBPerPod, m[ref].PSSKBPerPod))
+		}
+	}
+}
+
+// WriteText prints the report as tables.
+func (r *Report) WriteText(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "podsim bench: %d interleaved runs per pod and system (%s, %s)\n", r.Runs, r.Started.Format(time.RFC3339), r.Elapsed.Round(time.Second))
+	fmt.Fprintf(w, "machine: %s, kernel %s, %d CPUs (%s), %d MB, cgroup %s; containerd %s, runc %s, podman %s, crictl %s\n\n",
+		m.OS, m.Kernel, m.CPUs, m.CPUModel, m.MemoryMB, m.CgroupMode, m.Containerd, m.Runc, orNone(m.Podman), orNone(m.Crictl))
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SYSTEM\tWHAT")
+	for _, s := range r.Systems {
+		what := s.Label
+		if !s.Available {
+			what = "NOT MEASURED: " + s.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", s.Name, what)
+	}
+	tw.Flush()
+	for _, c := range r.Cases {
+		fmt.Fprintf(w, "\n== pod %s: %s\n", c.Case, c.Description)
+		if c.Skipped != "" {
+			fmt.Fprintf(w, "   skipped: %s\n", c.Skipped)
+			continue
+		}
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "system\tready min\tmedian\tp95\t\tteardown min\tmedian\tp95\t\tRSS/pod MB\tPSS/pod MB\tshims/pod\t")
+		for _, res := range c.Results {
+			mem := c.Memory[res.System]
+			rss, pss, shims := "-", "-", "-"
+			if mem != nil && mem.Error == "" {
+				rss, pss, shims = fmt.Sprintf("%.1f", mem.RSSKBPerPod/1024), fmt.Sprintf("%.1f", mem.PSSKBPerPod/1024), fmt.Sprintf("%.1f", mem.ShimsPerPod)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t\t%s\t%s\t%s\t\n", res.System,
+				FormatMS(res.Ready.Min), FormatMS(res.Ready.Median), FormatMS(res.Ready.P95),
+				FormatMS(res.Teardown.Min), FormatMS(res.Teardown.Median), FormatMS(res.Teardown.P95), rss, pss, shims)
+		}
+		tw.Flush()
+		fmt.Fprintln(w, "   (times in ms)")
+		for _, res := range c.Results {
+			for _, e := range res.Errors {
+				fmt.Fprintf(w, "   %s error: %s\n", res.System, e)
+			}
+		}
+		fmt.Fprintf(w, "   ratios of medians, podsim/CRI: ready %s, teardown %s, RSS %s | podsim/podman-net: ready %s, teardown %s, RSS %s | podsim/podman-none: ready %s | podsim/floor: ready %s\n",
+			FormatRatio(float64(c.Ratios["ready podsim/cri"])), FormatRatio(float64(c.Ratios["teardown podsim/cri"])), FormatRatio(float64(c.Ratios["rss podsim/cri"])),
+			FormatRatio(float64(c.Ratios["ready podsim/podman-net"])), FormatRatio(float64(c.Ratios["teardown podsim/podman-net"])), FormatRatio(float64(c.Ratios["rss podsim/podman-net"])),
+			FormatRatio(float64(c.Ratios["ready podsim/podman-none"])), FormatRatio(float64(c.Ratios["ready podsim/floor"])))
+		fmt.Fprintf(w, "   podsim CLI end to end, podsim-cli/CRI: ready %s, teardown %s\n",
+			FormatRatio(float64(c.Ratios["ready podsim-cli/cri"])), FormatRatio(float64(c.Ratios["teardown podsim-cli/cri"])))
+		if mem := c.Memory["podsim"]; mem != nil && len(mem.ByKind) > 0 {
+			fmt.Fprintf(w, "   podsim RSS per pod by process: %s\n", kinds(mem.ByKind))
+		}
+		if mem := c.Memory["cri"]; mem != nil && len(mem.ByKind) > 0 {
+			fmt.Fprintf(w, "   CRI RSS per pod by process: %s\n", kinds(mem.ByKind))
+		}
+		if mem := c.Memory["podman-net"]; mem != nil && len(mem.ByKind) > 0 {
+			fmt.Fprintf(w, "   podman RSS per pod by process: %s\n", kinds(mem.ByKind))
+		}
+		if len(c.Phases) > 0 {
+			fmt.Fprintln(w, "   podsim create phases (median ms): "+phaseLine(c.Phases))
+			fmt.Fprintln(w, "   podsim teardown phases (median ms): "+phaseLine(c.Teardown))
+		}
+	}
+	if len(r.Floor) > 0 || len(r.Tools) > 0 {
+		fmt.Fprintln(w, "\n== floor pieces and tool start-up (ms)")
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "what\tmin\tmedian\tp95\t")
+		for _, s := range append(append([]NamedSummary{}, r.Floor...), r.Tools...) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", s.Name, FormatMS(s.Summary.Min), FormatMS(s.Summary.Median), FormatMS(s.Summary.P95))
+		}
+		tw.Flush()
+	}
+	for _, s := range r.Scale {
+		fmt.Fprintf(w, "\n== scale: %d pods of %s through %s\n", s.Pods, s.Case, s.System)
+		if s.Stopped != "" {
+			fmt.Fprintf(w, "   stopped early: %s\n", s.Stopped)
+		}
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "pods\tcreate median ms\tp95\t")
+		for _, b := range deciles(s.Create) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", b.name, FormatMS(b.s.Median), FormatMS(b.s.P95))
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "   per-pod create time: last 10%% / first 10%% = %s; least-squares slope %s ms per 100 pods\n",
+			FormatRatio(float64(s.FirstVsLast)), fmtFloat(float64(s.SlopeMsPer100)))
+		for _, m := range s.Memory {
+			fmt.Fprintf(w, "   %4d pods: RSS %.1f MB/pod, PSS %.1f MB/pod (MemAvailable %d MB)\n", m.Pods, m.RSSKBPerPod/1024, m.PSSKBPerPod/1024, m.MemAvailMB)
+		}
+		td := Summarize(s.Teardown)
+		fmt.Fprintf(w, "   teardown of all %d: %s s total, median %s ms per pod\n", len(s.Teardown), fmt.Sprintf("%.1f", s.TeardownTotal.Seconds()), FormatMS(td.Median))
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\n== the issue's targets (benchmarks, not tests)")
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		for _, t := range r.Targets {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Target, t.Measured, t.Met)
+		}
+		tw.Flush()
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintln(w, "error: "+e)
+	}
+	if len(r.Leftover) > 0 {
+		fmt.Fprintln(w, "LEFT BEHIND (cleanup failed): "+strings.Join(r.Leftover, "; "))
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "absent"
+	}
+	return s
+}
+
+func fmtFloat(f float64) string {
+	if math.IsNaN(f) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", f)
+}
+
+func kinds(m map[string]int64) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		if m[k] != 0 {
+			parts = append(parts, fmt.Sprintf("%s %.1f MB", k, float64(m[k])/1024))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func phaseLine(ps []PhaseSummary) string {
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, fmt.Sprintf("%s %s", p.Name, FormatMS(p.Summary.Median)))
+	}
+	return strings.Join(parts, " | ")
+}
+
+type bucket struct {
+	name string
+	s    Summary
+}
+
+// deciles groups samples in order into (up to) ten buckets.
+func deciles(d []time.Duration) []bucket {
+	n := len(d)
+	if n == 0 {
+		return nil
+	}
+	k := 10
+	if n < k {
+		k = n
+	}
+	var out []bucket
+	for i := 0; i < k; i++ {
+		lo, hi := i*n/k, (i+1)*n/k
+		out = append(out, bucket{name: fmt.Sprintf("%d-%d", lo+1, hi), s: Summarize(d[lo:hi])})
+	}
+	return out
+}
+
+// analyseScale fills the linearity numbers of a scale run.
+func analyseScale(s *ScaleResult) {
+	b := deciles(s.Create)
+	if len(b) >= 2 {
+		s.FirstVsLast = JSONRatio(DurRatio(b[len(b)-1].s.Median, b[0].s.Median))
+	} else {
+		s.FirstVsLast = JSONRatio(math.NaN())
+	}
+	xs := make([]float64, len(s.Create))
+	ys := make([]float64, len(s.Create))
+	for i, d := range s.Create {
+		xs[i], ys[i] = float64(i+1), float64(d)/float64(time.Millisecond)
+	}
+	s.SlopeMsPer100 = JSONRatio(Slope(xs, ys) * 100)
+}
+
+// Targets evaluates the issue's targets for the 2-container pod.
+func (r *Report) evaluateTargets() {
+	var c *CaseResult
+	for _, x := range r.Cases {
+		if x.Case == "2c" && x.Skipped == "" {
+			c = x
+		}
+	}
+	if c == nil {
+		return
+	}
+	add := func(target string, ratio float64, limit float64) {
+		met := "n/a"
+		if !math.IsNaN(ratio) {
+			met = "no"
+			if ratio <= limit {
+				met = "yes"
+			}
+		}
+		r.Targets = append(r.Targets, TargetVerdict{Target: target, Measured: FormatRatio(ratio), Met: met})
+	}
+	add("2-container pod ready <= 0.5x CRI", float64(c.Ratios["ready podsim/cri"]), 0.5)
+	add("2-container pod ready <= 0.4x podman (bridge net)", float64(c.Ratios["ready podsim/podman-net"]), 0.4)
+	add("2-container pod ready <= 1.5x the floor", float64(c.Ratios["ready podsim/floor"]), 1.5)
+	add("teardown <= 0.8x CRI", float64(c.Ratios["teardown podsim/cri"]), 0.8)
+	add("teardown <= 0.1x podman (bridge net)", float64(c.Ratios["teardown podsim/podman-net"]), 0.1)
+	if m := c.Memory["podsim"]; m != nil && m.Error == "" {
+		met := "no"
+		if m.ShimsPerPod <= 1.0001 {
+			met = "yes"
+		}
+		r.Targets = append(r.Targets, TargetVerdict{Target: "<= one shim per pod", Measured: fmt.Sprintf("%.2f", m.ShimsPerPod), Met: met})
+	}
+	for _, s := range r.Scale {
+		if s.System == "podsim" {
+			met := "n/a"
+			if v := float64(s.FirstVsLast); !math.IsNaN(v) {
+				met = "no"
+				if v <= 1.5 {
+					met = "yes"
+				}
+			}
+			r.Targets = append(r.Targets, TargetVerdict{Target: fmt.Sprintf("flat per-pod cost to %d pods (last/first decile <= 1.5)", s.Pods),
+				Measured: FormatRatio(float64(s.FirstVsLast)), Met: met})
+		}
+	}
+}
