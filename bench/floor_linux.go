@@ -129,6 +129,7 @@ type floorPod struct {
 	name  string
 	netns string
 	ids   []string // pause first
+	pids  []int
 	pause int
 }
 
@@ -232,6 +233,7 @@ func (f *Floor) Create(ctx context.Context, c *Case, name string) (Handle, time.
 	if h.pause, err = f.start(ctx, pauseID, ps); err != nil {
 		return h, 0, err
 	}
+	h.pids = append(h.pids, h.pause)
 	f.mu.Lock()
 	f.pauses[h.pause] = true
 	f.mu.Unlock()
@@ -254,19 +256,30 @@ func (f *Floor) Create(ctx context.Context, c *Case, name string) (Handle, time.
 			return h, 0, err
 		}
 		h.ids = append(h.ids, id)
-		if _, err := f.start(ctx, id, s); err != nil {
+		pid, err := f.start(ctx, id, s)
+		if err != nil {
 			return h, 0, err
 		}
+		h.pids = append(h.pids, pid)
 	}
 	return h, time.Since(start), nil
 }
 
-// Delete kills and deletes the containers (last first) and unpins the netns.
+// Delete kills each container's init (last first), waits for it to exit
+// (a pidfd, so no polling) and deletes the container with runc. Not `runc
+// delete -f`: that polls until the killed process is reaped, and the
+// processes of detached runc containers are reaped by PID 1, which on these
+// machines is slow to do it; the floor must not measure PID 1.
 func (f *Floor) Delete(ctx context.Context, hh Handle) (time.Duration, error) {
 	h := hh.(*floorPod)
 	start := time.Now()
 	var errs []error
 	for i := len(h.ids) - 1; i >= 0; i-- {
+		if i < len(h.pids) {
+			if err := killAndWait(h.pids[i], 10*time.Second); err != nil {
+				errs = append(errs, fmt.Errorf("container %s: %w", h.ids[i], err))
+			}
+		}
 		if _, err := f.runc(ctx, "delete", "-f", h.ids[i]); err != nil && !strings.Contains(err.Error(), "does not exist") {
 			errs = append(errs, err)
 		}
@@ -284,6 +297,38 @@ func (f *Floor) Delete(ctx context.Context, hh Handle) (time.Duration, error) {
 	delete(f.pauses, h.pause)
 	f.mu.Unlock()
 	return d, errors.Join(errs...)
+}
+
+// killAndWait sends SIGKILL to pid and waits until it has exited.
+func killAndWait(pid int, timeout time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil
+		}
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return err
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := unix.Poll(pfd, int(time.Until(deadline)/time.Millisecond)+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pid %d did not exit after SIGKILL", pid)
+		}
+	}
 }
 
 // Cleanup removes every floor container, pin, cgroup and file.

@@ -139,9 +139,7 @@ spec:
       value: '9201'
   - name: nginx-proxy
     image: public.ecr.aws/nginx/nginx:1.23
-` + pullLine("    ", pp) + `    ports:
-    - containerPort: 9200
-`
+` + pullLine("    ", pp)
 			},
 		},
 	}

@@ -198,6 +198,9 @@ func (r *Report) WriteText(w io.Writer) {
 			for _, e := range res.Errors {
 				fmt.Fprintf(w, "   %s error: %s\n", res.System, e)
 			}
+			if mem := c.Memory[res.System]; mem != nil && mem.Error != "" {
+				fmt.Fprintf(w, "   %s memory reading failed: %s\n", res.System, mem.Error)
+			}
 		}
 		fmt.Fprintf(w, "   ratios of medians, podsim/CRI: ready %s, teardown %s, RSS %s | podsim/podman-net: ready %s, teardown %s, RSS %s | podsim/podman-none: ready %s | podsim/floor: ready %s\n",
 			FormatRatio(float64(c.Ratios["ready podsim/cri"])), FormatRatio(float64(c.Ratios["teardown podsim/cri"])), FormatRatio(float64(c.Ratios["rss podsim/cri"])),

@@ -397,3 +397,66 @@ spec:
 		t.Errorf("capabilities add NET_ADMIN not applied: %s", r)
 	}
 }
+
+// TestIntegrationNetwork: pods reach each other and the node's bridge
+// address only; podsim adds no default route, no NAT, and leaves
+// net.ipv4.ip_forward as it found it.
+func TestIntegrationNetwork(t *testing.T) {
+	requireRoot(t)
+	checkNoLeaks(t)
+	fwdBefore, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	applyPod(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: net-a
+spec:
+  containers:
+  - {name: web, image: busybox, command: ['sh', '-c', 'mkdir /www && echo from-a > /www/index.html && exec httpd -f -p 8081 -h /www']}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: net-b
+spec:
+  containers:
+  - {name: c, image: busybox, command: ['sleep', '5000']}
+`, "net-a", "net-b")
+	a := getPod(t, "net-a")
+	var out string
+	for i := 0; i < 50; i++ { // httpd needs a moment after its container starts
+		r := podsim(t, "", "exec", "net-b", "--", "wget", "-qO-", "http://"+a.Status.PodIP+":8081/")
+		if out = r.stdout; r.code == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out != "from-a\n" {
+		t.Errorf("pod b could not reach pod a at %s: %q", a.Status.PodIP, out)
+	}
+	// The node reaches the pod over the bridge's connected route.
+	if b, err := exec.Command("wget", "-qO-", "-T", "3", "http://"+a.Status.PodIP+":8081/").Output(); err == nil && string(b) != "from-a\n" {
+		t.Errorf("host fetch: %q", b)
+	} else if err != nil {
+		if _, lerr := exec.LookPath("wget"); lerr == nil {
+			t.Errorf("the host cannot reach pod %s: %v", a.Status.PodIP, err)
+		}
+	}
+	routes := mustPodsim(t, "exec", "net-b", "--", "ip", "route")
+	if strings.Contains(routes, "default") {
+		t.Errorf("pod has a default route (it could reach beyond the bridge):\n%s", routes)
+	}
+	br := run(t, "ip", "-4", "-o", "addr", "show", "podsim0")
+	gw := regexp.MustCompile(`inet (\S+)/`).FindStringSubmatch(br)
+	if gw == nil {
+		t.Fatalf("bridge has no address: %s", br)
+	}
+	if r := podsim(t, "", "exec", "net-b", "--", "ping", "-c", "1", "-W", "2", gw[1]); r.code != 0 {
+		t.Errorf("pod cannot reach the bridge address %s: %s", gw[1], r)
+	}
+	if r := podsim(t, "", "exec", "net-b", "--", "ping", "-c", "1", "-W", "1", "192.0.2.1"); r.code == 0 {
+		t.Errorf("pod reached an address outside the pod network")
+	}
+	if fwdAfter, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); string(fwdAfter) != string(fwdBefore) {
+		t.Errorf("net.ipv4.ip_forward changed from %q to %q", fwdBefore, fwdAfter)
+	}
+}

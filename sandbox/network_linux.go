@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
@@ -133,7 +135,43 @@ func (n *cniNetwork) Setup(ctx context.Context, p NetworkPod) (*NetworkResult, e
 	if out.IP == nil {
 		return nil, fmt.Errorf("CNI gave pod %s no IPv4 address (is subnet %s exhausted?)", p.Name, n.cfg.Subnet)
 	}
+	if err := ensureBridgeAddr(n.cfg.Bridge, n.cfg.Subnet); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// ensureBridgeAddr gives the bridge the subnet's first address (host-local
+// never hands it to a pod), as a node's cni0 has: the host can then reach
+// pod IPs over a connected route, and pods reach the node. This is not a
+// gateway: pods get no default route, nothing is forwarded or NATed, and
+// net.ipv4.ip_forward is left as it is.
+func ensureBridgeAddr(bridge, subnet string) error {
+	_, n, err := net.ParseCIDR(subnet)
+	if err != nil {
+		return err
+	}
+	ip := make(net.IP, len(n.IP.To4()))
+	copy(ip, n.IP.To4())
+	ip[3]++
+	br, err := netlink.LinkByName(bridge)
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", bridge, err)
+	}
+	want := &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: n.Mask}}
+	addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("addresses of %s: %w", bridge, err)
+	}
+	for _, a := range addrs {
+		if a.IP.Equal(ip) {
+			return nil
+		}
+	}
+	if err := netlink.AddrAdd(br, want); err != nil && !errors.Is(err, syscall.EEXIST) {
+		return fmt.Errorf("adding %s to bridge %s: %w", want.IPNet, bridge, err)
+	}
+	return nil
 }
 
 // Teardown runs DEL for both lists. DEL uses the config libcni cached at ADD

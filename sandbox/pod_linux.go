@@ -185,12 +185,23 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 			"cgroup": cgroups.ContainerPath(rec.Cgroup, rec.ID)}}, t)
 
 	share := pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace
-	build := func(c *corev1.Container, role string) (containerd.Task, error) {
-		t := time.Now()
+	// create prepares a container up to runc create; start execs it and
+	// reports what the kernel made. Creation can overlap; starting follows
+	// the spec's order, as kubelet's does.
+	type prepared struct {
+		c       *corev1.Container
+		role    string
+		task    containerd.Task
+		vmounts []Mount
+		t0      time.Time
+	}
+	create := func(c *corev1.Container, role string) (*prepared, error) {
+		p := &prepared{c: c, role: role, t0: time.Now()}
 		vmounts, err := volumeMounts(pod, c, vols)
 		if err != nil {
 			return nil, fmt.Errorf("pod %s: step container %s: %w", pod.Name, c.Name, err)
 		}
+		p.vmounts = vmounts
 		mounts := append([]Mount{
 			{Source: files.Hosts, Destination: "/etc/hosts"},
 			{Source: files.Hostname, Destination: "/etc/hostname"},
@@ -201,9 +212,15 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		if role == RoleApp && c.Name == pod.Spec.Containers[0].Name {
 			aio = attach
 		}
-		task, err := m.startContainer(ctx, rec, c, role, imgs[c.Image], imgCfgs[c.Image], pausePID, share, mounts, aio)
-		if err != nil {
+		if p.task, err = m.createContainer(ctx, rec, c, role, imgs[c.Image], imgCfgs[c.Image], pausePID, share, mounts, aio); err != nil {
 			return nil, fmt.Errorf("pod %s: step container %s: %w", pod.Name, c.Name, err)
+		}
+		return p, nil
+	}
+	start := func(p *prepared) (containerd.Task, error) {
+		c, task := p.c, p.task
+		if err := task.Start(ctx); err != nil {
+			return nil, fmt.Errorf("pod %s: step container %s: starting %v: %w", pod.Name, c.Name, ResolveArgs(imgCfgs[c.Image], c.Command, c.Args), err)
 		}
 		crashPoint("container:" + c.Name)
 		cns, _ := namespaces.Of(int(task.Pid()))
@@ -215,20 +232,27 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 			own = append(own, cns["pid"].String())
 		}
 		cgPath := cgroups.ContainerPath(rec.Cgroup, ContainerID(rec.ID, c.Name))
-		for _, mt := range vmounts {
+		for _, mt := range p.vmounts {
 			mode := "rw"
 			if mt.ReadOnly {
 				mode = "ro"
 			}
 			m.emitEvent(Event{Pod: pod.Name, Step: "mount", Concept: "volume: bind mount into the container's mount namespace", Object: c.Name + ":" + mt.Destination,
 				Detail: fmt.Sprintf("%s: bind %s -> %s (%s)", c.Name, mt.Source, mt.Destination, mode),
-				Attrs:  map[string]string{"container": c.Name, "source": mt.Source, "destination": mt.Destination, "mode": mode}}, t)
+				Attrs:  map[string]string{"container": c.Name, "source": mt.Source, "destination": mt.Destination, "mode": mode}}, p.t0)
 		}
-		m.emitEvent(Event{Pod: pod.Name, Step: role, Concept: "container: joins the pod's namespaces, gets its own", Object: c.Name,
+		m.emitEvent(Event{Pod: pod.Name, Step: p.role, Concept: "container: joins the pod's namespaces, gets its own", Object: c.Name,
 			Detail: fmt.Sprintf("%s pid %d joined pause's %s; own %s; cgroup %s", c.Name, task.Pid(), strings.Join(joined, " "), strings.Join(own, " "), cgPath),
 			Attrs: map[string]string{"container": c.Name, "pid": fmt.Sprint(task.Pid()), "joined": strings.Join(joined, " "),
-				"own": strings.Join(own, " "), "cgroup": cgPath, "image": c.Image}}, t)
+				"own": strings.Join(own, " "), "cgroup": cgPath, "image": c.Image}}, p.t0)
 		return task, nil
+	}
+	build := func(c *corev1.Container, role string) (containerd.Task, error) {
+		p, err := create(c, role)
+		if err != nil {
+			return nil, err
+		}
+		return start(p)
 	}
 
 	// 6. Init containers, one at a time, each must exit 0.
@@ -249,35 +273,34 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 			return rec, fmt.Errorf("%w: pod/%s created but %s: see 'podsim logs %s -c %s'", ErrInitFailed, pod.Name, rec.InitError, pod.Name, c.Name)
 		}
 	}
-	// 7. App containers, created and started together: once the pause holds
-	// the namespaces nothing orders them (kubelet starts them one after the
-	// other only because its sync loop is sequential). Each one's snapshot,
-	// bundle and runc create/start overlap with the others'.
-	type built struct {
-		task containerd.Task
-		err  error
-	}
-	results := make([]built, len(pod.Spec.Containers))
+	// 7. App containers. Creating them (snapshot, bundle, runc create with
+	// every namespace joined and mount made) overlaps; starting them (the
+	// exec of the user's process) follows the spec's order, as kubelet's
+	// sequential start does — a log sidecar listed after its app starts
+	// after it.
+	preps := make([]*prepared, len(pod.Spec.Containers))
+	errs := make([]error, len(pod.Spec.Containers))
 	var wg sync.WaitGroup
 	for i := range pod.Spec.Containers {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			results[i].task, results[i].err = build(&pod.Spec.Containers[i], RoleApp)
+			preps[i], errs[i] = create(&pod.Spec.Containers[i], RoleApp)
 		}(i)
 	}
 	wg.Wait()
-	var errs []error
-	for _, r := range results {
-		if r.err != nil {
-			errs = append(errs, r.err)
-		}
-	}
 	if err = errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if attached != nil {
-		*attached = results[0].task
+	for i, p := range preps {
+		task, serr := start(p)
+		if serr != nil {
+			err = serr
+			return nil, err
+		}
+		if i == 0 && attached != nil {
+			*attached = task
+		}
 	}
 	// The pod is ready: Services selecting it now resolve to its IP in every pod.
 	if err := m.refreshHosts(ctx); err != nil {
@@ -370,7 +393,9 @@ func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Imag
 // ContainerID is the containerd ID of a pod's container.
 func ContainerID(sandboxID, name string) string { return sandboxID + "-" + name }
 
-func (m *Manager) startContainer(ctx context.Context, r *Record, c *corev1.Container, role string,
+// createContainer makes a container and its task (runc create: namespaces
+// joined, mounts done, the process waiting before exec). The caller starts it.
+func (m *Manager) createContainer(ctx context.Context, r *Record, c *corev1.Container, role string,
 	img containerd.Image, icfg ImageConfig, pausePID uint32, sharePID bool, mounts []Mount, attach *ExecIO) (containerd.Task, error) {
 	id := ContainerID(r.ID, c.Name)
 	args := ResolveArgs(icfg, c.Command, c.Args)
@@ -425,9 +450,6 @@ func (m *Manager) startContainer(ctx context.Context, r *Record, c *corev1.Conta
 			closeLog()
 		}
 		return nil, fmt.Errorf("creating task: %w", err)
-	}
-	if err := task.Start(ctx); err != nil {
-		return nil, fmt.Errorf("starting %v: %w", args, err)
 	}
 	return task, nil
 }

@@ -1,13 +1,93 @@
 package app
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/podsim/podsim/bench"
+	"github.com/podsim/podsim/sandbox"
 )
 
 func newCompareCommand(e *env) *cobra.Command {
-	return &cobra.Command{Use: "compare POD-MANIFEST", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
-		return errors.New("not yet")
-	}}
+	var all, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "compare POD-MANIFEST",
+		Short: "Build a pod with podsim and with containerd's CRI (crictl), and diff what the kernel got",
+		Long: `compare builds the same pod twice: with podsim, and through containerd's CRI plugin
+(a reference containerd that compare starts and stops, driven by crictl with the
+sandbox and container configs kubelet would send for the manifest). Then it reads
+both from the kernel and from the containers' OCI specs and prints them side by
+side: the namespace sharing matrix (net, ipc, uts, pid, mnt, cgroup, user, time:
+shared with the pause, own, or the host's), cgroup nesting and limits, capabilities,
+seccomp, LSM label, no_new_privs, masked and read-only /proc paths, the /etc/hosts,
+/etc/hostname, resolv.conf and /dev/shm mounts (and whether containers share them),
+hostname, user and groups, rlimits, oom_score_adj and environment.
+
+Each difference is marked and explained when it is a known one; the exit code is
+non-zero when something essential (the namespace matrix) differs. Both pods are
+built in the namespace "podsim-bench" and removed afterwards. Install crictl with
+'sudo hack/bench/install-reference.sh'.`,
+		Example: `  sudo podsim compare pod-multiple-containers.yaml
+  sudo podsim compare --all pod.yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			pod, err := bench.ParsePod(raw, args[0], "")
+			if err != nil {
+				return err
+			}
+			if _, err := e.manager(); err != nil {
+				return err
+			}
+			exe, err := selfExe()
+			if err != nil {
+				return err
+			}
+			paths := sandbox.DefaultPaths()
+			network, err := sandbox.NewCNINetwork(e.netCfg, filepath.Join(paths.State, "cni"))
+			if err != nil {
+				return err
+			}
+			m := sandbox.New(sandbox.Options{Client: e.client, Images: e.catalog, Network: network, Paths: paths, LoggerPath: exe})
+			res, err := bench.ComparePod(e.ctx, bench.CompareOptions{Pod: pod, Manager: m, Client: e.client, Catalog: e.catalog,
+				PodsimExe: exe, Layout: bench.DefaultLayout(), CNIBin: e.netCfg.BinDirs,
+				Progress: func(s string) { fmt.Fprintln(e.errOut, "compare: "+s) }})
+			if err != nil {
+				if res == nil {
+					return err
+				}
+				fmt.Fprintln(e.errOut, "error: "+err.Error())
+			}
+			if asJSON {
+				enc := json.NewEncoder(e.out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(map[string]any{"pod": res.Pod, "diffs": res.Diffs, "summary": bench.SummarizeDiffs(res.Diffs)}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(e.out, "pod %s: podsim vs containerd CRI (kubelet's configs through crictl)\n\n", res.Pod)
+				bench.WriteCompare(e.out, res.Diffs, all)
+				for _, n := range res.Notes {
+					fmt.Fprintln(e.out, "note: "+n)
+				}
+			}
+			if s := bench.SummarizeDiffs(res.Diffs); s.Essential > 0 {
+				return exitError{code: 2}
+			}
+			if err != nil {
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "print every compared item, not only the namespace matrix and the differences")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the comparison as JSON")
+	return cmd
 }
