@@ -47,3 +47,10 @@ gc: build
 
 clean:
 	rm -rf bin
+
+# Measure podsim against containerd's CRI (crictl), podman and plain runc on
+# this machine (root; installs crictl and podman): docs/performance.md.
+# make bench BENCH_ARGS="--runs 20 --scale 100"; CI: hack/bench/run.sh --ci
+.PHONY: bench
+bench: build
+	./hack/bench/run.sh $(BENCH_ARGS)

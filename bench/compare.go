@@ -68,7 +68,7 @@ var Explanations = []Explanation{
 	{"mount /etc/resolv.conf", "both bind-mount a per-pod resolv.conf; a difference is in mount options"},
 	{"mount /etc/hosts", "kubelet bind-mounts its managed hosts file, podsim its own; a difference is in mount options"},
 	{"mount /dev/shm", "CRI mounts the sandbox's shm tmpfs into every container, podsim the pod's shm tmpfs; a difference is in size or options"},
-	{"file /etc/hosts", "kubelet's managed hosts file vs podsim's: podsim also lists the pod names of Services it resolves (podsim has no cluster DNS)"},
+	{"file /etc/hosts", "kubelet's managed hosts file vs podsim's: the same entries, podsim's first comment line differs; podsim also adds the names of the Services it resolves (it has no cluster DNS)"},
 	{"file /etc/resolv.conf", "kubelet's DNS config vs podsim's resolv.conf"},
 	{"spec annotations", "runtime-specific annotations (io.kubernetes.cri.*, podsim's shim group) name the same things differently"},
 	{"spec hostname", "CRI sets the hostname only in the sandbox's spec (containers join its UTS namespace); podsim also only for the pause"},
@@ -84,6 +84,11 @@ var Explanations = []Explanation{
 	{"spec linux.seccomp", "kubelet asks for Unconfined (SeccompDefault off); podsim sets no seccomp profile either"},
 	{"spec linux.sysctl", "CRI sets no sysctls unless asked"},
 	{"spec process.env", "see the env rows"},
+	{"spec mount /dev/shm", "CRI mounts the pod's shm tmpfs into the sandbox too (the object the containers then share); podsim's pause keeps the default private /dev/shm and the pod's shm tmpfs lives on the host — the app containers share one object either way (see the mount rows)"},
+	{"spec mount /etc/resolv.conf", "CRI also mounts the pod's resolv.conf into the pause container, which never reads it; podsim mounts it into the app containers only"},
+	{"spec maskedPaths", "the sandbox's spec comes from the daemon's own defaults (containerd 1.6's list, without /sys/devices/virtual/powercap), podsim's from its containerd 1.7 client's defaults, which mask it too; app containers get kubelet's list on both sides"},
+	{"NoNewPrivs", "TO FIX in podsim: containerd's default spec sets no_new_privs, and podsim keeps it; kubelet + CRI set it only when allowPrivilegeEscalation is false, so setuid programs gain privileges in a cluster's container but not in podsim's"},
+	{"spec process.noNewPrivileges", "TO FIX in podsim: see NoNewPrivs (podsim should clear it unless allowPrivilegeEscalation is false)"},
 }
 
 // Essential items: the namespace sharing matrix. A difference there means

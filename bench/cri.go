@@ -169,13 +169,13 @@ type CRIOptions struct {
 	MemoryCapacity int64
 }
 
-// Kubelet's defaults for ProcMount "Default" (securitycontext.DefaultMaskedPaths
-// and DefaultReadonlyPaths): kubelet passes them explicitly in every
-// non-privileged container's config.
+// Kubelet's defaults for ProcMount "Default" (pkg/securitycontext's
+// defaultMaskedPaths and defaultReadonlyPaths, kept in sync with Docker's):
+// kubelet passes them explicitly in every non-privileged container's config.
 var (
-	KubeletMaskedPaths = []string{"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}
-	KubeletReadonlyPaths = []string{"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+	KubeletMaskedPaths = []string{"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"}
+	KubeletReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 )
 
 // TranslateToCRI turns a Pod into the CRI configs kubelet would send for it.

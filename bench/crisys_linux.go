@@ -351,6 +351,9 @@ func (c *CRISystem) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *criPod, 
 		if out, err := c.S.crictl(ctx, "inspectp", "-o", "go-template", "--template", "{{.status.network.ip}}", h.id); err == nil {
 			ip = strings.TrimSpace(out)
 		}
+		if err := os.MkdirAll(filepath.Dir(o.HostsFile), 0o755); err != nil {
+			return h, err
+		}
 		if err := os.WriteFile(o.HostsFile, []byte(KubeletHosts(ip, cp.Sandbox.Hostname)), 0o644); err != nil {
 			return h, err
 		}

@@ -43,13 +43,16 @@ func (t *Tracer) Take() []TracedEvent {
 }
 
 // CreatePhases splits podsim's manifest -> running time into the steps its
-// Trace events name (cgroup, netns, cni, pause, each init and app
-// container) and the gaps between them: "prepare" before the cgroup
-// (manifest parsing, validation, the host lock, image checks), "pod files"
-// between CNI and the pause container (hosts, resolv.conf, /dev/shm,
-// volumes), and "finish" after the last container (hosts refresh). inits and
-// apps are the container names in pod order. Events of other steps (e.g.
-// "mount", whose durations overlap their container's) are ignored.
+// Trace events name, in a way that adds up to the whole: "prepare" before
+// the cgroup (manifest parsing, validation, the host lock, image checks),
+// cgroup, netns, cni, "pod files" (hosts, resolv.conf, /dev/shm, volumes),
+// pause, each init container, "app containers" (from the end of the pause or
+// the last init container to the last app container running: podsim may
+// create them concurrently), and "finish" (hosts refresh). Each app
+// container's own time, from its creation to running, follows as an
+// overlapping phase (Overlap set): with concurrent creation those add up to
+// more than the wall time. Events of other steps (e.g. "mount", whose times
+// overlap their container's) are ignored.
 func CreatePhases(start, end time.Time, evs []TracedEvent, inits, apps []string) []Phase {
 	var known []TracedEvent
 	for _, e := range evs {
@@ -63,38 +66,55 @@ func CreatePhases(start, end time.Time, evs []TracedEvent, inits, apps []string)
 	}
 	out := []Phase{{Name: "prepare", Duration: known[0].start().Sub(start)}}
 	var other time.Duration
+	var prevEnd time.Time
+	var appStart, appEnd time.Time
+	var appOwn []Phase
 	ni, na := 0, 0
 	for i, e := range known {
+		if e.Step == "app" {
+			if appStart.IsZero() {
+				appStart = prevEnd // the app phase starts where the previous step ended
+			}
+			if e.At.After(appEnd) {
+				appEnd = e.At
+			}
+			name := fmt.Sprintf("container %d", na+1)
+			if na < len(apps) {
+				name = "container " + apps[na]
+			}
+			na++
+			appOwn = append(appOwn, Phase{Name: name, Duration: e.Duration, Overlap: true})
+			continue
+		}
 		if i > 0 {
-			gap := e.start().Sub(known[i-1].At)
-			if known[i-1].Step == "cni" && e.Step != "cni" {
+			gap := e.start().Sub(prevEnd)
+			if known[i-1].Step == "cni" {
 				out = append(out, Phase{Name: "pod files", Duration: gap})
 			} else if gap > 0 {
 				other += gap
 			}
 		}
 		name := e.Step
-		switch e.Step {
-		case "init":
+		if e.Step == "init" {
 			name = fmt.Sprintf("init %d", ni+1)
 			if ni < len(inits) {
 				name = "init " + inits[ni]
 			}
 			ni++
-		case "app":
-			name = fmt.Sprintf("container %d", na+1)
-			if na < len(apps) {
-				name = "container " + apps[na]
-			}
-			na++
 		}
 		out = append(out, Phase{Name: name, Duration: e.Duration})
+		prevEnd = e.At
 	}
-	out = append(out, Phase{Name: "finish", Duration: end.Sub(known[len(known)-1].At)})
+	last := prevEnd
+	if !appEnd.IsZero() {
+		out = append(out, Phase{Name: "app containers", Duration: appEnd.Sub(appStart)})
+		last = appEnd
+	}
+	out = append(out, Phase{Name: "finish", Duration: end.Sub(last)})
 	if other > 0 {
 		out = append(out, Phase{Name: "between steps", Duration: other})
 	}
-	return out
+	return append(out, appOwn...)
 }
 
 // TeardownPhases splits podsim's teardown. Its "teardown" events come in

@@ -17,13 +17,14 @@ func TestCreatePhases(t *testing.T) {
 		{Step: "cni", Duration: d(20), At: at(35)},    // starts at 15
 		{Step: "pause", Duration: d(40), At: at(80)},  // starts at 40: pod files = 5
 		{Step: "mount", Duration: d(30), At: at(110)}, // ignored
-		{Step: "app", Duration: d(30), At: at(110)},   // starts at 80
-		{Step: "app", Duration: d(30), At: at(142)},   // starts at 112: 2 ms between steps
+		{Step: "app", Duration: d(30), At: at(110)},   // created from 80, running at 110
+		{Step: "app", Duration: d(60), At: at(142)},   // created concurrently from 82, running at 142
 	}
 	ph := CreatePhases(t0, at(150), evs, nil, []string{"c1", "c2"})
 	want := []Phase{
-		{"prepare", d(10)}, {"cgroup", d(2)}, {"netns", d(3)}, {"cni", d(20)}, {"pod files", d(5)},
-		{"pause", d(40)}, {"container c1", d(30)}, {"container c2", d(30)}, {"finish", d(8)}, {"between steps", d(2)},
+		{"prepare", d(10), false}, {"cgroup", d(2), false}, {"netns", d(3), false}, {"cni", d(20), false}, {"pod files", d(5), false},
+		{"pause", d(40), false}, {"app containers", d(62), false}, {"finish", d(8), false},
+		{"container c1", d(30), true}, {"container c2", d(60), true},
 	}
 	if len(ph) != len(want) {
 		t.Fatalf("got %+v", ph)
@@ -33,10 +34,31 @@ func TestCreatePhases(t *testing.T) {
 		if ph[i] != want[i] {
 			t.Errorf("phase %d: %+v, want %+v", i, ph[i], want[i])
 		}
-		sum += ph[i].Duration
+		if !ph[i].Overlap {
+			sum += ph[i].Duration
+		}
 	}
 	if sum != d(150) {
 		t.Errorf("phases add up to %v, want the whole 150ms", sum)
+	}
+}
+
+func TestCreatePhasesInitAndGaps(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	d := func(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+	ph := CreatePhases(t0, at(100), []TracedEvent{
+		{Step: "cni", Duration: d(10), At: at(10)},
+		{Step: "pause", Duration: d(20), At: at(32)},
+		{Step: "init", Duration: d(30), At: at(65)}, // 3 ms gap before it
+		{Step: "app", Duration: d(30), At: at(98)},
+	}, []string{"setup"}, []string{"main"})
+	names := map[string]time.Duration{}
+	for _, p := range ph {
+		names[p.Name] = p.Duration
+	}
+	if names["init setup"] != d(30) || names["between steps"] != d(3) || names["app containers"] != d(33) || names["pod files"] != d(2) {
+		t.Fatalf("%+v", ph)
 	}
 }
 
@@ -59,8 +81,8 @@ func TestTeardownPhases(t *testing.T) {
 		{Step: "teardown", Duration: d(100), At: at(105)}, // total, started at 5
 	}
 	ph := TeardownPhases(t0, at(106), evs)
-	want := []Phase{{"lookup", d(5)}, {"stop+remove containers", d(50)}, {"remove pause", d(20)},
-		{"CNI DEL + netns", d(15)}, {"files, logs, cgroup", d(15)}, {"return", d(1)}}
+	want := []Phase{{"lookup", d(5), false}, {"stop+remove containers", d(50), false}, {"remove pause", d(20), false},
+		{"CNI DEL + netns", d(15), false}, {"files, logs, cgroup", d(15), false}, {"return", d(1), false}}
 	for i := range want {
 		if ph[i] != want[i] {
 			t.Errorf("phase %d: %+v, want %+v", i, ph[i], want[i])

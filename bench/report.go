@@ -70,6 +70,7 @@ type CaseResult struct {
 type PhaseSummary struct {
 	Name    string  `json:"name"`
 	Summary Summary `json:"summary"`
+	Overlap bool    `json:"overlap,omitempty"` // overlaps the others (not part of the sum)
 }
 
 // SystemResult is one system's times for one case.
@@ -294,11 +295,19 @@ func kinds(m map[string]int64) string {
 }
 
 func phaseLine(ps []PhaseSummary) string {
-	var parts []string
+	var parts, own []string
 	for _, p := range ps {
+		if p.Overlap {
+			own = append(own, fmt.Sprintf("%s %s", p.Name, FormatMS(p.Summary.Median)))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %s", p.Name, FormatMS(p.Summary.Median)))
 	}
-	return strings.Join(parts, " | ")
+	line := strings.Join(parts, " | ")
+	if len(own) > 0 {
+		line += "  (each, created to running: " + strings.Join(own, ", ") + ")"
+	}
+	return line
 }
 
 type bucket struct {

@@ -432,17 +432,19 @@ func firstLine(s string) string {
 func summarizePhases(runs [][]Phase) []PhaseSummary {
 	var order []string
 	samples := map[string][]time.Duration{}
+	overlap := map[string]bool{}
 	for _, ph := range runs {
 		for _, p := range ph {
 			if _, ok := samples[p.Name]; !ok {
 				order = append(order, p.Name)
 			}
 			samples[p.Name] = append(samples[p.Name], p.Duration)
+			overlap[p.Name] = overlap[p.Name] || p.Overlap
 		}
 	}
 	var out []PhaseSummary
 	for _, n := range order {
-		out = append(out, PhaseSummary{Name: n, Summary: Summarize(samples[n])})
+		out = append(out, PhaseSummary{Name: n, Summary: Summarize(samples[n]), Overlap: overlap[n]})
 	}
 	return out
 }

@@ -36,6 +36,9 @@ type Phaser interface {
 type Phase struct {
 	Name     string        `json:"name"`
 	Duration time.Duration `json:"durationNs"`
+	// Overlap marks a phase that overlaps others (an app container's own
+	// time when containers are created concurrently): not part of the sum.
+	Overlap bool `json:"overlap,omitempty"`
 }
 
 type namedHandle string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/containerd/containerd"
@@ -68,16 +69,15 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 // delete.
 func (m *Manager) RunAttached(ctx context.Context, pod *corev1.Pod, eio ExecIO) (int, error) {
 	outErr := make(chan struct{})
-	var once bool
+	var once sync.Once // stdout and stderr are copied by two goroutines
 	guard := func(w io.Writer) io.Writer {
 		if w == nil {
 			return nil
 		}
 		return writerFunc(func(p []byte) (int, error) {
 			n, err := w.Write(p)
-			if err != nil && !once {
-				once = true
-				close(outErr)
+			if err != nil {
+				once.Do(func() { close(outErr) })
 			}
 			return n, err
 		})
@@ -94,6 +94,13 @@ func (m *Manager) RunAttached(ctx context.Context, pod *corev1.Pod, eio ExecIO) 
 	if task == nil {
 		return -1, fmt.Errorf("pod %s: no container to attach to", pod.Name)
 	}
+	// This process owns the task's FIFOs: close them when done.
+	defer func() {
+		if tio := task.IO(); tio != nil {
+			tio.Cancel()
+			tio.Close()
+		}
+	}()
 	exitCh, err := task.Wait(ctx)
 	if err != nil {
 		return -1, err

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
@@ -101,6 +103,13 @@ func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cm
 		}
 		return int(code), err
 	case <-ctx.Done():
+		// Interrupted: stop the process so Delete can remove it and its FIFOs.
+		kctx := context.WithoutCancel(ctx)
+		_ = proc.Kill(kctx, syscall.SIGKILL)
+		select {
+		case <-exitCh:
+		case <-time.After(5 * time.Second):
+		}
 		return -1, ctx.Err()
 	}
 }

@@ -37,6 +37,10 @@ func (m *Manager) writePodFiles(id, name, namespace string, ip net.IP) (podFiles
 	if err := os.WriteFile(f.Resolv, []byte(resolvConf(namespace)), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod resolv.conf: %w", err)
 	}
+	// The pod's run dir holds secret volumes: only root may look in.
+	if err := os.MkdirAll(m.paths.podRun(id), 0o700); err != nil {
+		return f, fmt.Errorf("creating pod run dir: %w", err)
+	}
 	if err := os.MkdirAll(f.Shm, 0o755); err != nil {
 		return f, fmt.Errorf("creating pod shm dir: %w", err)
 	}

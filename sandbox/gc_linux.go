@@ -18,7 +18,7 @@ import (
 // pod run/state/log dirs, IPAM leases and the bridge. It is how a host is
 // cleaned after a crash. It returns one line per thing removed.
 func (m *Manager) GC(ctx context.Context, bridge string) ([]string, error) {
-	unlock, err := m.lock()
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (m *Manager) GC(ctx context.Context, bridge string) ([]string, error) {
 		errs = append(errs, fmt.Errorf("listing containers: %w", err))
 	}
 	for _, c := range ctrs {
-		if err := m.removeContainer(ctx, c, 0); err != nil {
+		if err := m.removeContainer(ctx, c, 0, nil); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -1,18 +1,22 @@
 package sandbox
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // lock takes podsim's host-wide lock. Pod creation and removal change shared
 // kernel state (the bridge, IPAM, the podsim cgroup parent, name
-// uniqueness), so podsim processes take turns; readers (get, logs, exec)
-// do not lock. flock is released by the kernel if podsim dies.
-func (m *Manager) lock() (func(), error) {
+// uniqueness, the hosts files), so podsim processes take turns; readers
+// (get, logs, exec) do not lock. flock is released by the kernel if podsim
+// dies. Waiting can be interrupted (Ctrl-C), and says what it waits for.
+func (m *Manager) lock(ctx context.Context) (func(), error) {
 	p := m.paths.lockFile()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, err
@@ -21,9 +25,26 @@ func (m *Manager) lock() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening lock %s: %w", p, err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", p, err)
+	told := false
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", p, err)
+		}
+		if !told {
+			m.progress("waiting for another podsim command to finish creating or deleting a pod (lock " + p + ")")
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for the lock %s: %w", p, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
 }

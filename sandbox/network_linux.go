@@ -14,6 +14,8 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/vishvananda/netlink"
+
+	"github.com/podsim/podsim/namespaces"
 )
 
 // cniNetwork runs Debian's CNI plugins through libcni, the library
@@ -190,8 +192,8 @@ func (n *cniNetwork) Teardown(ctx context.Context, p NetworkPod) error {
 				list = cl
 			}
 		}
-		if _, err := os.Stat(p.NetNSPath); err != nil {
-			rt.NetNS = "" // namespace gone: plugins still release IPAM state
+		if !namespaces.IsPinned(p.NetNSPath) {
+			rt.NetNS = "" // namespace gone (or a pin file left unmounted): plugins still release IPAM state
 		}
 		if err := n.cni.DelNetworkList(ctx, list, rt); err != nil && !strings.Contains(err.Error(), "no such file") {
 			errs = append(errs, fmt.Errorf("CNI DEL %s for pod %s: %w", list.Name, p.Name, err))

@@ -112,6 +112,9 @@ func defaultNamespace(meta *metav1.ObjectMeta) error {
 	if meta.Namespace == "" {
 		meta.Namespace = "default"
 	}
+	if msgs := validation.IsDNS1123Label(meta.Namespace); len(msgs) > 0 {
+		return fmt.Errorf("metadata.namespace %q is not valid: %s", meta.Namespace, strings.Join(msgs, ", "))
+	}
 	if meta.Name == "" {
 		return errors.New("metadata.name is required")
 	}
@@ -156,7 +159,7 @@ func (m *Manager) ApplyConfigMap(ctx context.Context, cm *corev1.ConfigMap) (str
 	if action == "unchanged" {
 		return action, nil
 	}
-	unlock, err := m.lock()
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -205,7 +208,7 @@ func (m *Manager) ApplySecret(ctx context.Context, s *corev1.Secret) (string, er
 	if action == "unchanged" {
 		return action, nil
 	}
-	unlock, err := m.lock()
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return "", err
 	}

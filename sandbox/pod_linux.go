@@ -57,11 +57,11 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		}
 	}
 
-	unlock, err := m.lock()
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer func() { unlock() }() // the lock is let go while init containers run
 	if err := m.checkVolumeSources(pod); err != nil {
 		return nil, err
 	}
@@ -142,6 +142,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 
 	// 3. CNI ADD: loopback, then the bridge with host-local IPAM.
 	t = time.Now()
+	rec.Bridge = DefaultNetworkConfig().Bridge // so a failed ADD still tears the bridge down
 	nres, err := m.net.Setup(ctx, m.netPod(rec))
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: step network: %w", pod.Name, err)
@@ -262,9 +263,20 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		if err != nil {
 			return nil, err
 		}
+		// An init container may wait for something another podsim command
+		// makes (a Service, a pod): do not hold the host-wide lock meanwhile.
+		unlock()
 		code, err := waitExit(ctx, task)
+		var lerr error
+		if unlock, lerr = m.lock(context.WithoutCancel(ctx)); lerr != nil {
+			unlock = func() {}
+			return nil, lerr
+		}
 		if err != nil {
 			return nil, fmt.Errorf("pod %s: waiting for init container %s: %w", pod.Name, c.Name, err)
+		}
+		if _, lerr := m.loadRecord(rec.ID); lerr != nil {
+			return nil, fmt.Errorf("pod %s was deleted while its init container %s ran", pod.Name, c.Name)
 		}
 		if code != 0 {
 			rec.InitError = fmt.Sprintf("init container %s exited with %d", c.Name, code)
@@ -398,13 +410,15 @@ func ContainerID(sandboxID, name string) string { return sandboxID + "-" + name 
 func (m *Manager) createContainer(ctx context.Context, r *Record, c *corev1.Container, role string,
 	img containerd.Image, icfg ImageConfig, pausePID uint32, sharePID bool, mounts []Mount, attach *ExecIO) (containerd.Task, error) {
 	id := ContainerID(r.ID, c.Name)
-	args := ResolveArgs(icfg, c.Command, c.Args)
+	env := MergeEnv(icfg.Env, c.Env)
+	// $(VAR) in command and args expands from the container's env, as in Kubernetes.
+	args := ResolveArgs(icfg, ExpandArgs(c.Command, env), ExpandArgs(c.Args, env))
 	if len(args) == 0 {
 		return nil, fmt.Errorf("image %s has no Entrypoint or Cmd and the container sets no command", c.Image)
 	}
 	opts := []oci.SpecOpts{
 		oci.WithDefaultPathEnv,
-		oci.WithEnv(MergeEnv(icfg.Env, c.Env)),
+		oci.WithEnv(env),
 		oci.WithProcessArgs(args...),
 		oci.WithProcessCwd(firstNonEmpty(c.WorkingDir, icfg.WorkingDir, "/")),
 		withImageUser(icfg.User),
@@ -526,7 +540,7 @@ func firstNonEmpty(s ...string) string {
 // DeletePod removes a pod: stop its containers (SIGTERM, grace period,
 // SIGKILL), then tear down the sandbox in reverse order of creation.
 func (m *Manager) DeletePod(ctx context.Context, namespace, name string, grace time.Duration) error {
-	unlock, err := m.lock()
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return err
 	}
@@ -548,6 +562,10 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 	var errs []error
 	name := r.Pod.Name
 	start := time.Now()
+	// An interrupt (Ctrl-C) cuts the grace period short, but never the
+	// cleanup itself: a half-torn-down pod is worse than a quick SIGKILL.
+	interrupted := ctx.Done()
+	ctx = context.WithoutCancel(ctx)
 
 	ctrs, err := m.client.Containers(ctx, fmt.Sprintf("labels.%q==%s", LabelSandboxID, r.ID))
 	if err != nil {
@@ -565,17 +583,22 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 	// App containers stop together (each gets its own grace period, like kubelet).
 	errCh := make(chan error, len(apps))
 	for _, c := range apps {
-		go func(c containerd.Container) { errCh <- m.removeContainer(ctx, c, grace) }(c)
+		go func(c containerd.Container) { errCh <- m.removeContainer(ctx, c, grace, interrupted) }(c)
 	}
 	for range apps {
 		if err := <-errCh; err != nil {
 			errs = append(errs, err)
 		}
 	}
+	if len(errs) > 0 {
+		// Keep the record (and the sandbox): the pod stays listed and a
+		// second delete, or gc, can finish the job.
+		return fmt.Errorf("pod %s: %w (the pod is kept; retry 'podsim delete' or run 'podsim gc')", name, errors.Join(errs...))
+	}
 	m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "stop containers: SIGTERM, grace period, SIGKILL", Detail: fmt.Sprintf("stopped and removed %d container(s) and their snapshots", len(apps))}, start)
 	if pause != nil {
 		t := time.Now()
-		if err := m.removeContainer(ctx, pause, 2*time.Second); err != nil {
+		if err := m.removeContainer(ctx, pause, 2*time.Second, interrupted); err != nil {
 			errs = append(errs, err)
 		}
 		m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "sandbox removed", Object: r.ID, Detail: "removed the pause container: the pod's ipc, uts and pid namespaces end with their last process"}, t)
@@ -629,10 +652,10 @@ func (m *Manager) removeBridgeIfLast(bridge string) error {
 
 // removeContainer stops a container's task and deletes the container and
 // its snapshot. Not-found at any point means already done.
-func (m *Manager) removeContainer(ctx context.Context, c containerd.Container, grace time.Duration) error {
+func (m *Manager) removeContainer(ctx context.Context, c containerd.Container, grace time.Duration, interrupted <-chan struct{}) error {
 	task, err := c.Task(ctx, nil)
 	if err == nil {
-		if err := stopTask(ctx, task, grace); err != nil {
+		if err := stopTask(ctx, task, grace, interrupted); err != nil {
 			return fmt.Errorf("stopping container %s: %w", c.ID(), err)
 		}
 		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
@@ -652,7 +675,7 @@ func (m *Manager) removeContainer(ctx context.Context, c containerd.Container, g
 // namespace only receives signals it has a handler for, so SIGTERM to a
 // PID 1 like `sleep` that never installed one does nothing. Waiting out the
 // grace period would only waste time, so podsim goes straight to SIGKILL.
-func stopTask(ctx context.Context, task containerd.Task, grace time.Duration) error {
+func stopTask(ctx context.Context, task containerd.Task, grace time.Duration, interrupted <-chan struct{}) error {
 	st, err := task.Status(ctx)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
@@ -678,8 +701,7 @@ func stopTask(ctx context.Context, task containerd.Task, grace time.Duration) er
 		case <-exitCh:
 			return nil
 		case <-time.After(grace):
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-interrupted: // go straight to SIGKILL
 		}
 	}
 	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,7 +61,7 @@ func (m *Manager) ApplyService(ctx context.Context, svc *corev1.Service) (action
 	svc.Spec.ClusterIP = corev1.ClusterIPNone // what podsim gives instead: names resolve to pod IPs
 	svc.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}
 
-	unlock, err := m.lock()
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -129,7 +130,7 @@ func (m *Manager) Services(namespace string) ([]*corev1.Service, error) {
 
 // DeleteService removes a Service and its names from every pod.
 func (m *Manager) DeleteService(ctx context.Context, namespace, name string) error {
-	unlock, err := m.lock()
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return err
 	}
@@ -215,6 +216,7 @@ func (m *Manager) refreshHosts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, r := range recs {
 		p := filepath.Join(m.paths.podDir(r.ID), "etc-hosts")
 		if _, err := os.Stat(p); err != nil {
@@ -224,12 +226,17 @@ func (m *Manager) refreshHosts(ctx context.Context) error {
 		if old, err := os.ReadFile(p); err == nil && string(old) == content {
 			continue
 		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0o644)
-		if err != nil {
-			continue
+		// Overwrite, then cut the tail: a reader never sees an empty file.
+		f, err := os.OpenFile(p, os.O_WRONLY, 0o644)
+		if err == nil {
+			if _, err = f.WriteAt([]byte(content), 0); err == nil {
+				err = f.Truncate(int64(len(content)))
+			}
+			f.Close()
 		}
-		f.WriteString(content)
-		f.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("hosts file of pod %s: %w", r.Pod.Name, err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -195,7 +195,10 @@ func withResources(r corev1.ResourceRequirements) oci.SpecOpts {
 		res := s.Linux.Resources
 		if q, ok := r.Limits[corev1.ResourceMemory]; ok && q.Value() > 0 {
 			v := q.Value()
-			res.Memory = &specs.LinuxMemory{Limit: &v}
+			// Swap equal to the limit means no swap on top of it, as CRI
+			// sets it: over the limit the container is OOM-killed, not swapped.
+			swap := v
+			res.Memory = &specs.LinuxMemory{Limit: &v, Swap: &swap}
 		}
 		if q, ok := r.Limits[corev1.ResourceCPU]; ok && q.MilliValue() > 0 {
 			period := uint64(100000)
@@ -271,11 +274,21 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 			oci.WithWriteableSysfs, oci.WithWriteableCgroupfs, oci.WithMaskedPaths(nil), oci.WithReadonlyPaths(nil))
 	}
 	if sc.Capabilities != nil {
-		if len(sc.Capabilities.Drop) > 0 {
-			opts = append(opts, oci.WithDroppedCapabilities(capNames(sc.Capabilities.Drop)))
+		// containerd's helpers take "ALL" as a literal name; CRI expands it.
+		drop, add := capNames(sc.Capabilities.Drop), capNames(sc.Capabilities.Add)
+		if hasAll(drop) {
+			opts = append(opts, oci.WithCapabilities(nil))
+			drop = nil
 		}
-		if len(sc.Capabilities.Add) > 0 {
-			opts = append(opts, oci.WithAddedCapabilities(capNames(sc.Capabilities.Add)))
+		if hasAll(add) {
+			opts = append(opts, oci.WithAllKnownCapabilities)
+			add = nil
+		}
+		if len(drop) > 0 {
+			opts = append(opts, oci.WithDroppedCapabilities(drop))
+		}
+		if len(add) > 0 {
+			opts = append(opts, oci.WithAddedCapabilities(add))
 		}
 	}
 	if sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
@@ -285,6 +298,30 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 		opts = append(opts, oci.WithNoNewPrivileges)
 	}
 	return opts
+}
+
+func hasAll(caps []string) bool {
+	for _, c := range caps {
+		if c == "ALL" {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpandArgs applies Kubernetes' $(VAR) expansion to command and args with
+// the container's environment.
+func ExpandArgs(args, env []string) []string {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = expandVars(a, vars)
+	}
+	return out
 }
 
 // capNames turns Kubernetes capability names (NET_ADMIN) into the kernel's

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -161,4 +163,38 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestCapabilitiesAll(t *testing.T) {
+	s := genSpec(t, withSecurityContext(nil, &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}}})...)
+	if got := s.Process.Capabilities.Bounding; len(got) != 1 || got[0] != "CAP_NET_BIND_SERVICE" {
+		t.Errorf("drop ALL + add NET_BIND_SERVICE: bounding = %v", got)
+	}
+	if len(s.Process.Capabilities.Effective) != 1 {
+		t.Errorf("effective = %v", s.Process.Capabilities.Effective)
+	}
+}
+
+func TestExpandArgs(t *testing.T) {
+	got := ExpandArgs([]string{"echo", "$(GREETING) $(NAME)", "$$(NAME)"}, []string{"GREETING=hi", "NAME=pod"})
+	if !reflect.DeepEqual(got, []string{"echo", "hi pod", "$(NAME)"}) {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestMkdirNoSymlinks(t *testing.T) {
+	base := t.TempDir()
+	if err := mkdirNoSymlinks(base, "a/b"); err != nil {
+		t.Fatal(err)
+	}
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(base, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkdirNoSymlinks(base, "evil/x"); err == nil {
+		t.Error("followed a symlink out of the volume")
+	}
+	if _, err := os.Stat(filepath.Join(outside, "x")); err == nil {
+		t.Error("created a directory outside the volume")
+	}
 }

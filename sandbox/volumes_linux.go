@@ -287,8 +287,11 @@ func volumeMounts(pod *corev1.Pod, c *corev1.Container, vols map[string]string) 
 		if vm.SubPath != "" {
 			p := filepath.Join(src, vm.SubPath)
 			if v.EmptyDir != nil {
-				if err := os.MkdirAll(p, 0o777); err != nil {
-					return nil, err
+				// Containers can write to an emptyDir: an earlier one may
+				// have planted a symlink. Walk without following any, and
+				// create what is missing, as kubelet's safe subpath does.
+				if err := mkdirNoSymlinks(src, vm.SubPath); err != nil {
+					return nil, fmt.Errorf("container %s: subPath %q of volume %q: %w", c.Name, vm.SubPath, vm.Name, err)
 				}
 			}
 			real, err := filepath.EvalSymlinks(p)
@@ -304,4 +307,36 @@ func volumeMounts(pod *corev1.Pod, c *corev1.Container, vols map[string]string) 
 		out = append(out, Mount{Source: src, Destination: vm.MountPath, ReadOnly: ro})
 	}
 	return out, nil
+}
+
+// mkdirNoSymlinks creates base/sub component by component, refusing any
+// component that is a symlink (or not a directory).
+func mkdirNoSymlinks(base, sub string) error {
+	cur := base
+	for _, part := range strings.Split(filepath.Clean(sub), "/") {
+		if part == "" || part == "." {
+			continue
+		}
+		if part == ".." {
+			return fmt.Errorf("'..' is not allowed")
+		}
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			if err := os.Mkdir(cur, 0o777); err != nil {
+				return err
+			}
+			if err := os.Chmod(cur, 0o777); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case fi.Mode()&os.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symlink: refusing to follow it out of the volume", cur)
+		case !fi.IsDir():
+			return fmt.Errorf("%s is not a directory", cur)
+		}
+	}
+	return nil
 }

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs inside the `make vm-test` VM, started at boot by podsim-vm-test.service
-# from the read-only 9p share /mnt/podsim-in (bin/: podsim, pause, helpers,
-# integration.test; provision-test.sh; test-args). Copies the binaries to
-# the VM's disk, runs provision-test.sh (the Vagrant "test" step) and writes
-# to the share /mnt/podsim-out:
+# from the read-only 9p share /mnt/podsim-in:
+#   src/             the files the tests read relative to their package
+#                    (integration/, testdata/)
+#   bin/             podsim, pause, helpers, integration.test
+#   provision-test.sh, test-args (one per line), test-env (NAME=value lines)
+# Copies src/ and bin/ to the VM's disk (/opt/podsim/src, with bin/ in it as
+# in a checkout), runs provision-test.sh (the Vagrant "test" step) there and
+# writes to the share /mnt/podsim-out:
 #   vm-info          kernel, cgroup file system and controllers, boot time
 #   test-output.log  the whole output of provision-test.sh
 #   exit-code        its exit code (written last)
@@ -16,10 +20,11 @@ in=/mnt/podsim-in
 out=/mnt/podsim-out
 say() { echo "podsim-vm: $*"; }
 
-say "guest up after $(cut -d' ' -f1 /proc/uptime) s; copying binaries from the share"
+src=/opt/podsim/src
+say "guest up after $(cut -d' ' -f1 /proc/uptime) s; copying the binaries and test data from the share"
 rm -rf /opt/podsim && mkdir -p /opt/podsim
-if ! cp -a "$in/bin" /opt/podsim/bin; then
-  say "ERROR: cannot copy $in/bin"
+if ! cp -a "$in/src" "$src" || ! cp -a "$in/bin" "$src/bin"; then
+  say "ERROR: cannot copy $in/src and $in/bin"
   echo 125 >"$out/exit-code"
   echo "PODSIM-VM-RESULT: exit 125"
   exit 0
@@ -42,10 +47,20 @@ if [ -f "$in/test-args" ]; then
   while IFS= read -r a; do [ -n "$a" ] && args+=("$a"); done <"$in/test-args"
 fi
 
+# Test knobs from the host (PODSIM_CYCLES=...): NAME=value lines only.
+if [ -f "$in/test-env" ]; then
+  while IFS= read -r kv; do
+    if [[ $kv =~ ^[A-Z_][A-Z0-9_]*=.*$ ]]; then
+      export "${kv?}"
+      say "env $kv"
+    fi
+  done <"$in/test-env"
+fi
+
 say "running provision-test.sh ${args[*]}"
 start=$(date +%s)
 # Full output to the share; test progress lines to the console.
-PODSIM_BIN_DIR=/opt/podsim/bin PODSIM_SRC=/opt/podsim \
+PODSIM_BIN_DIR=$src/bin PODSIM_SRC=$src \
   bash "$in/provision-test.sh" "${args[@]}" 2>&1 |
   tee "$out/test-output.log" |
   grep --line-buffered -E '^(=== RUN|[[:space:]]*--- (PASS|FAIL|SKIP)|PASS$|FAIL|ok |podsim-test:|panic:)'

@@ -135,7 +135,7 @@ func startEmbedded(ctx context.Context, o Options, p paths) (int, error) {
 	if pid, ok := containerdPID(p); ok {
 		// Its supervisor was killed but containerd lives on without
 		// answering: it holds the root, so a new one could not start.
-		return 0, fmt.Errorf("podsim's containerd (pid %d) runs without its supervisor and does not answer at %s; stop it with 'podsim system stop-containerd' (log: %s)", pid, p.Socket, p.Log)
+		return 0, fmt.Errorf("podsim's containerd (pid %d) runs without its supervisor and does not answer at %s; stop it with 'podsim system stop' (log: %s)", pid, p.Socket, p.Log)
 	}
 
 	if err := os.WriteFile(p.Config, []byte(renderConfig(p)), 0o644); err != nil {

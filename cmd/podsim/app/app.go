@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/namespaces"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/sandbox/images"
@@ -108,6 +109,9 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	}
 	if os.Geteuid() != 0 {
 		return nil, sandbox.ErrNotRoot
+	}
+	if msgs := validation.IsDNS1123Label(e.namespace); len(msgs) > 0 {
+		return nil, fmt.Errorf("namespace %q is not valid: %s", e.namespace, strings.Join(msgs, ", "))
 	}
 	exe, err := selfExe()
 	if err != nil {

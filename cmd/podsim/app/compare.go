@@ -13,7 +13,7 @@ import (
 )
 
 func newCompareCommand(e *env) *cobra.Command {
-	var all, asJSON bool
+	var all, asJSON, strict bool
 	cmd := &cobra.Command{
 		Use:   "compare POD-MANIFEST",
 		Short: "Build a pod with podsim and with containerd's CRI (crictl), and diff what the kernel got",
@@ -28,7 +28,8 @@ seccomp, LSM label, no_new_privs, masked and read-only /proc paths, the /etc/hos
 hostname, user and groups, rlimits, oom_score_adj and environment.
 
 Each difference is marked and explained when it is a known one; the exit code is
-non-zero when something essential (the namespace matrix) differs. Both pods are
+2 when something essential (the namespace matrix) differs, or with --strict when a
+difference is unexplained. Both pods are
 built in the namespace "podsim-bench" and removed afterwards. Install crictl with
 'sudo hack/bench/install-reference.sh'.`,
 		Example: `  sudo podsim compare pod-multiple-containers.yaml
@@ -78,7 +79,8 @@ built in the namespace "podsim-bench" and removed afterwards. Install crictl wit
 					fmt.Fprintln(e.out, "note: "+n)
 				}
 			}
-			if s := bench.SummarizeDiffs(res.Diffs); s.Essential > 0 {
+			s := bench.SummarizeDiffs(res.Diffs)
+			if s.Essential > 0 || (strict && s.Unexplained > 0) {
 				return exitError{code: 2}
 			}
 			if err != nil {
@@ -89,5 +91,6 @@ built in the namespace "podsim-bench" and removed afterwards. Install crictl wit
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "print every compared item, not only the namespace matrix and the differences")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the comparison as JSON")
+	cmd.Flags().BoolVar(&strict, "strict", false, "also exit non-zero (2) when a difference has no explanation")
 	return cmd
 }
