@@ -453,13 +453,11 @@ func specFacts(f *Facts, row string, raw []byte) {
 			set("linux.resources", orDash(strings.Join(parts, " ")))
 		}
 	}
-	var dests []string
 	for _, m := range s.Mounts {
 		switch m.Destination {
 		case "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/shm":
 			set("mount "+m.Destination, m.Type+" "+strings.Join(filterOpts(m.Options), ","))
 		}
-		dests = append(dests, m.Destination)
 	}
 	set("mounts count", strconv.Itoa(len(s.Mounts)))
 }

@@ -59,6 +59,10 @@ func SetupFloor(ctx context.Context, l Layout, client *containerd.Client, refs [
 	if out, err := run(ctx, nil, bin, "--version"); err == nil {
 		f.Version = strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "runc version ")
 	}
+	// Containers and pins a crashed bench left behind.
+	if err := f.Cleanup(ctx); err != nil {
+		return nil, fmt.Errorf("removing what an earlier bench left: %w", err)
+	}
 	for _, d := range []string{l.floorRootfs(), l.floorBundles(), l.runcRoot()} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, err

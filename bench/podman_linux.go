@@ -77,6 +77,9 @@ func SetupPodman(ctx context.Context, o PodmanOptions) (_ *Podman, err error) {
 	if err := os.WriteFile(filepath.Join(l.podmanState(), "net.d", PodmanNetwork+".conflist"), []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
+	// Pods a crashed bench left in this storage would collide by name.
+	p.podman(ctx, "pod", "rm", "-fa", "-t", "0")
+	p.podman(ctx, "rm", "-fa", "-t", "0")
 	if v, err := p.podman(ctx, "version", "--format", "{{.Client.Version}}"); err == nil {
 		p.Version = strings.TrimSpace(v)
 	}

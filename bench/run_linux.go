@@ -178,6 +178,10 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		return errors.Join(errs...)
 	}
+	// Pods an interrupted bench left in podsim's bench namespace first.
+	if err := podsimCleanup(ctx); err != nil {
+		return rep, fmt.Errorf("removing podsim pods an earlier bench left in namespace %s: %w", BenchNamespace, err)
+	}
 	if want("podsim") {
 		add(ps, podsimCleanup)
 	}

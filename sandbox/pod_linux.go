@@ -428,6 +428,9 @@ func (m *Manager) createContainer(ctx context.Context, r *Record, c *corev1.Cont
 		withPodMounts(mounts),
 		withResources(c.Resources),
 		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: r.ID}),
+		// containerd's default spec sets no_new_privs; kubelet+CRI leave it
+		// off unless allowPrivilegeEscalation: false asks for it.
+		oci.WithNewPrivileges,
 	}
 	opts = append(opts, withSecurityContext(r.Pod.Spec.SecurityContext, c.SecurityContext)...)
 	if attach != nil && attach.TTY {
@@ -697,11 +700,26 @@ func stopTask(ctx context.Context, task containerd.Task, grace time.Duration, in
 		if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
 			return err
 		}
-		select {
-		case <-exitCh:
-			return nil
-		case <-time.After(grace):
-		case <-interrupted: // go straight to SIGKILL
+		// Re-check while waiting: a container that has just started may
+		// still be runc's init (which has handlers) and exec a PID 1
+		// without one a moment later — that SIGTERM is then lost.
+		deadline := time.After(grace)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case <-exitCh:
+				return nil
+			case <-tick.C:
+				if ignoresSIGTERM(int(task.Pid())) {
+					break wait
+				}
+			case <-deadline:
+				break wait
+			case <-interrupted: // go straight to SIGKILL
+				break wait
+			}
 		}
 	}
 	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {

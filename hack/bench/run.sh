@@ -20,7 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 LOCK="${PODSIM_LOCK:-/tmp/podsim-integration.lock}"
 ./hack/bench/install-reference.sh
-if [ ! -x bin/podsim ] || [ ! -x bin/pause ]; then make build; fi
+# A podsim binary from before `bench` existed is rebuilt.
+if [ ! -x bin/pause ] || ! ./bin/podsim bench --help >/dev/null 2>&1; then make build; fi
 
 if [ "${1:-}" = "--ci" ]; then
   shift

@@ -6,7 +6,9 @@
 #      cache misses);
 #   2. a per-run qcow2 overlay on it (the cache stays clean), and a run
 #      directory with in/ (bin/*: podsim, pause, any helper, integration.test;
-#      provision-test.sh, guest-run.sh) and out/, both exported with 9p;
+#      src/: integration/ and testdata/, which the tests read relative to
+#      their package; provision-test.sh, guest-run.sh, test-args, test-env)
+#      and out/, both exported with 9p;
 #   3. QEMU: KVM when /dev/kvm really runs a guest, else TCG; -m 2048 -smp 2,
 #      no network; serial console to a log (streamed here); the kernel
 #      command line makes systemd pure cgroup v2 and start
@@ -19,6 +21,11 @@
 #   PODSIM_VM_ACCEL=kvm|tcg      skip the KVM probe
 #   PODSIM_VM_TIMEOUT=2400       seconds before QEMU is killed (40 min)
 #   PODSIM_VM_TEST_ARGS="..."    arguments for the test binary (-test.run X)
+#   PODSIM_VM_TEST_ENV="A=1 B=2" environment for the tests in the VM; default
+#                                under TCG: fewer rounds of the reliability
+#                                tests (PODSIM_CYCLES=10 PODSIM_PARALLEL=10)
+#   PODSIM_TEST_TIMEOUT=30m      go test -timeout in the VM
+#   PODSIM_VM_APPEND="..."       more kernel parameters (e.g. loglevel=7)
 #   PODSIM_VM_CONTAINERD=system  the distribution's containerd.service runs
 #                                and podsim uses it (as in a Vagrant VM);
 #                    =embedded   it is masked and podsim starts its own
@@ -111,32 +118,47 @@ if [ -z "$accel" ]; then
     say "KVM is not usable here (/dev/kvm $([ -e /dev/kvm ] && echo "present, but a Linux kernel does not boot under it" || echo absent)): TCG, slower"
   fi
 fi
+# TCG: one host thread per vCPU, a bigger translation cache; the guest
+# kernel skips its CPU-bug mitigations (page-table isolation on every
+# syscall costs a lot emulated) — they change nothing podsim sees.
 case $accel in
-  kvm) cpu=host ;;
-  tcg) cpu=max ;;
+  kvm) accel_opts=kvm cpu=host test_env=${PODSIM_VM_TEST_ENV:-} ;;
+  tcg)
+    accel_opts=tcg,thread=multi,tb-size=512 cpu=max
+    test_env=${PODSIM_VM_TEST_ENV-PODSIM_CYCLES=10 PODSIM_PARALLEL=10}
+    ;;
   *) fail "PODSIM_VM_ACCEL must be kvm or tcg" ;;
 esac
 
 mkdir -p "$run/in" "$run/out"
 cp -a "$bin" "$run/in/bin"
+mkdir "$run/in/src"
+for d in integration testdata; do
+  if [ -d "$repo/$d" ]; then cp -a "$repo/$d" "$run/in/src/"; fi
+done
 cp "$repo/hack/vm/provision-test.sh" "$repo/hack/vm/guest-run.sh" "$run/in/"
 # One argument per line, split like the shell would split the variable.
 # shellcheck disable=SC2086
 printf '%s\n' ${PODSIM_VM_TEST_ARGS:-} >"$run/in/test-args"
+# shellcheck disable=SC2086
+printf '%s\n' $test_env "PODSIM_TEST_TIMEOUT=${PODSIM_TEST_TIMEOUT:-30m}" >"$run/in/test-env"
 qemu-img create -q -f qcow2 -F raw -b "$image/root.raw" "$run/root.qcow2"
 
 cmdline="console=ttyS0 root=/dev/vda rw systemd.unified_cgroup_hierarchy=1"
 cmdline+=" podsim.vmtest=1 systemd.wants=podsim-vm-test.service"
-cmdline+=" panic=5 systemd.show_status=auto"
+cmdline+=" panic=5 loglevel=4"
+[ "$accel" = tcg ] && cmdline+=" mitigations=off"
+[ -n "${PODSIM_VM_APPEND:-}" ] && cmdline+=" $PODSIM_VM_APPEND"
 [ "$containerd_mode" = embedded ] && cmdline+=" systemd.mask=containerd.service"
 
 say "booting $(sed -n 's/^kernel: //p' "$image/info.txt") ($accel, ${memory} MB, $cpus CPUs, no network, containerd: $containerd_mode); timeout ${timeout_s} s"
+say "test environment: ${test_env:-(none)}; kernel command line: $cmdline"
 say "image $image/root.raw (cached), overlay and shares in $run"
 : >"$run/console.log"
 t_boot=$(date +%s)
 qemu-system-x86_64 \
   -name podsim-vm-test \
-  -accel "$accel" -cpu "$cpu" -m "$memory" -smp "$cpus" \
+  -accel "$accel_opts" -cpu "$cpu" -m "$memory" -smp "$cpus" \
   -nographic -nodefaults -no-user-config -no-reboot \
   -serial "file:$run/console.log" -monitor none \
   -nic none \
