@@ -18,6 +18,7 @@ check-go:
 build: check-go standins
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/podsim ./cmd/podsim
 	$(GO) build -ldflags '-s -w' -o bin/pause ./cmd/pause
+	$(GO) build -ldflags '-s -w' -o bin/podsim-logger ./cmd/podsim-logger
 
 deps:
 	./hack/install-deps.sh

@@ -13,6 +13,8 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podsim/podsim/sandbox/crilog"
 )
 
 // ErrOutputClosed means the reader of an attached container's output went
@@ -26,7 +28,7 @@ func attachedIO(a ExecIO, logPath string) (cio.Creator, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cw := &criWriter{w: f}
+	cw := &crilog.Writer{W: f}
 	out := io.MultiWriter(a.Stdout, &lineLogger{cw: cw, stream: "stdout"})
 	errw := io.Writer(nil)
 	if a.Stderr != nil {
@@ -45,7 +47,7 @@ func attachedIO(a ExecIO, logPath string) (cio.Creator, func(), error) {
 
 // lineLogger turns a byte stream into CRI log lines.
 type lineLogger struct {
-	cw     *criWriter
+	cw     *crilog.Writer
 	stream string
 	buf    []byte
 }
@@ -57,7 +59,7 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		l.cw.write(l.stream, "F", []byte(strings.TrimSuffix(string(l.buf[:i]), "\r")))
+		l.cw.WriteLine(l.stream, "F", []byte(strings.TrimSuffix(string(l.buf[:i]), "\r")))
 		l.buf = l.buf[i+1:]
 	}
 	return len(p), nil

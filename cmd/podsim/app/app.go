@@ -138,8 +138,14 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The shim starts one log driver per container: the small
+	// podsim-logger next to podsim if it is there, else podsim itself.
+	logger := exe
+	if l := filepath.Join(filepath.Dir(exe), "podsim-logger"); fileIsExec(l) {
+		logger = l
+	}
 	e.mgr = sandbox.New(sandbox.Options{
-		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: exe,
+		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: logger,
 		Trace:    e.trace,
 		Progress: e.progress,
 		Warn:     func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
@@ -196,4 +202,9 @@ func (e *env) ns() string {
 		return ""
 	}
 	return e.namespace
+}
+
+func fileIsExec(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }

@@ -1,4 +1,7 @@
-package sandbox
+// Package crilog writes container output in the CRI log format kubelet reads.
+// It has no dependencies beyond the standard library so that the log driver
+// binary (cmd/podsim-logger) stays small: one runs per container.
+package crilog
 
 import (
 	"bufio"
@@ -30,7 +33,7 @@ func IsLoggerInvocation(args []string) bool {
 // RunCRILogger copies fds 3 and 4 to a log file in the CRI format kubelet
 // reads: "<RFC3339Nano time> <stream> <F|P> <content>", one line per
 // line of output (P marks a partial line split at 16 KiB).
-func RunCRILogger(args []string) int {
+func Run(args []string) int {
 	var path string
 	for i := 0; i < len(args)-1; i++ {
 		if args[i] == "--log-path" {
@@ -52,7 +55,7 @@ func RunCRILogger(args []string) int {
 		return 1
 	}
 	defer f.Close()
-	w := &criWriter{w: f}
+	w := &Writer{W: f}
 	var wg sync.WaitGroup
 	for _, s := range []struct {
 		fd   uintptr
@@ -79,12 +82,13 @@ func RunCRILogger(args []string) int {
 
 const maxLogLine = 16 * 1024
 
-type criWriter struct {
+// Writer writes CRI log lines; safe for concurrent streams.
+type Writer struct {
 	mu sync.Mutex
-	w  io.Writer
+	W  io.Writer
 }
 
-func (c *criWriter) copy(r io.Reader, stream string) {
+func (c *Writer) copy(r io.Reader, stream string) {
 	br := bufio.NewReaderSize(r, maxLogLine)
 	for {
 		line, isPrefix, err := br.ReadLine()
@@ -93,7 +97,7 @@ func (c *criWriter) copy(r io.Reader, stream string) {
 			if isPrefix {
 				tag = "P"
 			}
-			c.write(stream, tag, line)
+			c.WriteLine(stream, tag, line)
 		}
 		if err != nil {
 			return
@@ -101,7 +105,8 @@ func (c *criWriter) copy(r io.Reader, stream string) {
 	}
 }
 
-func (c *criWriter) write(stream, tag string, line []byte) {
+// WriteLine writes one line of a stream ("stdout"/"stderr"), tag F (full) or P (partial).
+func (c *Writer) WriteLine(stream, tag string, line []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ts := time.Now().UTC().Format(time.RFC3339Nano)
@@ -114,5 +119,5 @@ func (c *criWriter) write(stream, tag string, line []byte) {
 	buf = append(buf, ' ')
 	buf = append(buf, line...)
 	buf = append(buf, '\n')
-	c.w.Write(buf)
+	c.W.Write(buf)
 }
