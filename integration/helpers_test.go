@@ -71,7 +71,7 @@ func podsim(t *testing.T, stdin string, args ...string) result {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
-	case <-time.After(3 * time.Minute):
+	case <-time.After(cmdTimeout()):
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("podsim %v timed out", args)
@@ -287,3 +287,12 @@ func runShell(script string) (string, error) {
 }
 
 func podsimCmd(args ...string) *exec.Cmd { return exec.Command(podsimBin, args...) }
+
+// cmdTimeout bounds one podsim command: generous, because `run all` in a
+// software-emulated VM (make vm-test without KVM) is 20x slower than here.
+func cmdTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("PODSIM_CMD_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return 15 * time.Minute
+}

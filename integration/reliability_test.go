@@ -370,7 +370,7 @@ spec:
 	// Masked paths (CRI's list): /dev/null is bound over them, so they read empty.
 	masked := 0
 	for _, p := range []string{"/proc/kcore", "/proc/timer_list", "/proc/sched_debug", "/proc/keys"} {
-		if b, err := os.ReadFile(p); err != nil || len(b) == 0 {
+		if !nonEmpty(p) {
 			continue // not in this kernel, or empty on the host too
 		}
 		masked++
@@ -459,4 +459,16 @@ spec:
 	if fwdAfter, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); string(fwdAfter) != string(fwdBefore) {
 		t.Errorf("net.ipv4.ip_forward changed from %q to %q", fwdBefore, fwdAfter)
 	}
+}
+
+// nonEmpty reads one byte: /proc/kcore is as large as the address space.
+func nonEmpty(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	n, _ := f.Read(b)
+	return n == 1
 }
