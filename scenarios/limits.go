@@ -68,7 +68,7 @@ func resourceLimits() *Scenario {
 				"cat <cgroup>/{"+strings.Join(cgroups.LimitFiles(), ",")+"}", b.String(), memOK && cpuOK)
 
 			// Wait for the hog to hit its limit.
-			deadline := time.Now().Add(60 * time.Second)
+			deadline := time.Now().Add(180 * time.Second)
 			var st string
 			for time.Now().Before(deadline) {
 				ps, err := t.M.Get(ctx, t.Namespace, "limits")

@@ -101,7 +101,7 @@ func nginxFronted() *Scenario {
 			m := regexp.MustCompile(`inet (\d+\.\d+\.\d+\.\d+)/`).FindStringSubmatch(out)
 			var mine string
 			if m != nil {
-				Eventually(ctx, 3*time.Second, func() bool {
+				Eventually(ctx, 20*time.Second, func() bool {
 					mine = grepLines(grepLines(t.Logs(ctx, newPod, "nginx-proxy"), "curl", 100), m[1]+" - ", 1)
 					return mine != ""
 				})
@@ -130,7 +130,7 @@ func adapter() *Scenario {
 			t.Check("curl -s elasticsearch:9114/metrics | head shows elasticsearch_* metric families", cmd+" | head", head,
 				code == 0 && strings.Contains(head, "# HELP elasticsearch_") && strings.Contains(out, "elasticsearch_cluster_health"))
 			var logs, seen string
-			lo := Eventually(ctx, 5*time.Second, func() bool {
+			lo := Eventually(ctx, 20*time.Second, func() bool {
 				logs = t.Logs(ctx, pod, "elasticsearch")
 				seen = grepLines(logs, "from 127.0.0.1:", 2) + grepLines(logs, "from [::1]:", 2)
 				return seen != ""
@@ -241,7 +241,7 @@ func initSecrets() *Scenario {
 			t.Check("get-secret exited 0 before myapp started", "podsim get pod "+pod+" -o yaml",
 				fmt.Sprintf("running: %v; init finished %v, myapp started %v", ok, initTime(st), appTime(st)), order)
 			var logs string
-			found := Eventually(ctx, 10*time.Second, func() bool {
+			found := Eventually(ctx, 30*time.Second, func() bool {
 				logs = t.Logs(ctx, pod, "myapp")
 				return strings.Contains(logs, "found secret")
 			})
@@ -349,7 +349,7 @@ func configmapReload() *Scenario {
 				cmd, fmt.Sprintf("%s\n..data: %s -> %s", out, strings.TrimSpace(before), strings.TrimSpace(after)),
 				code == 0 && strings.TrimSpace(out) == "version 2" && strings.TrimSpace(before) != strings.TrimSpace(after))
 			var logs string
-			ok := Eventually(ctx, 5*time.Second, func() bool {
+			ok := Eventually(ctx, 20*time.Second, func() bool {
 				logs = t.Logs(ctx, "reloader", "reload-sidecar")
 				return strings.Contains(logs, "config changed: version 2")
 			})
@@ -385,7 +385,7 @@ spec:
 		Extra: []string{fetchAppYAML},
 		Run: func(ctx context.Context, t *T) {
 			p, err := t.Procs(ctx, "file-server")
-			ok := err == nil && Eventually(ctx, 10*time.Second, func() bool {
+			ok := err == nil && Eventually(ctx, 30*time.Second, func() bool {
 				return ListensAny(p.PID["httpd"], 8080)
 			})
 			if !ok {

@@ -135,7 +135,7 @@ func sharedLocalhost() *Scenario {
 				t.Check("start a listener in c1", "", err.Error(), false)
 				return
 			}
-			ok := WaitListening(ctx, p.PID["c1"], listenAddr, 5*time.Second)
+			ok := WaitListening(ctx, p.PID["c1"], listenAddr, 20*time.Second)
 			hostLs, _ := ListeningOnHost()
 			t.Check("c1 listens on 127.0.0.1:5000 (kernel socket table of the pod's netns), the host's loopback does not",
 				"podsim exec podtest -c c1 -- "+shellJoin(listener)+"   (in the background)",
@@ -165,7 +165,7 @@ func isolatedPS() *Scenario {
 					t.Check("read the pod's processes", "", err.Error(), false)
 					return
 				}
-				WaitListening(ctx, p.PID["c1"], listenAddr, 5*time.Second)
+				WaitListening(ctx, p.PID["c1"], listenAddr, 20*time.Second)
 				out, code, cmd := t.Exec(ctx, pod, "c2", "ps", "aux")
 				pid1 := psPID1(out)
 				if !shared {
@@ -201,7 +201,7 @@ func portConflict() *Scenario {
 				t.Check("read the pod's processes", "", err.Error(), false)
 				return
 			}
-			ok := WaitListening(ctx, p.PID["c1"], listenAddr, 5*time.Second)
+			ok := WaitListening(ctx, p.PID["c1"], listenAddr, 20*time.Second)
 			t.Check("c1 listens on 127.0.0.1:5000", "podsim exec podtest -c c1 -- "+shellJoin(listener)+"   (in the background)",
 				fmt.Sprintf("LISTEN %s in /proc/%d/net/tcp: %v", listenAddr, p.PID["c1"], ok), ok)
 
