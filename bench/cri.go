@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/podsim/podsim/sandbox"
 	"path"
 	"path/filepath"
 	"sort"
@@ -430,44 +431,11 @@ func kubeletEnv(env []corev1.EnvVar) ([]CRIKeyValue, error) {
 		if e.ValueFrom != nil {
 			return nil, fmt.Errorf("env %s: valueFrom is not translated to CRI by the bench", e.Name)
 		}
-		v := expandRefs(e.Value, vals)
+		v := sandbox.ExpandVars(e.Value, vals)
 		vals[e.Name] = v
 		out = append(out, CRIKeyValue{Key: e.Name, Value: v})
 	}
 	return out, nil
-}
-
-func expandRefs(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteByte(s[i])
-				continue
-			}
-			if v, ok := vars[s[i+2:i+2+end]]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
 }
 
 // QoS classes (kubelet's qos.GetPodQOS, for regular containers).

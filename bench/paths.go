@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/podsim/podsim/sandbox/runtime"
 )
 
 // Layout is where the bench keeps the reference systems' files. Everything
@@ -172,20 +174,4 @@ func RenderPodmanStorage(l Layout) string {
 		tomlString(filepath.Join(l.podmanState(), "storage")), tomlString(filepath.Join(l.podmanRun(), "runroot")))
 }
 
-func tomlString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, "\\u%04X", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+func tomlString(s string) string { return runtime.TOMLString(s) }

@@ -62,6 +62,10 @@ func MergeEnv(image []string, env []corev1.EnvVar) []string {
 	return out
 }
 
+// ExpandVars is Kubernetes' $(VAR) expansion of one string (used by the
+// bench's CRI translation too).
+func ExpandVars(s string, vars map[string]string) string { return expandVars(s, vars) }
+
 // expandVars implements Kubernetes' $(VAR) syntax: $(VAR) is replaced when
 // VAR is known, $$ escapes, unknown references stay as written.
 func expandVars(s string, vars map[string]string) string {

@@ -211,6 +211,9 @@ func renderConfig(p paths) string {
 	return b.String()
 }
 
+// TOMLString quotes s as a TOML basic string (the bench writes containerd configs too).
+func TOMLString(s string) string { return tomlString(s) }
+
 // tomlString quotes s as a TOML basic string.
 func tomlString(s string) string {
 	var b strings.Builder
