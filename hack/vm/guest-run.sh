@@ -5,6 +5,8 @@
 #                    (integration/, testdata/)
 #   bin/             podsim, pause, helpers, integration.test
 #   provision-test.sh, test-args (one per line), test-env (NAME=value lines)
+#   command          optional: a bash script run instead of provision-test.sh
+#                    (make vm-test PODSIM_VM_COMMAND='podsim run all')
 # Copies src/ and bin/ to the VM's disk (/opt/podsim/src, with bin/ in it as
 # in a checkout), runs provision-test.sh (the Vagrant "test" step) there and
 # writes to the share /mnt/podsim-out:
@@ -57,13 +59,21 @@ if [ -f "$in/test-env" ]; then
   done <"$in/test-env"
 fi
 
-say "running provision-test.sh ${args[*]}"
+export PODSIM_BIN_DIR=$src/bin PODSIM_SRC=$src PODSIM_BIN=$src/bin/podsim
+run_tests() {
+  if [ -s "$in/command" ]; then
+    say "running the command: $(cat "$in/command")"
+    (cd "$src" && PATH="$src/bin:$PATH" bash "$in/command")
+  else
+    say "running provision-test.sh ${args[*]}"
+    bash "$in/provision-test.sh" "${args[@]}"
+  fi
+}
 start=$(date +%s)
 # Full output to the share; test progress lines to the console.
-PODSIM_BIN_DIR=$src/bin PODSIM_SRC=$src \
-  bash "$in/provision-test.sh" "${args[@]}" 2>&1 |
+run_tests 2>&1 |
   tee "$out/test-output.log" |
-  grep --line-buffered -E '^(=== RUN|[[:space:]]*--- (PASS|FAIL|SKIP)|PASS$|FAIL|ok |podsim-test:|panic:)'
+  grep --line-buffered -E '^(=== |\[(PASS|FAIL)\]|podsim-vm:|[[:space:]]*--- (PASS|FAIL|SKIP)|PASS$|FAIL|ok |podsim-test:|panic:)'
 rc=${PIPESTATUS[0]}
 echo "test-seconds: $(($(date +%s) - start))" >>"$out/vm-info"
 echo "$rc" >"$out/exit-code.tmp" && mv "$out/exit-code.tmp" "$out/exit-code"

@@ -86,7 +86,8 @@ else
     codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release | tr -d '"')
     if [ "$codename" = bookworm ]; then
       list=/etc/apt/sources.list.d/podsim-bookworm-backports.list
-      if [ ! -e "$list" ]; then
+      if ! grep -rqs --include='*.list' --include='*.sources' --include=sources.list \
+        'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
         say "golang-go in Debian 12 is too old; enabling bookworm-backports ($list)"
         echo "deb http://deb.debian.org/debian bookworm-backports main" >"$list"
       fi

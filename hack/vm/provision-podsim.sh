@@ -33,7 +33,11 @@ else
   # let git describe the version anyway.
   git config --global --get-all safe.directory 2>/dev/null | grep -qxF "$src" ||
     git config --global --add safe.directory "$src" 2>/dev/null || true
-  say "building: make -C $src build (go $(cd / && go env GOVERSION))"
+  # In the tree, the go command first gets the toolchain go.mod asks for
+  # (from GOPROXY): say so plainly if that fails.
+  gov=$(cd "$src" && go env GOVERSION) ||
+    die "the go command ($(cd / && go env GOVERSION)) could not get the Go toolchain $src/go.mod asks for: it needs internet access to $(cd / && go env GOPROXY) (or set GOPROXY, or install that Go)"
+  say "building: make -C $src build (go.mod toolchain $gov)"
   make -C "$src" build
 fi
 
