@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -95,8 +96,9 @@ func (m *Manager) removePodDirs(id string) error {
 	return errors.Join(errs...)
 }
 
-// mountsUnder lists mount points at or below dir, deepest first.
-func mountsUnder(dir string) []string {
+// mountPoints lists every mount point of this mount namespace, read from
+// /proc/self/mountinfo (field 5, octal escapes undone).
+func mountPoints() []string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil
@@ -105,23 +107,22 @@ func mountsUnder(dir string) []string {
 	var out []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
+		if fields := strings.Fields(sc.Text()); len(fields) >= 5 {
+			out = append(out, unescapeMountinfo(fields[4]))
 		}
-		mp := unescapeMountinfo(fields[4])
+	}
+	return out
+}
+
+// mountsUnder lists mount points at or below dir, deepest first.
+func mountsUnder(dir string) []string {
+	var out []string
+	for _, mp := range mountPoints() {
 		if mp == dir || strings.HasPrefix(mp, dir+"/") {
 			out = append(out, mp)
 		}
 	}
-	// deepest first
-	for i := 0; i < len(out); i++ {
-		for j := i + 1; j < len(out); j++ {
-			if len(out[j]) > len(out[i]) {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
 }
 

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -90,19 +89,8 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 // podsimMounts lists mount points that belong to pods: pins, shm and
 // volume tmpfs, container rootfs mounts of podsim's namespace.
 func podsimMounts() []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(fields[4])
+	for _, mp := range mountPoints() {
 		if strings.HasPrefix(mp, namespaces.NetNSDir+"/podsim-") || strings.Contains(mp, "/podsim/pods/") ||
 			strings.Contains(mp, "/io.containerd.runtime.v2.task/podsim/") {
 			out = append(out, mp)
