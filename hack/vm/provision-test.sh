@@ -37,7 +37,7 @@ fi
 timeout=${PODSIM_TEST_TIMEOUT:-30m}
 
 # The VM's facts.
-cgfs=$(stat -fc %T /sys/fs/cgroup)
+cgfs=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo "nothing mounted")
 say "kernel: $(uname -srm)"
 say "os: $(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"')"
 say "cgroup-fs: $cgfs"
