@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,8 +44,17 @@ func newDoctorCommand(e *env) *cobra.Command {
 				}
 			}
 			line(err == nil && len(host) >= 6, "namespaces", strings.Join(have, " "), "a Linux kernel with namespaces is needed")
+			// overlay is often a module the kernel loads on first mount, so
+			// it may be absent from /proc/filesystems until then.
 			fs, _ := os.ReadFile("/proc/filesystems")
-			line(strings.Contains(string(fs), "overlay"), "overlayfs", "for containerd's overlayfs snapshotter", "modprobe overlay")
+			overlay := strings.Contains(string(fs), "overlay")
+			if !overlay {
+				if rel, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+					mods, _ := filepath.Glob("/lib/modules/" + strings.TrimSpace(string(rel)) + "/kernel/fs/overlayfs/overlay.ko*")
+					overlay = len(mods) > 0
+				}
+			}
+			line(overlay, "overlayfs", "for containerd's overlayfs snapshotter (built in, or a module loaded on first use)", "modprobe overlay")
 			miss := cgroups.ControllersMissing()
 			line(len(miss) == 0, "cgroups", "mode "+cgroups.Mode()+", controllers cpu memory pids", "missing controllers: "+strings.Join(miss, " "))
 			for _, b := range []struct{ name, pkg string }{
