@@ -114,6 +114,10 @@ func mountPoints() []string {
 	return out
 }
 
+// MountsUnder lists mount points at or below dir, deepest first (the bench
+// cleans its directories with it too).
+func MountsUnder(dir string) []string { return mountsUnder(dir) }
+
 // mountsUnder lists mount points at or below dir, deepest first.
 func mountsUnder(dir string) []string {
 	var out []string
