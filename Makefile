@@ -37,7 +37,7 @@ unit: check-go
 integration: build
 	@[ "$$(id -u)" -eq 0 ] || { echo "integration tests need root: run 'sudo make test'" >&2; exit 1; }
 	@# One integration run at a time per machine: they share the bridge, the cgroup tree and containerd.
-	PODSIM_BIN=$(CURDIR)/bin/podsim flock /tmp/podsim-integration.lock $(GO) test -count=1 -v -timeout 30m ./integration/
+	PODSIM_BIN=$(CURDIR)/bin/podsim flock -o /tmp/podsim-integration.lock $(GO) test -count=1 -v -timeout 30m ./integration/
 
 # make vm-test: the integration tests in a cgroup v2 VM (QEMU); see hack/vm/.
 include hack/vm/vm.mk

@@ -22,6 +22,7 @@ import (
 
 	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/sandbox/images"
+	"github.com/podsim/podsim/sandbox/runtime"
 )
 
 // CRINamespace is the containerd namespace of the CRI plugin.
@@ -101,6 +102,8 @@ func StartCRI(ctx context.Context, o CRIServerOptions) (_ *CRIServer, err error)
 		return nil, err
 	}
 	o.Progress("starting the reference containerd (CRI plugin on) at " + l.criSocket())
+	// Not even the bench's own flock fd may live on in the daemon.
+	runtime.NoInheritedFDs()
 	cmd := exec.Command(o.PodsimExe, "system", "supervise-containerd", "--config", l.criConfig())
 	cmd.Stdout, cmd.Stderr = s.logf, s.logf
 	cmd.Dir = "/"

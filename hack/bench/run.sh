@@ -28,11 +28,11 @@ if [ "${1:-}" = "--ci" ]; then
   # Short: every system and pod once (after a warm-up), memory with 2 pods.
   # compare fails (exit 2) on a difference in the namespace matrix or one
   # that docs/performance.md does not explain (--strict).
-  exec flock "$LOCK" bash -c '
+  exec flock -o "$LOCK" bash -c '
     set -euo pipefail
     ./bin/podsim bench --runs 2 --mem-pods 2 "$@"
     ./bin/podsim compare --strict hack/bench/podtest.yaml
     ./bin/podsim compare --strict hack/bench/podtest-sharepid.yaml
   ' bench-ci "$@"
 fi
-exec flock "$LOCK" ./bin/podsim bench "$@"
+exec flock -o "$LOCK" ./bin/podsim bench "$@"

@@ -159,8 +159,10 @@ func startEmbedded(ctx context.Context, o Options, p paths) (int, error) {
 	//    stderr straight into the log file (an *os.File is handed to the child
 	//    as is; a pipe would break when podsim exits);
 	//  - cwd "/" so it does not pin the directory podsim was run from.
-	// The flock fd is opened close-on-exec, so the supervisor does not
-	// inherit (and hold) the start lock.
+	// The start lock's fd is opened close-on-exec, so the supervisor does
+	// not inherit (and hold) it; NoInheritedFDs does the same for the fds
+	// podsim itself inherited (such as the one `flock LOCK podsim` holds).
+	NoInheritedFDs()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -498,6 +500,7 @@ func Supervise(ctx context.Context, configPath string) error {
 	if err != nil {
 		return err
 	}
+	NoInheritedFDs() // containerd gets stdio only, whoever started us
 	// syscall.ForkExec, not os/exec: exec.Cmd.Wait waits for its own pid and
 	// would race with the wait4(-1) below, which reaps containerd too.
 	pid, err := syscall.ForkExec(bin, []string{bin, "--config", cfg}, &syscall.ProcAttr{

@@ -218,6 +218,16 @@ func TestIntegrationEmbeddedLifecycle(t *testing.T) {
 		os.RemoveAll(stateDir)
 	})
 
+	// A descriptor this process inherited without close-on-exec (as from
+	// `flock LOCK podsim ...`) must not live on in the detached daemons:
+	// one holding a flock(2) lock would block the next `flock LOCK` for ever.
+	inherited := filepath.Join(t.TempDir(), "inherited.lock")
+	ifd, err := syscall.Open(inherited, syscall.O_CREAT|syscall.O_RDWR, 0o600) // no O_CLOEXEC
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(ifd)
+
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -261,6 +271,11 @@ func TestIntegrationEmbeddedLifecycle(t *testing.T) {
 	record(ctr)
 	if got := procField(t, ctr, "PPid"); got != strconv.Itoa(sup) {
 		t.Errorf("containerd's parent = %s, want the supervisor %d", got, sup)
+	}
+	for _, pid := range []int{sup, ctr} {
+		if fd := fdTo(pid, inherited); fd != "" {
+			t.Errorf("pid %d holds fd %s to %s, which it inherited from its starter", pid, fd, inherited)
+		}
 	}
 	// Setsid: the supervisor leads its own session, detached from ours.
 	if sid := sessionID(t, sup); sid != sup {
@@ -322,6 +337,18 @@ func TestIntegrationEmbeddedLifecycle(t *testing.T) {
 	if _, err := os.Stat("/run/containerd"); os.IsNotExist(sysRunBefore) && err == nil {
 		t.Error("the embedded containerd created /run/containerd")
 	}
+}
+
+// fdTo returns the number of one of pid's descriptors open on path, or "".
+func fdTo(pid int, path string) string {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && target == path {
+			return e.Name()
+		}
+	}
+	return ""
 }
 
 func waitGone(pid int, d time.Duration) bool {

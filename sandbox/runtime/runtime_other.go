@@ -17,3 +17,6 @@ func Stop(ctx context.Context, opts Options) error           { return ErrNotLinu
 func EmbeddedStatus(opts Options) (pid int, running bool)    { return 0, false }
 func Supervise(ctx context.Context, configPath string) error { return ErrNotLinux }
 func ReadHostLimits() (HostLimits, error)                    { return HostLimits{}, ErrNotLinux }
+
+// NoInheritedFDs is a no-op off Linux.
+func NoInheritedFDs() {}
