@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podsim/podsim/cmd/podsim/app.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: all build deps demo test unit integration clean gc check-go
+.PHONY: all build deps test-deps demo test unit integration clean gc check-go
 
 all: build
 
@@ -23,12 +23,17 @@ build: check-go standins
 deps:
 	./hack/install-deps.sh
 
+# What the tests need besides podsim's own dependencies: crictl, for the
+# integration test that compares a podsim pod with a CRI pod (podsim compare).
+test-deps:
+	PODSIM_BENCH_SKIP_PODMAN=1 ./hack/bench/install-reference.sh
+
 # Runs every scenario of the article (the main job).
 demo: deps build
 	./bin/podsim run all
 
 # Unit tests (any user) then the root-only end-to-end tests.
-test: deps build unit integration
+test: deps test-deps build unit integration
 
 unit: check-go
 	$(GO) vet ./...

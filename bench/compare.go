@@ -59,36 +59,9 @@ type Explanation struct {
 // pod and a kubelet + containerd CRI pod. An item that differs and has none
 // is "unexplained".
 var Explanations = []Explanation{
-	{"env HOSTNAME", "containerd's CRI adds HOSTNAME=<pod hostname> to every container's environment; podsim does not (kubelet does not either: it is the CRI runtime's addition)"},
-	{"oom_score_adj", "kubelet sends oom_score_adj by QoS class (BestEffort 1000, Guaranteed -997, clamped by restrict_oom_score_adj); podsim sets none, so containers keep the score they inherit"},
-	{"spec oomScoreAdj", "kubelet sends oom_score_adj by QoS class and CRI writes it into the spec (the sandbox gets -998, clamped here to containerd's 0 by restrict_oom_score_adj); podsim leaves it unset"},
 	{"cgroup path", "same nesting (the pod cgroup holds one child per container, the sandbox's too); only the parent differs: kubelet's /kubepods/<qos>/pod<uid> (here /podsimbench/pod<uid>) vs podsim's /podsim/pod<uid>, and CRI names children by container ID"},
-	{"spec cgroupsPath", "same nesting under a pod cgroup; the parent and the child names differ (podsim: /podsim/pod<uid>/<sandbox-id>-<name>, CRI: <cgroup_parent>/<container-id>)"},
-	{"mount /etc/hostname", "CRI bind-mounts its sandbox hostname file into every container; podsim writes one per pod too — a difference here is in the mount source or options"},
-	{"mount /etc/resolv.conf", "both bind-mount a per-pod resolv.conf; a difference is in mount options"},
-	{"mount /etc/hosts", "kubelet bind-mounts its managed hosts file, podsim its own; a difference is in mount options"},
-	{"mount /dev/shm", "CRI mounts the sandbox's shm tmpfs into every container, podsim the pod's shm tmpfs; a difference is in size or options"},
 	{"file /etc/hosts", "kubelet's managed hosts file vs podsim's: the same entries, podsim's first comment line differs; podsim also adds the names of the Services it resolves (it has no cluster DNS)"},
-	{"file /etc/resolv.conf", "kubelet's DNS config vs podsim's resolv.conf"},
-	{"spec annotations", "runtime-specific annotations (io.kubernetes.cri.*, podsim's shim group) name the same things differently"},
-	{"spec hostname", "CRI sets the hostname only in the sandbox's spec (containers join its UTS namespace); podsim also only for the pause"},
-	{"spec mounts count", "see the mount rows: the runtimes add their mounts in a different order or number"},
-	{"spec rlimits", "containerd's default spec has RLIMIT_NOFILE 1024:1024; CRI drops the default rlimits so containers inherit containerd's"},
-	{"limit", "CRI containers inherit containerd's rlimits (its default spec's RLIMIT_NOFILE is dropped); podsim's spec keeps containerd's default RLIMIT_NOFILE 1024:1024"},
-	{"spec process.user.additionalGids", "CRI adds the image user's supplementary groups from /etc/group (root: 0 and its groups); podsim sets the uid/gid only"},
-	{"groups", "CRI adds the image user's supplementary groups from the image's /etc/group; podsim sets uid and gid only"},
-	{"spec linux.resources", "kubelet sends cpu shares (2 for BestEffort) and an OOM score; podsim writes only the limits the pod has"},
-	{"cpu.shares", "kubelet sets cpu.shares 2 for containers without a CPU request (BestEffort); podsim leaves the cgroup default (1024)"},
-	{"spec linux.devices", "CRI allows the default device list explicitly; both end with the same device cgroup rules in effect"},
-	{"spec process.capabilities", "both use containerd's default capability set; a difference comes from the securityContext handling"},
-	{"spec linux.seccomp", "kubelet asks for Unconfined (SeccompDefault off); podsim sets no seccomp profile either"},
-	{"spec linux.sysctl", "CRI sets no sysctls unless asked"},
-	{"spec process.env", "see the env rows"},
-	{"spec mount /dev/shm", "CRI mounts the pod's shm tmpfs into the sandbox too (the object the containers then share); podsim's pause keeps the default private /dev/shm and the pod's shm tmpfs lives on the host — the app containers share one object either way (see the mount rows)"},
-	{"spec mount /etc/resolv.conf", "CRI also mounts the pod's resolv.conf into the pause container, which never reads it; podsim mounts it into the app containers only"},
 	{"spec maskedPaths", "the sandbox's spec comes from the daemon's own defaults (containerd 1.6's list, without /sys/devices/virtual/powercap), podsim's from its containerd 1.7 client's defaults, which mask it too; app containers get kubelet's list on both sides"},
-	{"NoNewPrivs", "TO FIX in podsim: containerd's default spec sets no_new_privs, and podsim keeps it; kubelet + CRI set it only when allowPrivilegeEscalation is false, so setuid programs gain privileges in a cluster's container but not in podsim's"},
-	{"spec process.noNewPrivileges", "TO FIX in podsim: see NoNewPrivs (podsim should clear it unless allowPrivilegeEscalation is false)"},
 }
 
 // Essential items: the namespace sharing matrix. A difference there means

@@ -280,7 +280,7 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 			return nil, fmt.Errorf("pod %s, volume %s: only emptyDir and hostPath volumes are translated to CRI mounts", pod.Name, v.Name)
 		}
 	}
-	qos := qosClass(spec)
+	qos := sandbox.QOSClass(spec)
 	build := func(c *corev1.Container) (CRIContainerConfig, error) {
 		cc := CRIContainerConfig{
 			Metadata:   CRIMetadata{Name: c.Name},
@@ -319,7 +319,7 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 			// kubelet's managed /etc/hosts (kubelet_pods.go makeMounts).
 			cc.Mounts = append(cc.Mounts, CRIMount{ContainerPath: "/etc/hosts", HostPath: o.HostsFile})
 		}
-		res := &CRILinuxContainerResources{OomScoreAdj: oomScoreAdj(qos, c, o.MemoryCapacity)}
+		res := &CRILinuxContainerResources{OomScoreAdj: sandbox.ContainerOOMScoreAdj(qos, c, o.MemoryCapacity)}
 		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && q.Value() > 0 {
 			res.MemoryLimitInBytes = q.Value()
 		}
@@ -436,69 +436,6 @@ func kubeletEnv(env []corev1.EnvVar) ([]CRIKeyValue, error) {
 		out = append(out, CRIKeyValue{Key: e.Name, Value: v})
 	}
 	return out, nil
-}
-
-// QoS classes (kubelet's qos.GetPodQOS, for regular containers).
-const (
-	QOSGuaranteed = "Guaranteed"
-	QOSBurstable  = "Burstable"
-	QOSBestEffort = "BestEffort"
-)
-
-func qosClass(spec *corev1.PodSpec) string {
-	any := false
-	guaranteed := true
-	for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
-		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			req, hasReq := c.Resources.Requests[r]
-			lim, hasLim := c.Resources.Limits[r]
-			if (hasReq && !req.IsZero()) || (hasLim && !lim.IsZero()) {
-				any = true
-			}
-			if !hasLim || lim.IsZero() {
-				guaranteed = false
-				continue
-			}
-			if hasReq && req.Cmp(lim) != 0 {
-				guaranteed = false
-			}
-		}
-	}
-	switch {
-	case !any:
-		return QOSBestEffort
-	case guaranteed:
-		return QOSGuaranteed
-	}
-	return QOSBurstable
-}
-
-// oomScoreAdj is kubelet's qos.GetContainerOOMScoreAdjust: BestEffort 1000,
-// Guaranteed -997, Burstable 1000 - 1000*memoryRequest/capacity in [2, 999].
-func oomScoreAdj(qos string, c *corev1.Container, capacity int64) int64 {
-	switch qos {
-	case QOSBestEffort:
-		return 1000
-	case QOSGuaranteed:
-		return -997
-	}
-	if capacity <= 0 {
-		return 999
-	}
-	var memReq int64
-	if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
-		memReq = q.Value()
-	} else if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-		memReq = q.Value()
-	}
-	adj := 1000 - (1000*memReq)/capacity
-	if adj < 2 {
-		adj = 2
-	}
-	if adj >= 1000 {
-		adj = 999
-	}
-	return adj
 }
 
 func copyMap(m map[string]string) map[string]string {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func translate(t *testing.T, yaml string, o CRIOptions) *CRIPod {
@@ -194,25 +193,6 @@ spec:
 	}
 	if _, err := TranslateToCRI(pod, CRIOptions{}); err == nil {
 		t.Fatal("want an error without a UID")
-	}
-}
-
-func TestQOSAndOOM(t *testing.T) {
-	mk := func(req, lim corev1.ResourceList) corev1.PodSpec {
-		return corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Requests: req, Limits: lim}}}}
-	}
-	q := resource.MustParse
-	g := mk(corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")}, corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")})
-	if qosClass(&g) != QOSGuaranteed || oomScoreAdj(QOSGuaranteed, &g.Containers[0], 1<<30) != -997 {
-		t.Fatal("guaranteed")
-	}
-	be := mk(nil, nil)
-	if qosClass(&be) != QOSBestEffort {
-		t.Fatal("besteffort")
-	}
-	b := mk(corev1.ResourceList{"memory": q("2Gi")}, nil)
-	if qosClass(&b) != QOSBurstable || oomScoreAdj(QOSBurstable, &b.Containers[0], 1<<30) != 2 {
-		t.Fatalf("burstable floor: %s %d", qosClass(&b), oomScoreAdj(QOSBurstable, &b.Containers[0], 1<<30))
 	}
 }
 

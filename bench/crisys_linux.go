@@ -238,7 +238,7 @@ func cleanupCRIHost(l Layout) error {
 	if err := removeCgroupTree(CgroupParent); err != nil {
 		errs = append(errs, err)
 	}
-	if err := sandbox.RemoveBridgeIfUnused(CRIBridge); err != nil {
+	if _, err := sandbox.RemoveBridgeIfUnused(CRIBridge); err != nil {
 		errs = append(errs, err)
 	}
 	for _, d := range []string{l.criDir(), l.criRoot(), filepath.Join(l.State, "cni"), l.kubeletDir(), filepath.Join(l.State, "logs"), l.criPodFiles(), l.crictlConfig()} {

@@ -162,7 +162,7 @@ func (p *Podman) Cleanup(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := sandbox.RemoveBridgeIfUnused(PodmanBridge); err != nil {
+	if _, err := sandbox.RemoveBridgeIfUnused(PodmanBridge); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,6 +130,13 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 				if cerr := entries[i].cleanup(cctx); cerr != nil {
 					rep.Errors = append(rep.Errors, fmt.Sprintf("cleanup of %s: %v", entries[i].info.Name, cerr))
 				}
+			}
+		}
+		// podsim keeps its bridge between pods (as a node keeps cni0); the
+		// bench leaves the host as it found it, so an idle bridge it made goes.
+		if br := sandbox.DefaultNetworkConfig().Bridge; !slices.Contains(before, "link "+br) {
+			if _, err := sandbox.RemoveBridgeIfUnused(br); err != nil {
+				rep.Errors = append(rep.Errors, err.Error())
 			}
 		}
 		// The layout's roots, if the systems left them empty.

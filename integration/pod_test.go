@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/podsim/podsim/scenarios"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -199,6 +200,17 @@ func TestIntegrationDeleteLeavesNothing(t *testing.T) {
 	}
 	if r := podsim(t, "", "delete", "pod", "podtest"); r.code == 0 || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("second delete: %s", r)
+	}
+	// The bridge outlives its last pod (as cni0 on a node), with nothing
+	// plugged in; gc then removes it, and the next pod makes it again.
+	if ports := run(t, "ip", "-o", "link", "show", "master", "podsim0"); strings.TrimSpace(ports) != "" {
+		t.Errorf("podsim0 still has ports after the last pod went:\n%s", ports)
+	}
+	if out := mustPodsim(t, "gc"); !strings.Contains(out, "removed bridge podsim0") {
+		t.Errorf("gc with no pod left did not remove the idle bridge:\n%s", out)
+	}
+	if err := exec.Command("ip", "link", "show", "podsim0").Run(); err == nil {
+		t.Error("podsim0 still exists after gc")
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podsim/podsim/sandbox"
 )
 
 func envInt(name string, def int) int {
@@ -29,8 +31,8 @@ func inventory(t *testing.T) string {
 	out := mustPodsim(t, "gc", "--dry-run")
 	var keep []string
 	for _, l := range strings.Split(out, "\n") {
-		// The bridge outlives pods only while pods exist; everything else must go.
-		if l != "" && !strings.HasPrefix(l, "nothing") {
+		// The bridge stays between pods (idle); everything else must go.
+		if l != "" && !strings.HasPrefix(l, "nothing") && !strings.HasSuffix(l, sandbox.IdleBridgeNote) {
 			keep = append(keep, l)
 		}
 	}

@@ -87,8 +87,10 @@ func (m *Manager) GC(ctx context.Context, bridge string) ([]string, error) {
 	if _, err := os.Stat(ipam); err == nil {
 		os.RemoveAll(ipam)
 	}
-	if err := RemoveBridgeIfUnused(bridge); err != nil {
+	if removed, err := RemoveBridgeIfUnused(bridge); err != nil {
 		errs = append(errs, err)
+	} else if removed {
+		done = append(done, "bridge "+bridge)
 	}
 	return done, errors.Join(errs...)
 }

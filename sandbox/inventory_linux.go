@@ -21,6 +21,10 @@ import (
 // the bridge and its veths, mounts under podsim's paths, cgroups, pod
 // files and logs, stored objects, and shim/pause/log-driver processes.
 // `podsim gc --dry-run` prints it; tests compare it before and after.
+// IdleBridgeNote marks the bridge in the inventory when no pod is plugged
+// into it: podsim keeps it between pods, as a node keeps its CNI bridge.
+const IdleBridgeNote = " (idle: kept for the next pod; gc removes it)"
+
 func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error) {
 	var out []string
 	add := func(kind, what string) { out = append(out, kind+" "+what) }
@@ -53,12 +57,21 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 		}
 	}
 	if br, err := netlink.LinkByName(bridge); err == nil {
-		add("bridge", bridge)
 		links, _ := netlink.LinkList()
+		var veths []string
 		for _, l := range links {
 			if l.Attrs().MasterIndex == br.Attrs().Index {
-				add("veth", l.Attrs().Name)
+				veths = append(veths, l.Attrs().Name)
 			}
+		}
+		if len(veths) == 0 {
+			// Kept between pods on purpose (see teardown); gc removes it.
+			add("bridge", bridge+IdleBridgeNote)
+		} else {
+			add("bridge", bridge)
+		}
+		for _, v := range veths {
+			add("veth", v)
 		}
 	}
 	for _, mp := range podsimMounts() {

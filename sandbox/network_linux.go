@@ -202,30 +202,30 @@ func (n *cniNetwork) Teardown(ctx context.Context, p NetworkPod) error {
 	return errors.Join(errs...)
 }
 
-// RemoveBridgeIfUnused deletes podsim's bridge once no veth is plugged into
-// it, so that deleting the last pod leaves the host as it was.
-func RemoveBridgeIfUnused(name string) error {
+// RemoveBridgeIfUnused deletes a bridge once no veth is plugged into it,
+// so that gc leaves the host as it was; it reports whether it deleted one.
+func RemoveBridgeIfUnused(name string) (bool, error) {
 	br, err := netlink.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
-			return nil
+			return false, nil
 		}
-		return fmt.Errorf("looking up bridge %s: %w", name, err)
+		return false, fmt.Errorf("looking up bridge %s: %w", name, err)
 	}
 	links, err := netlink.LinkList()
 	if err != nil {
-		return fmt.Errorf("listing links: %w", err)
+		return false, fmt.Errorf("listing links: %w", err)
 	}
 	for _, l := range links {
 		if l.Attrs().MasterIndex == br.Attrs().Index {
-			return nil // still in use
+			return false, nil // still in use
 		}
 	}
 	if err := netlink.LinkDel(br); err != nil {
-		return fmt.Errorf("deleting bridge %s: %w", name, err)
+		return false, fmt.Errorf("deleting bridge %s: %w", name, err)
 	}
-	return nil
+	return true, nil
 }
 
 func findPlugin(dirs []string, name string) (string, error) {

@@ -172,7 +172,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 
 	// 5. The pause container holds the pod's namespaces.
 	t = time.Now()
-	pauseTask, err := m.startPause(ctx, rec, pauseImg)
+	pauseTask, err := m.startPause(ctx, rec, pauseImg, files)
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: step pause container: %w", pod.Name, err)
 	}
@@ -365,7 +365,7 @@ func (m *Manager) labels(r *Record, role, container string) map[string]string {
 	return l
 }
 
-func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Image) (containerd.Task, error) {
+func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Image, files podFiles) (containerd.Task, error) {
 	id := r.ID
 	pod := &r.Pod
 	opts := []oci.SpecOpts{
@@ -377,6 +377,15 @@ func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Imag
 		oci.WithRootFSReadonly(),
 		oci.WithNoNewPrivileges,
 		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: r.ID}),
+		// As kubelet + CRI make the sandbox: the lowest OOM score of the
+		// pod (clamped as restrict_oom_score_adj does), the minimum CPU
+		// shares, and the daemon's rlimits.
+		withOOMScoreAdj(RestrictOOMScoreAdj(SandboxOOMScoreAdj, m.oomFloor)),
+		withResources(corev1.ResourceRequirements{}),
+		withoutRlimits,
+		// The pod's /dev/shm tmpfs and resolv.conf, read-only, as CRI
+		// mounts them into the sandbox too (the pause never reads them).
+		withPodMounts([]Mount{{Source: files.Shm, Destination: "/dev/shm", ReadOnly: true}, {Source: files.Resolv, Destination: "/etc/resolv.conf", ReadOnly: true}}),
 	}
 	if pod.Spec.SecurityContext != nil {
 		opts = append(opts, withSysctls(pod.Spec.SecurityContext.Sysctls))
@@ -410,7 +419,7 @@ func ContainerID(sandboxID, name string) string { return sandboxID + "-" + name 
 func (m *Manager) createContainer(ctx context.Context, r *Record, c *corev1.Container, role string,
 	img containerd.Image, icfg ImageConfig, pausePID uint32, sharePID bool, mounts []Mount, attach *ExecIO) (containerd.Task, error) {
 	id := ContainerID(r.ID, c.Name)
-	env := MergeEnv(icfg.Env, c.Env)
+	env := MergeEnv(withHostnameEnv(r.Pod.Name, icfg.Env), c.Env)
 	// $(VAR) in command and args expands from the container's env, as in Kubernetes.
 	args := ResolveArgs(icfg, ExpandArgs(c.Command, env), ExpandArgs(c.Args, env))
 	if len(args) == 0 {
@@ -427,12 +436,14 @@ func (m *Manager) createContainer(ctx context.Context, r *Record, c *corev1.Cont
 		oci.WithCgroup(cgroups.ContainerPath(r.Cgroup, id)),
 		withPodMounts(mounts),
 		withResources(c.Resources),
+		withoutRlimits,
+		withOOMScoreAdj(RestrictOOMScoreAdj(ContainerOOMScoreAdj(QOSClass(&r.Pod.Spec), c, m.memCapacity), m.oomFloor)),
 		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: r.ID}),
 		// containerd's default spec sets no_new_privs; kubelet+CRI leave it
 		// off unless allowPrivilegeEscalation: false asks for it.
 		oci.WithNewPrivileges,
 	}
-	opts = append(opts, withSecurityContext(r.Pod.Spec.SecurityContext, c.SecurityContext)...)
+	opts = append(opts, withSecurityContext(r.Pod.Spec.SecurityContext, c.SecurityContext, icfg.User)...)
 	if attach != nil && attach.TTY {
 		opts = append(opts, oci.WithTTY, oci.WithEnv([]string{"TERM=xterm"}))
 	}
@@ -583,28 +594,33 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 			apps = append(apps, c)
 		}
 	}
-	// App containers stop together (each gets its own grace period, like kubelet).
-	errCh := make(chan error, len(apps))
-	for _, c := range apps {
-		go func(c containerd.Container) { errCh <- m.removeContainer(ctx, c, grace, interrupted) }(c)
-	}
-	for range apps {
-		if err := <-errCh; err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
+	// 1. App containers stop together, each with its own grace period, as
+	// kubelet kills them. The pause keeps running meanwhile: with
+	// shareProcessNamespace it is PID 1 of the pod's PID namespace, and
+	// the kernel kills every process there when it exits, which would cut
+	// the apps' grace period short.
+	kept := func(errs []error) error {
 		// Keep the record (and the sandbox): the pod stays listed and a
 		// second delete, or gc, can finish the job.
 		return fmt.Errorf("pod %s: %w (the pod is kept; retry 'podsim delete' or run 'podsim gc')", name, errors.Join(errs...))
 	}
-	m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "stop containers: SIGTERM, grace period, SIGKILL", Detail: fmt.Sprintf("stopped and removed %d container(s) and their snapshots", len(apps))}, start)
+	if errs = parallel(apps, func(c containerd.Container) error { return m.stopContainer(ctx, c, grace, interrupted) }); len(errs) > 0 {
+		return kept(errs)
+	}
+	m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "stop containers: SIGTERM, grace period, SIGKILL", Detail: fmt.Sprintf("stopped %d container(s)", len(apps))}, start)
+	// 2. Every app process is gone: removing the apps' tasks, containers
+	// and snapshots and stopping the sandbox no longer depend on each
+	// other, so they overlap (StopPodSandbox after the containers exited).
+	t := time.Now()
+	all := apps
 	if pause != nil {
-		t := time.Now()
-		if err := m.removeContainer(ctx, pause, 2*time.Second, interrupted); err != nil {
-			errs = append(errs, err)
-		}
-		m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "sandbox removed", Object: r.ID, Detail: "removed the pause container: the pod's ipc, uts and pid namespaces end with their last process"}, t)
+		all = append(append([]containerd.Container{}, apps...), pause)
+	}
+	if errs = parallel(all, func(c containerd.Container) error { return m.removeContainer(ctx, c, 2*time.Second, interrupted) }); len(errs) > 0 {
+		return kept(errs)
+	}
+	if pause != nil {
+		m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "sandbox removed", Object: r.ID, Detail: fmt.Sprintf("removed %d container(s) and their snapshots, and the pause container: the pod's ipc, uts and pid namespaces end with their last process", len(apps))}, t)
 	}
 	if r.NetNS != "" {
 		t := time.Now()
@@ -614,11 +630,9 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 		if err := namespaces.RemoveNetNS(r.NetNS); err != nil {
 			errs = append(errs, err)
 		}
-		if r.Bridge != "" {
-			if err := m.removeBridgeIfLast(r.Bridge); err != nil {
-				errs = append(errs, err)
-			}
-		}
+		// The bridge stays, as cni0 stays on a node: the next pod plugs
+		// into it instead of paying for a new one. `podsim gc` removes it
+		// once no pod is left.
 		m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "CNI DEL, network namespace unpinned", Object: r.NetNS, Detail: fmt.Sprintf("CNI DEL released %s and removed veth %s; unmounted the pin %s (the namespace is freed)", r.IP, r.HostIf, r.NetNS)}, t)
 	}
 	if err := m.removePodDirs(r.ID); err != nil {
@@ -641,20 +655,40 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 	return errors.Join(errs...)
 }
 
-// removeBridgeIfLast removes the bridge when no podsim network namespace is
-// left (the caller holds the lock, so no pod is being created meanwhile).
-func (m *Manager) removeBridgeIfLast(bridge string) error {
-	ents, _ := os.ReadDir(namespaces.NetNSDir)
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "podsim-") {
-			return nil
+// parallel runs f for every container at once and returns the errors.
+func parallel(cs []containerd.Container, f func(containerd.Container) error) []error {
+	errCh := make(chan error, len(cs))
+	for _, c := range cs {
+		go func(c containerd.Container) { errCh <- f(c) }(c)
+	}
+	var errs []error
+	for range cs {
+		if err := <-errCh; err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return RemoveBridgeIfUnused(bridge)
+	return errs
 }
 
-// removeContainer stops a container's task and deletes the container and
-// its snapshot. Not-found at any point means already done.
+// stopContainer ends a container's process (SIGTERM, grace, SIGKILL) and
+// leaves its task, container and snapshot for removeContainer.
+func (m *Manager) stopContainer(ctx context.Context, c containerd.Container, grace time.Duration, interrupted <-chan struct{}) error {
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("loading task %s: %w", c.ID(), err)
+	}
+	if err := stopTask(ctx, task, grace, interrupted); err != nil {
+		return fmt.Errorf("stopping container %s: %w", c.ID(), err)
+	}
+	return nil
+}
+
+// removeContainer stops a container's task (if still running) and deletes
+// the task, the container and its snapshot. Not-found at any point means
+// already done.
 func (m *Manager) removeContainer(ctx context.Context, c containerd.Container, grace time.Duration, interrupted <-chan struct{}) error {
 	task, err := c.Task(ctx, nil)
 	if err == nil {

@@ -219,22 +219,23 @@ func withResources(r corev1.ResourceRequirements) oci.SpecOpts {
 		if !ok {
 			req, ok = r.Limits[corev1.ResourceCPU] // a limit alone implies the same request
 		}
+		// kubelet's MilliCPUToShares: the request in shares, and
+		// MinCPUShares (2) for a container without one, so BestEffort
+		// containers yield the CPU to every container that asked for some.
+		shares := uint64(MinCPUShares)
 		if ok {
-			shares := uint64(req.MilliValue() * 1024 / 1000)
-			if shares < 2 {
-				shares = 2
-			}
-			if res.CPU == nil {
-				res.CPU = &specs.LinuxCPU{}
-			}
-			res.CPU.Shares = &shares
+			shares = max(uint64(req.MilliValue()*1024/1000), MinCPUShares)
 		}
+		if res.CPU == nil {
+			res.CPU = &specs.LinuxCPU{}
+		}
+		res.CPU.Shares = &shares
 		return nil
 	}
 }
 
 // withSecurityContext applies a container's securityContext.
-func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityContext) []oci.SpecOpts {
+func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityContext, imageUser string) []oci.SpecOpts {
 	var opts []oci.SpecOpts
 	var uid, gid *int64
 	if podSC != nil {
@@ -260,6 +261,17 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 			return nil
 		})
 	}
+	// Supplementary groups as CRI sets them: the user's groups from the
+	// image's /etc/group (containerd's WithAdditionalGIDs reads them from
+	// the container's snapshot; the primary gid is always one), then the
+	// pod's supplementalGroups.
+	userstr := "0"
+	if uid != nil {
+		userstr = strconv.FormatInt(*uid, 10)
+	} else if imageUser != "" {
+		userstr = imageUser
+	}
+	opts = append(opts, oci.WithAdditionalGIDs(userstr))
 	if podSC != nil && len(podSC.SupplementalGroups) > 0 {
 		opts = append(opts, func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
 			for _, g := range podSC.SupplementalGroups {
@@ -375,6 +387,36 @@ func withImageUser(user string) oci.SpecOpts {
 		}
 		return oci.WithUser(user)(ctx, c, ctr, s)
 	}
+}
+
+// withOOMScoreAdj sets the score runc writes to the container's
+// /proc/<pid>/oom_score_adj (kubelet's QoS-based value, see qos.go).
+func withOOMScoreAdj(v int64) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		adj := int(v)
+		s.Process.OOMScoreAdj = &adj
+		return nil
+	}
+}
+
+// withoutRlimits drops the RLIMIT_NOFILE 1024:1024 of containerd's default
+// spec, as the CRI plugin does: containers inherit the shim's limits (the
+// daemon's), like every process on a Kubernetes node.
+func withoutRlimits(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+	s.Process.Rlimits = nil
+	return nil
+}
+
+// withHostnameEnv puts HOSTNAME=<pod hostname> first in the environment, as
+// containerd's CRI plugin does for every container; the image's or the
+// container's own HOSTNAME still wins.
+func withHostnameEnv(hostname string, env []string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "HOSTNAME=") {
+			return env
+		}
+	}
+	return append([]string{"HOSTNAME=" + hostname}, env...)
 }
 
 // sortedKeys is a small helper for stable output.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/containerd/containerd/containers"
@@ -18,6 +19,9 @@ import (
 func genSpec(t *testing.T, opts ...oci.SpecOpts) *oci.Spec {
 	t.Helper()
 	ctx := namespaces.WithNamespace(context.Background(), "test")
+	// An absolute, empty root: options that read the image's /etc/passwd
+	// or /etc/group (WithAdditionalGIDs) find none, as in a scratch image.
+	opts = append([]oci.SpecOpts{oci.WithRootFSPath(t.TempDir())}, opts...)
 	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: "c"}, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +146,7 @@ func TestSecurityContext(t *testing.T) {
 		ReadOnlyRootFilesystem:   &yes,
 		AllowPrivilegeEscalation: &no,
 		Capabilities:             &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}, Drop: []corev1.Capability{"CHOWN"}},
-	})...)
+	}, "")...)
 	if s.Process.User.UID != 1000 || !s.Root.Readonly || !s.Process.NoNewPrivileges {
 		t.Errorf("uid %d readonly %v nnp %v", s.Process.User.UID, s.Root.Readonly, s.Process.NoNewPrivileges)
 	}
@@ -150,7 +154,7 @@ func TestSecurityContext(t *testing.T) {
 	if !contains(caps, "CAP_NET_ADMIN") || contains(caps, "CAP_CHOWN") {
 		t.Errorf("bounding caps = %v", caps)
 	}
-	priv := genSpec(t, withSecurityContext(nil, &corev1.SecurityContext{Privileged: &yes})...)
+	priv := genSpec(t, withSecurityContext(nil, &corev1.SecurityContext{Privileged: &yes}, "")...)
 	if !contains(priv.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") || len(priv.Linux.MaskedPaths) != 0 {
 		t.Errorf("privileged: caps %v masked %v", priv.Process.Capabilities.Bounding, priv.Linux.MaskedPaths)
 	}
@@ -166,7 +170,7 @@ func contains(l []string, s string) bool {
 }
 
 func TestCapabilitiesAll(t *testing.T) {
-	s := genSpec(t, withSecurityContext(nil, &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}}})...)
+	s := genSpec(t, withSecurityContext(nil, &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}}}, "")...)
 	if got := s.Process.Capabilities.Bounding; len(got) != 1 || got[0] != "CAP_NET_BIND_SERVICE" {
 		t.Errorf("drop ALL + add NET_BIND_SERVICE: bounding = %v", got)
 	}
@@ -196,5 +200,50 @@ func TestMkdirNoSymlinks(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(outside, "x")); err == nil {
 		t.Error("created a directory outside the volume")
+	}
+}
+
+// TestCRIProcessDefaults: what containerd's CRI plugin gives every
+// container besides the pod's own settings (found by podsim compare).
+func TestCRIProcessDefaults(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/group"), []byte("root:x:0:\napp:x:1000:\nwheel:x:10:root\naudio:x:29:app\n"), 0o644)
+	gen := func(opts ...oci.SpecOpts) *oci.Spec {
+		t.Helper()
+		ctx := namespaces.WithNamespace(context.Background(), "test")
+		s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: "c"}, append([]oci.SpecOpts{oci.WithRootFSPath(root)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// root: its primary group and the groups /etc/group lists it in.
+	if g := gen(withSecurityContext(nil, nil, "")...).Process.User.AdditionalGids; !slices.Equal(g, []uint32{0, 10}) {
+		t.Errorf("root's additional gids = %v, want [0 10]", g)
+	}
+	// runAsUser 1000 is "app" in the image; supplementalGroups come after.
+	uid := int64(1000)
+	psc := &corev1.PodSecurityContext{RunAsUser: &uid, SupplementalGroups: []int64{4242}}
+	if g := gen(withSecurityContext(psc, nil, "")...).Process.User.AdditionalGids; !slices.Equal(g, []uint32{0, 29, 4242}) {
+		t.Errorf("uid 1000's additional gids = %v, want [0 29 4242] (gid 0: runAsGroup unset)", g)
+	}
+	// The rlimit containerd's default spec adds is gone; shares 2 without a request.
+	s := gen(withoutRlimits, withResources(corev1.ResourceRequirements{}), withOOMScoreAdj(1000))
+	if len(s.Process.Rlimits) != 0 {
+		t.Errorf("rlimits = %v, want none (inherited, as CRI)", s.Process.Rlimits)
+	}
+	if sh := s.Linux.Resources.CPU.Shares; sh == nil || *sh != MinCPUShares {
+		t.Errorf("cpu shares without a request = %v, want %d", sh, MinCPUShares)
+	}
+	if s.Process.OOMScoreAdj == nil || *s.Process.OOMScoreAdj != 1000 {
+		t.Errorf("oomScoreAdj = %v, want 1000", s.Process.OOMScoreAdj)
+	}
+	if env := withHostnameEnv("podtest", []string{"PATH=/bin"}); !slices.Equal(env, []string{"HOSTNAME=podtest", "PATH=/bin"}) {
+		t.Errorf("env = %v", env)
+	}
+	if env := withHostnameEnv("podtest", []string{"HOSTNAME=mine"}); !slices.Equal(env, []string{"HOSTNAME=mine"}) {
+		t.Errorf("an image's HOSTNAME must win: %v", env)
 	}
 }

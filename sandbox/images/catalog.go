@@ -57,6 +57,18 @@ type Catalog struct {
 	// case is that both build the same bytes.
 	mu       sync.Mutex
 	building map[string]*sync.Mutex
+
+	// trees remembers each recipe's file tree and cache key for the life
+	// of the process (guarded by the recipe's building lock): gathering a
+	// tree runs helpers (busybox --list-full) and parses ELF files, a few
+	// milliseconds per image on every pod. A remembered tree is used again
+	// only while every host file in it stats the same (see tree.unchanged).
+	trees map[string]*memoTree
+}
+
+type memoTree struct {
+	t   *tree
+	key string
 }
 
 // NewCatalog returns the catalog of built-in images. binDir is the
@@ -85,7 +97,7 @@ func NewCatalog(binDir string) *Catalog {
 }
 
 func newCatalog(recipes []*recipe) (*Catalog, error) {
-	c := &Catalog{byRef: map[string]*recipe{}, building: map[string]*sync.Mutex{}}
+	c := &Catalog{byRef: map[string]*recipe{}, building: map[string]*sync.Mutex{}, trees: map[string]*memoTree{}}
 	for _, r := range recipes {
 		name, err := Normalize(r.name)
 		if err != nil {

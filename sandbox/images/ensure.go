@@ -76,13 +76,9 @@ func (c *Catalog) Ensure(ctx context.Context, client *containerd.Client, ref str
 	lk.Lock()
 	defer lk.Unlock()
 
-	t, err := r.tree(ctx)
+	t, key, err := c.treeAndKey(ctx, r)
 	if err != nil {
 		return nil, err
-	}
-	key, err := cacheKey(r, t)
-	if err != nil {
-		return nil, r.wrap(err)
 	}
 	labels := map[string]string{
 		LabelSource:  key,
@@ -125,6 +121,30 @@ func (c *Catalog) Ensure(ctx context.Context, client *containerd.Client, ref str
 		}
 	}
 	return containerd.NewImage(client, img), nil
+}
+
+// treeAndKey returns r's file tree and cache key, gathered again only when
+// this process has none yet or a host file in it changed. The caller holds
+// r's building lock.
+func (c *Catalog) treeAndKey(ctx context.Context, r *recipe) (*tree, string, error) {
+	c.mu.Lock()
+	m := c.trees[r.name]
+	c.mu.Unlock()
+	if m != nil && m.t.unchanged() {
+		return m.t, m.key, nil
+	}
+	t, err := r.tree(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := cacheKey(r, t)
+	if err != nil {
+		return nil, "", r.wrap(err)
+	}
+	c.mu.Lock()
+	c.trees[r.name] = &memoTree{t: t, key: key}
+	c.mu.Unlock()
+	return t, key, nil
 }
 
 // build builds the image for r and imports it into containerd under r.name

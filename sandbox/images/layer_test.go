@@ -264,3 +264,49 @@ func TestRelLink(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberedTreeFollowsSources: a Catalog gathers a recipe's tree once
+// per process, and again as soon as a host file in it changes.
+func TestRememberedTreeFollowsSources(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pause")
+	if err := os.WriteFile(bin, []byte("first"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := newCatalog([]*recipe{pauseRecipe(bin)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.recipes[0]
+	t1, k1, err := c.treeAndKey(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, k2, err := c.treeAndKey(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t1 != t2 || k1 != k2 {
+		t.Fatal("an unchanged recipe was gathered again")
+	}
+	if err := os.WriteFile(bin, []byte("other"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour)
+	if err := os.Chtimes(bin, future, future); err != nil {
+		t.Fatal(err)
+	}
+	t3, k3, err := c.treeAndKey(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t3 == t1 || k3 == k1 {
+		t.Error("a changed host file kept the remembered tree and key")
+	}
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.treeAndKey(context.Background(), r); err == nil {
+		t.Error("a removed host file still gave a tree")
+	}
+}

@@ -155,6 +155,29 @@ func (t *tree) AddFile(host, p string, mode fs.FileMode) error {
 	return t.put(p, n)
 }
 
+// unchanged reports whether every host file of the tree still stats as it
+// did when it was added (size, mtime, ctime, inode, device): then gathering
+// the tree again would give the same tree and the same cache key, except
+// for a library that newly appears earlier on the loader's search path,
+// which a process that remembers trees (Catalog.trees) does not notice.
+func (t *tree) unchanged() bool {
+	for _, n := range t.nodes {
+		if n.kind != kindFile {
+			continue
+		}
+		fi, err := os.Stat(n.host)
+		if err != nil || fi.Size() != n.size || fi.ModTime().UnixNano() != n.mtime {
+			return false
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			if st.Ino != n.ino || uint64(st.Dev) != n.dev || st.Ctim.Sec*1e9+st.Ctim.Nsec != n.ctime {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // AddSymlink adds a symbolic link at p pointing to target (stored as given).
 func (t *tree) AddSymlink(p, target string) error {
 	if target == "" {
