@@ -2,14 +2,16 @@ package bench
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/podsim/podsim/sandbox"
 )
 
-// TracedEvent is a sandbox.Event with the time it arrived. The event's own
-// Duration ends at (about) its arrival, so a step started at At-Duration.
+// TracedEvent is a sandbox.Event with the time its step ended (At), so the
+// step started at At-Duration.
 type TracedEvent struct {
 	Step     string
 	Duration time.Duration
@@ -25,11 +27,15 @@ type Tracer struct {
 	evs []TracedEvent
 }
 
-// Trace records one event.
+// Trace records one event. A step ends at its start plus its duration;
+// events that report when they arrive (no start) end on arrival.
 func (t *Tracer) Trace(ev sandbox.Event) {
-	now := time.Now()
+	at := time.Now()
+	if !ev.Time.IsZero() {
+		at = ev.Time.Add(ev.Duration)
+	}
 	t.mu.Lock()
-	t.evs = append(t.evs, TracedEvent{Step: ev.Step, Duration: ev.Duration, At: now})
+	t.evs = append(t.evs, TracedEvent{Step: ev.Step, Duration: ev.Duration, At: at})
 	t.mu.Unlock()
 }
 
@@ -45,76 +51,119 @@ func (t *Tracer) Take() []TracedEvent {
 // CreatePhases splits podsim's manifest -> running time into the steps its
 // Trace events name, in a way that adds up to the whole: "prepare" before
 // the cgroup (manifest parsing, validation, the host lock, image checks),
-// cgroup, netns, cni, "pod files" (hosts, resolv.conf, /dev/shm, volumes),
-// pause, each init container, "app containers" (from the end of the pause or
-// the last init container to the last app container running: podsim may
-// create them concurrently), and "finish" (hosts refresh). Each app
-// container's own time, from its creation to running, follows as an
-// overlapping phase (Overlap set): with concurrent creation those add up to
-// more than the wall time. Events of other steps (e.g. "mount", whose times
-// overlap their container's) are ignored.
+// cgroup, netns, "pod files" (hosts, resolv.conf, /dev/shm, volumes: the
+// gap before the pause), cni and pause, each init container, "app
+// containers" (from the end of the pause or the last init container to the
+// last app container running: podsim may create them concurrently), and
+// "finish" (hosts refresh). Steps that ran at the same time (podsim runs
+// CNI ADD while the pause starts) form one phase named "cni + pause",
+// their wall time; each of them, and each app container's own time from
+// its creation to running, follows as an overlapping phase (Overlap set).
+// Events of other steps (e.g. "mount", whose times overlap their
+// container's) are ignored.
 func CreatePhases(start, end time.Time, evs []TracedEvent, inits, apps []string) []Phase {
-	var known []TracedEvent
+	var steps, appEvs []TracedEvent
 	for _, e := range evs {
 		switch e.Step {
-		case "cgroup", "netns", "cni", "pause", "init", "app":
-			known = append(known, e)
+		case "cgroup", "netns", "cni", "pause", "init":
+			steps = append(steps, e)
+		case "app":
+			appEvs = append(appEvs, e)
 		}
 	}
-	if len(known) == 0 {
+	if len(steps)+len(appEvs) == 0 {
 		return []Phase{{Name: "total (no trace events)", Duration: end.Sub(start)}}
 	}
-	out := []Phase{{Name: "prepare", Duration: known[0].start().Sub(start)}}
-	var other time.Duration
-	var prevEnd time.Time
-	var appStart, appEnd time.Time
-	var appOwn []Phase
-	ni, na := 0, 0
-	for i, e := range known {
-		if e.Step == "app" {
-			if appStart.IsZero() {
-				appStart = prevEnd // the app phase starts where the previous step ended
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].start().Before(steps[j].start()) })
+	// Group steps whose times overlap.
+	type group struct {
+		evs        []TracedEvent
+		start, end time.Time
+	}
+	var groups []group
+	for _, e := range steps {
+		if n := len(groups); n > 0 && e.start().Before(groups[n-1].end) {
+			g := &groups[n-1]
+			g.evs = append(g.evs, e)
+			if e.At.After(g.end) {
+				g.end = e.At
 			}
-			if e.At.After(appEnd) {
-				appEnd = e.At
-			}
-			name := fmt.Sprintf("container %d", na+1)
-			if na < len(apps) {
-				name = "container " + apps[na]
-			}
-			na++
-			appOwn = append(appOwn, Phase{Name: name, Duration: e.Duration, Overlap: true})
 			continue
 		}
+		groups = append(groups, group{evs: []TracedEvent{e}, start: e.start(), end: e.At})
+	}
+	first := end
+	if len(groups) > 0 {
+		first = groups[0].start
+	}
+	for _, e := range appEvs {
+		if e.start().Before(first) {
+			first = e.start()
+		}
+	}
+	out := []Phase{{Name: "prepare", Duration: first.Sub(start)}}
+	var other time.Duration
+	var own []Phase
+	prevEnd := first
+	ni := 0
+	for i, g := range groups {
 		if i > 0 {
-			gap := e.start().Sub(prevEnd)
-			if known[i-1].Step == "cni" {
+			gap := g.start.Sub(prevEnd)
+			if hasStep(g.evs, "pause") {
 				out = append(out, Phase{Name: "pod files", Duration: gap})
 			} else if gap > 0 {
 				other += gap
 			}
 		}
-		name := e.Step
-		if e.Step == "init" {
-			name = fmt.Sprintf("init %d", ni+1)
-			if ni < len(inits) {
-				name = "init " + inits[ni]
+		var names []string
+		for _, e := range g.evs {
+			name := e.Step
+			if e.Step == "init" {
+				name = fmt.Sprintf("init %d", ni+1)
+				if ni < len(inits) {
+					name = "init " + inits[ni]
+				}
+				ni++
 			}
-			ni++
+			names = append(names, name)
+			if len(g.evs) > 1 {
+				own = append(own, Phase{Name: name, Duration: e.Duration, Overlap: true})
+			}
 		}
-		out = append(out, Phase{Name: name, Duration: e.Duration})
-		prevEnd = e.At
+		out = append(out, Phase{Name: strings.Join(names, " + "), Duration: g.end.Sub(g.start)})
+		prevEnd = g.end
 	}
 	last := prevEnd
-	if !appEnd.IsZero() {
-		out = append(out, Phase{Name: "app containers", Duration: appEnd.Sub(appStart)})
+	if len(appEvs) > 0 {
+		appEnd := prevEnd
+		for i, e := range appEvs {
+			if e.At.After(appEnd) {
+				appEnd = e.At
+			}
+			name := fmt.Sprintf("container %d", i+1)
+			if i < len(apps) {
+				name = "container " + apps[i]
+			}
+			own = append(own, Phase{Name: name, Duration: e.Duration, Overlap: true})
+		}
+		// The app phase starts where the previous step ended.
+		out = append(out, Phase{Name: "app containers", Duration: appEnd.Sub(prevEnd)})
 		last = appEnd
 	}
 	out = append(out, Phase{Name: "finish", Duration: end.Sub(last)})
 	if other > 0 {
 		out = append(out, Phase{Name: "between steps", Duration: other})
 	}
-	return append(out, appOwn...)
+	return append(out, own...)
+}
+
+func hasStep(evs []TracedEvent, step string) bool {
+	for _, e := range evs {
+		if e.Step == step {
+			return true
+		}
+	}
+	return false
 }
 
 // TeardownPhases splits podsim's teardown. Its "teardown" events come in

@@ -100,3 +100,39 @@ func TestTracer(t *testing.T) {
 		t.Fatal("Take did not forget")
 	}
 }
+
+// TestCreatePhasesOverlap: podsim runs CNI ADD while the pause starts; the
+// two form one phase of their wall time, each listed on its own apart.
+func TestCreatePhasesOverlap(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	d := func(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+	evs := []TracedEvent{
+		{Step: "cgroup", Duration: d(2), At: at(12)},
+		{Step: "netns", Duration: d(3), At: at(15)},
+		{Step: "cni", Duration: d(20), At: at(40)},   // 20..40
+		{Step: "pause", Duration: d(60), At: at(81)}, // 21..81, reported after cni
+		{Step: "app", Duration: d(30), At: at(115)},  // 85..115
+	}
+	ph := CreatePhases(t0, at(120), evs, nil, []string{"c1"})
+	want := []Phase{
+		{"prepare", d(10), false}, {"cgroup", d(2), false}, {"netns", d(3), false}, {"pod files", d(5), false},
+		{"cni + pause", d(61), false}, {"app containers", d(34), false}, {"finish", d(5), false},
+		{"cni", d(20), true}, {"pause", d(60), true}, {"container c1", d(30), true},
+	}
+	if len(ph) != len(want) {
+		t.Fatalf("got %+v", ph)
+	}
+	var sum time.Duration
+	for i := range want {
+		if ph[i] != want[i] {
+			t.Errorf("phase %d: %+v, want %+v", i, ph[i], want[i])
+		}
+		if !ph[i].Overlap {
+			sum += ph[i].Duration
+		}
+	}
+	if sum != d(120) {
+		t.Errorf("phases add up to %v, want the whole 120ms", sum)
+	}
+}

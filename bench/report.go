@@ -305,7 +305,7 @@ func phaseLine(ps []PhaseSummary) string {
 	}
 	line := strings.Join(parts, " | ")
 	if len(own) > 0 {
-		line += "  (each, created to running: " + strings.Join(own, ", ") + ")"
+		line += "  (each on its own; containers: created to running: " + strings.Join(own, ", ") + ")"
 	}
 	return line
 }

@@ -49,6 +49,11 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 	if err := validateDeployment(d); err != nil {
 		return nil, err
 	}
+	unlock, err := m.lockDeployment(ctx, d.Namespace, d.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	replicas := 1
 	if d.Spec.Replicas != nil {
 		replicas = int(*d.Spec.Replicas)
@@ -254,6 +259,11 @@ func (m *Manager) Deployments(ctx context.Context, namespace string) ([]*Deploym
 
 // DeleteDeployment removes a deployment and its pods.
 func (m *Manager) DeleteDeployment(ctx context.Context, namespace, name string, grace *time.Duration) error {
+	unlock, err := m.lockDeployment(ctx, namespace, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	recs, err := m.deploymentPods(ctx, namespace, name)
 	if err != nil {
 		return err

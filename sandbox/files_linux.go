@@ -20,7 +20,9 @@ type podFiles struct {
 	Hosts, Hostname, Resolv, Shm string
 }
 
-func (m *Manager) writePodFiles(id, name, namespace string, ip net.IP) (podFiles, error) {
+// writePodFiles writes the pod's files before it has an IP: the hosts
+// file gets the pod's own line from refreshHosts once CNI gave one.
+func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
 	dir := m.paths.podDir(id)
 	f := podFiles{
 		Hosts:    filepath.Join(dir, "etc-hosts"),
@@ -28,7 +30,7 @@ func (m *Manager) writePodFiles(id, name, namespace string, ip net.IP) (podFiles
 		Resolv:   filepath.Join(dir, "resolv.conf"),
 		Shm:      filepath.Join(m.paths.podRun(id), "shm"),
 	}
-	hosts := hostsBase(name, ip.String())
+	hosts := hostsBase(name, "")
 	if err := os.WriteFile(f.Hosts, []byte(hosts), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod hosts file: %w", err)
 	}

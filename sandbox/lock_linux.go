@@ -17,7 +17,21 @@ import (
 // (get, logs, exec) do not lock. flock is released by the kernel if podsim
 // dies. Waiting can be interrupted (Ctrl-C), and says what it waits for.
 func (m *Manager) lock(ctx context.Context) (func(), error) {
-	p := m.paths.lockFile()
+	return m.flock(ctx, m.paths.lockFile(), "another podsim command to finish creating or deleting a pod")
+}
+
+// lockDeployment serialises apply and delete of one Deployment across
+// podsim processes: each reads the Deployment's pods, then creates or
+// removes some, so two at once would both see "one replica missing" and
+// both create it. It is taken before (never while holding) the pod lock,
+// which CreatePod and DeletePod take per pod inside it.
+func (m *Manager) lockDeployment(ctx context.Context, namespace, name string) (func(), error) {
+	p := filepath.Join(m.paths.Run, "deployments", namespace+"_"+name+".lock")
+	return m.flock(ctx, p, "another podsim command applying or deleting deployment "+namespace+"/"+name)
+}
+
+// flock takes an exclusive flock(2) on p, polling so that ctx can end the wait.
+func (m *Manager) flock(ctx context.Context, p, waitingFor string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, err
 	}
@@ -36,7 +50,7 @@ func (m *Manager) lock(ctx context.Context) (func(), error) {
 			return nil, fmt.Errorf("locking %s: %w", p, err)
 		}
 		if !told {
-			m.progress("waiting for another podsim command to finish creating or deleting a pod (lock " + p + ")")
+			m.progress("waiting for " + waitingFor + " (lock " + p + ")")
 			told = true
 		}
 		select {

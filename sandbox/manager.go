@@ -151,7 +151,13 @@ func (m *Manager) Records() ([]*Record, error) {
 // emitEvent sends a fully described event; Time and Duration come from start.
 // Consumers are called one event at a time.
 func (m *Manager) emitEvent(ev Event, start time.Time) {
-	ev.Time, ev.Duration = start, time.Since(start)
+	m.emitEventFor(ev, start, time.Since(start))
+}
+
+// emitEventFor sends an event for a step that took d from start (steps
+// that overlap others report when they are all done).
+func (m *Manager) emitEventFor(ev Event, start time.Time, d time.Duration) {
+	ev.Time, ev.Duration = start, d
 	m.traceMu.Lock()
 	defer m.traceMu.Unlock()
 	m.trace(ev)

@@ -140,29 +140,11 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 			Attrs:  map[string]string{"pin": rec.NetNS, "netns": id.String()}}, t)
 	}
 
-	// 3. CNI ADD: loopback, then the bridge with host-local IPAM.
-	t = time.Now()
-	rec.Bridge = DefaultNetworkConfig().Bridge // so a failed ADD still tears the bridge down
-	nres, err := m.net.Setup(ctx, m.netPod(rec))
-	if err != nil {
-		return nil, fmt.Errorf("pod %s: step network: %w", pod.Name, err)
-	}
-	rec.IP, rec.MAC, rec.HostIf, rec.Bridge = nres.IP.String(), nres.MAC, nres.HostIf, nres.Bridge
-	if err = m.saveRecord(rec); err != nil {
-		return nil, err
-	}
-	crashPoint("cni")
-	m.emitEvent(Event{Pod: pod.Name, Step: "cni", Concept: "CNI ADD: loopback, then bridge + host-local IPAM", Object: rec.HostIf,
-		Detail: fmt.Sprintf("lo up; veth pair %s (host, on bridge %s) <-> eth0 (pod) %s, MAC %s", rec.HostIf, rec.Bridge, rec.IP, rec.MAC),
-		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, t)
-
-	// 4. Files shared by the pod's containers.
-	files, err := m.writePodFiles(id, pod.Name, pod.Namespace, nres.IP)
+	// 3. Files shared by the pod's containers (the hosts file gets the
+	// pod's IP once CNI has given one) and the volumes.
+	files, err := m.writePodFiles(id, pod.Name, pod.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: step pod files: %w", pod.Name, err)
-	}
-	if err := m.refreshHosts(ctx); err != nil {
-		return nil, fmt.Errorf("pod %s: step hosts file: %w", pod.Name, err)
 	}
 	vols, err := m.prepareVolumes(id, pod)
 	if err != nil {
@@ -170,20 +152,57 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	}
 	crashPoint("volumes")
 
-	// 5. The pause container holds the pod's namespaces.
-	t = time.Now()
-	pauseTask, err := m.startPause(ctx, rec, pauseImg, files)
-	if err != nil {
-		return nil, fmt.Errorf("pod %s: step pause container: %w", pod.Name, err)
+	// 4. CNI ADD (loopback, then the bridge with host-local IPAM) and
+	// 5. the pause container, which holds the pod's namespaces, at the same
+	// time: both need only the pinned network namespace — the pause joins
+	// it by path, the plugins configure it by path — and neither waits for
+	// the other (CRI does them one after the other; the result is the same
+	// kernel objects, ~20 ms sooner). Both finish before anything else.
+	rec.Bridge = DefaultNetworkConfig().Bridge
+	var (
+		nres         *NetworkResult
+		cniErr       error
+		tCNI, tPause = time.Now(), time.Now()
+		cniDur       time.Duration
+		cniDone      = make(chan struct{})
+		pauseTask    containerd.Task
+		pauseErr     error
+		pauseDur     time.Duration
+	)
+	go func() {
+		defer close(cniDone)
+		nres, cniErr = m.net.Setup(ctx, m.netPod(rec))
+		cniDur = time.Since(tCNI)
+	}()
+	pauseTask, pauseErr = m.startPause(ctx, rec, pauseImg, files)
+	pauseDur = time.Since(tPause)
+	<-cniDone // never return (and roll back) while a CNI ADD still runs
+	if cniErr != nil {
+		return nil, fmt.Errorf("pod %s: step network: %w", pod.Name, cniErr)
+	}
+	rec.IP, rec.MAC, rec.HostIf, rec.Bridge = nres.IP.String(), nres.MAC, nres.HostIf, nres.Bridge
+	if err = m.saveRecord(rec); err != nil {
+		return nil, err
+	}
+	crashPoint("cni")
+	m.emitEventFor(Event{Pod: pod.Name, Step: "cni", Concept: "CNI ADD: loopback, then bridge + host-local IPAM", Object: rec.HostIf,
+		Detail: fmt.Sprintf("lo up; veth pair %s (host, on bridge %s) <-> eth0 (pod) %s, MAC %s", rec.HostIf, rec.Bridge, rec.IP, rec.MAC),
+		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, tCNI, cniDur)
+	if pauseErr != nil {
+		return nil, fmt.Errorf("pod %s: step pause container: %w", pod.Name, pauseErr)
 	}
 	pausePID := pauseTask.Pid()
 	crashPoint("pause")
 	pns, _ := namespaces.Of(int(pausePID))
-	m.emitEvent(Event{Pod: pod.Name, Step: "pause", Concept: "sandbox (pause) container: holds the pod's namespaces", Object: rec.ID,
+	m.emitEventFor(Event{Pod: pod.Name, Step: "pause", Concept: "sandbox (pause) container: holds the pod's namespaces", Object: rec.ID,
 		Detail: fmt.Sprintf("pause pid %d joined %s (the pin); new %s, %s (hostname %s), %s, %s; cgroup %s", pausePID, pns["net"], pns["ipc"], pns["uts"], pod.Name, pns["pid"], pns["mnt"], cgroups.ContainerPath(rec.Cgroup, rec.ID)),
 		Attrs: map[string]string{"pid": fmt.Sprint(pausePID), "joined": pns["net"].String() + "=" + rec.NetNS,
 			"new":    strings.Join([]string{pns["ipc"].String(), pns["uts"].String(), pns["pid"].String(), pns["mnt"].String()}, " "),
-			"cgroup": cgroups.ContainerPath(rec.Cgroup, rec.ID)}}, t)
+			"cgroup": cgroups.ContainerPath(rec.Cgroup, rec.ID)}}, tPause, pauseDur)
+	// The pod's own line in its hosts file, now that it has an IP.
+	if err := m.refreshHostsOf(ctx, rec, false); err != nil {
+		return nil, fmt.Errorf("pod %s: step hosts file: %w", pod.Name, err)
+	}
 
 	share := pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace
 	// create prepares a container up to runc create; start execs it and
@@ -198,7 +217,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	}
 	create := func(c *corev1.Container, role string) (*prepared, error) {
 		p := &prepared{c: c, role: role, t0: time.Now()}
-		vmounts, err := volumeMounts(pod, c, vols)
+		vmounts, err := volumeMounts(pod, c, vols, filepath.Join(m.paths.podRun(id), "subpaths"))
 		if err != nil {
 			return nil, fmt.Errorf("pod %s: step container %s: %w", pod.Name, c.Name, err)
 		}
@@ -238,8 +257,12 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 			if mt.ReadOnly {
 				mode = "ro"
 			}
+			from := mt.Source
+			if mt.SubPathOf != "" {
+				from = fmt.Sprintf("%s (subPath, pinned at %s)", mt.SubPathOf, mt.Source)
+			}
 			m.emitEvent(Event{Pod: pod.Name, Step: "mount", Concept: "volume: bind mount into the container's mount namespace", Object: c.Name + ":" + mt.Destination,
-				Detail: fmt.Sprintf("%s: bind %s -> %s (%s)", c.Name, mt.Source, mt.Destination, mode),
+				Detail: fmt.Sprintf("%s: bind %s -> %s (%s)", c.Name, from, mt.Destination, mode),
 				Attrs:  map[string]string{"container": c.Name, "source": mt.Source, "destination": mt.Destination, "mode": mode}}, p.t0)
 		}
 		m.emitEvent(Event{Pod: pod.Name, Step: p.role, Concept: "container: joins the pod's namespaces, gets its own", Object: c.Name,
@@ -315,7 +338,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		}
 	}
 	// The pod is ready: Services selecting it now resolve to its IP in every pod.
-	if err := m.refreshHosts(ctx); err != nil {
+	if err := m.refreshHostsOf(ctx, rec, false); err != nil {
 		m.warn("updating hosts files: " + err.Error())
 	}
 	return rec, nil
@@ -638,7 +661,7 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 	if err := m.removePodDirs(r.ID); err != nil {
 		errs = append(errs, err)
 	}
-	if err := m.refreshHosts(ctx); err != nil { // its IP leaves the Services
+	if err := m.refreshHostsOf(ctx, r, true); err != nil { // its IP leaves the Services
 		errs = append(errs, err)
 	}
 	if r.LogDir != "" && strings.HasPrefix(r.LogDir, m.paths.Logs+"/") {

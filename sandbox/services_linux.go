@@ -223,20 +223,45 @@ func (m *Manager) refreshHosts(ctx context.Context) error {
 			continue
 		}
 		content := hostsBase(r.Pod.Name, r.IP) + serviceHosts(r.Pod.Namespace, svcs, eps)
-		if old, err := os.ReadFile(p); err == nil && string(old) == content {
-			continue
-		}
-		// Overwrite, then cut the tail: a reader never sees an empty file.
-		f, err := os.OpenFile(p, os.O_WRONLY, 0o644)
-		if err == nil {
-			if _, err = f.WriteAt([]byte(content), 0); err == nil {
-				err = f.Truncate(int64(len(content)))
-			}
-			f.Close()
-		}
-		if err != nil {
+		if err := rewriteHosts(p, content); err != nil {
 			errs = append(errs, fmt.Errorf("hosts file of pod %s: %w", r.Pod.Name, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// rewriteHosts puts content into the hosts file p in place (same inode:
+// it is bind-mounted into the containers), unless it already says that.
+func rewriteHosts(p, content string) error {
+	if old, err := os.ReadFile(p); err == nil && string(old) == content {
+		return nil
+	}
+	// Overwrite, then cut the tail: a reader never sees an empty file.
+	f, err := os.OpenFile(p, os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err = f.WriteAt([]byte(content), 0); err != nil {
+		return err
+	}
+	return f.Truncate(int64(len(content)))
+}
+
+// refreshHostsOf brings the hosts files up to date after pod r came (r is
+// its record) or went (gone set). With no Service on the host no other
+// pod's file can change, so only r's own file is written — the common
+// case, without reading every pod's record as refreshHosts does.
+func (m *Manager) refreshHostsOf(ctx context.Context, r *Record, gone bool) error {
+	svcs, err := m.Services("")
+	if err != nil {
+		return err
+	}
+	if len(svcs) > 0 {
+		return m.refreshHosts(ctx)
+	}
+	if gone {
+		return nil
+	}
+	return rewriteHosts(filepath.Join(m.paths.podDir(r.ID), "etc-hosts"), hostsBase(r.Pod.Name, r.IP))
 }

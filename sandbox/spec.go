@@ -152,6 +152,9 @@ func withCgroupNamespace(enabled bool) oci.SpecOpts {
 type Mount struct {
 	Source, Destination string
 	ReadOnly            bool
+	// SubPathOf is, for a subPath mount, the path inside the volume that
+	// Source (podsim's pinned bind mount of it) shows.
+	SubPathOf string
 }
 
 // withPodMounts bind-mounts the pod's shared files and volumes: the

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -273,14 +274,19 @@ func (m *Manager) refreshProjections(ctx context.Context, namespace, kind, name 
 
 // volumeMounts turns a container's volumeMounts into bind mounts,
 // resolving subPath inside the volume (never outside it, even through a
-// symlink) — kubelet's subPath safety check.
-func volumeMounts(pod *corev1.Pod, c *corev1.Container, vols map[string]string) ([]Mount, error) {
+// symlink) — kubelet's subPath safety check. A subPath is handed to runc
+// as a bind mount podsim makes itself under subpathDir, of the file or
+// directory it opened without following any symlink (pinSubPath), so a
+// container that swaps a path component for a symlink after the check
+// cannot redirect the mount (CVE-2021-25741; kubelet does the same under
+// /var/lib/kubelet/pods/<uid>/volume-subpaths).
+func volumeMounts(pod *corev1.Pod, c *corev1.Container, vols map[string]string, subpathDir string) ([]Mount, error) {
 	byName := map[string]*corev1.Volume{}
 	for i := range pod.Spec.Volumes {
 		byName[pod.Spec.Volumes[i].Name] = &pod.Spec.Volumes[i]
 	}
 	var out []Mount
-	for _, vm := range c.VolumeMounts {
+	for i, vm := range c.VolumeMounts {
 		src := vols[vm.Name]
 		v := byName[vm.Name]
 		ro := vm.ReadOnly || v.ConfigMap != nil || v.Secret != nil // projected volumes are read-only in Kubernetes
@@ -302,11 +308,70 @@ func volumeMounts(pod *corev1.Pod, c *corev1.Container, vols map[string]string) 
 			if real != base && !strings.HasPrefix(real, base+"/") {
 				return nil, fmt.Errorf("container %s: subPath %q of volume %q leads outside the volume", c.Name, vm.SubPath, vm.Name)
 			}
-			src = real
+			target := filepath.Join(subpathDir, c.Name, strconv.Itoa(i))
+			if err := pinSubPath(base, strings.TrimPrefix(strings.TrimPrefix(real, base), "/"), target); err != nil {
+				return nil, fmt.Errorf("container %s: subPath %q of volume %q: %w", c.Name, vm.SubPath, vm.Name, err)
+			}
+			out = append(out, Mount{Source: target, Destination: vm.MountPath, ReadOnly: ro, SubPathOf: real})
+			continue
 		}
 		out = append(out, Mount{Source: src, Destination: vm.MountPath, ReadOnly: ro})
 	}
 	return out, nil
+}
+
+// pinSubPath bind-mounts base/rel onto target, having opened rel beneath
+// base with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS): if any component
+// became a symlink since the caller resolved it, the open fails (ELOOP)
+// instead of following it. The mount is made from /proc/self/fd/N, so it
+// is of exactly the inode that was opened; later swaps inside the volume
+// no longer matter. target is created as an empty file or directory to
+// match.
+func pinSubPath(base, rel, target string) error {
+	dirfd, err := unix.Open(base, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening volume %s: %w", base, err)
+	}
+	defer unix.Close(dirfd)
+	fd := dirfd
+	if rel != "" {
+		fd, err = unix.Openat2(dirfd, rel, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
+		})
+		if errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("openat2 is not available (Linux >= 5.6 is needed for a safe subPath): %w", err)
+		}
+		if err != nil {
+			return fmt.Errorf("opening %s beneath the volume without following symlinks (did a container replace part of it with a symlink?): %w", rel, err)
+		}
+		defer unix.Close(fd)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		return err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		err = os.Mkdir(target, 0o755)
+	case unix.S_IFREG:
+		var f *os.File
+		if f, err = os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+			err = f.Close()
+		}
+	default:
+		return fmt.Errorf("%s is neither a file nor a directory", rel)
+	}
+	if err != nil {
+		return fmt.Errorf("creating subPath mount point %s: %w", target, err)
+	}
+	if err := unix.Mount(fmt.Sprintf("/proc/self/fd/%d", fd), target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind-mounting the opened subPath onto %s: %w", target, err)
+	}
+	return nil
 }
 
 // mkdirNoSymlinks creates base/sub component by component, refusing any

@@ -138,14 +138,8 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The shim starts one log driver per container: the small
-	// podsim-logger next to podsim if it is there, else podsim itself.
-	logger := exe
-	if l := filepath.Join(filepath.Dir(exe), "podsim-logger"); fileIsExec(l) {
-		logger = l
-	}
 	e.mgr = sandbox.New(sandbox.Options{
-		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: logger,
+		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: loggerPath(exe),
 		Trace:    e.trace,
 		Progress: e.progress,
 		Warn:     func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
@@ -207,4 +201,14 @@ func (e *env) ns() string {
 func fileIsExec(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// loggerPath is the log driver the shim starts for each container: the
+// small podsim-logger next to podsim if it is there, else podsim itself
+// (which answers to the logger's arguments too, at ~20x the memory).
+func loggerPath(exe string) string {
+	if l := filepath.Join(filepath.Dir(exe), "podsim-logger"); fileIsExec(l) {
+		return l
+	}
+	return exe
 }

@@ -56,7 +56,7 @@ built in the namespace "podsim-bench" and removed afterwards. Install crictl wit
 			if err != nil {
 				return err
 			}
-			m := sandbox.New(sandbox.Options{Client: e.client, Images: e.catalog, Network: network, Paths: paths, LoggerPath: exe})
+			m := sandbox.New(sandbox.Options{Client: e.client, Images: e.catalog, Network: network, Paths: paths, LoggerPath: loggerPath(exe)})
 			res, err := bench.ComparePod(e.ctx, bench.CompareOptions{Pod: pod, Manager: m, Client: e.client, Catalog: e.catalog,
 				PodsimExe: exe, Layout: bench.DefaultLayout(), CNIBin: e.netCfg.BinDirs,
 				Progress: func(s string) { fmt.Fprintln(e.errOut, "compare: "+s) }})
