@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -518,4 +520,88 @@ spec:
 	if pods := strings.Fields(mustPodsim(t, "get", "pods", "-l", "app=race", "-o", "name")); len(pods) != 2 {
 		t.Errorf("after 3 concurrent applies: %d pods %v, want 2", len(pods), pods)
 	}
+}
+
+// TestIntegrationContainerdKilledMidCreate: podsim's own containerd dies
+// with SIGKILL while a pod is being built (its init container runs). The
+// apply fails with an error and keeps the record; the next podsim command
+// starts containerd again (which finds the pod's shim still running), and
+// `podsim gc` then leaves the host clean; the same pod can be made again.
+// Only where podsim runs its own containerd: a system daemon is not ours
+// to kill.
+func TestIntegrationContainerdKilledMidCreate(t *testing.T) {
+	requireRoot(t)
+	mustPodsim(t, "get", "pods") // make sure a containerd is up
+	ctrd := containerdPID()
+	if ctrd == 0 {
+		t.Skip("podsim uses a containerd it did not start (system socket or --containerd-address)")
+	}
+	checkNoLeaks(t)
+	p := writeManifest(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: ctrd-crash
+spec:
+  initContainers:
+  - name: slow-init
+    image: busybox
+    command: ['sleep', '30']
+  containers:
+  - name: app
+    image: busybox
+    command: ['sleep', '5000']
+`)
+	t.Cleanup(func() { podsim(t, "", "gc") })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	apply := exec.CommandContext(ctx, podsimBin, "apply", "-f", p)
+	var out bytes.Buffer
+	apply.Stdout, apply.Stderr = &out, &out
+	if err := apply.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the init container runs: the pause, its shim and the
+	// init task exist in containerd.
+	addr := containerdAddress(t)
+	running := false
+	for i := 0; i < 200 && !running; i++ {
+		tasks, _ := exec.Command("ctr", "-a", addr, "-n", "podsim", "tasks", "ls").Output()
+		running = strings.Contains(string(tasks), "-slow-init")
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !running {
+		apply.Process.Kill()
+		apply.Wait()
+		t.Fatalf("the init container never ran; apply said:\n%s", out.String())
+	}
+	if err := syscall.Kill(ctrd, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := apply.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("apply hung after containerd was killed:\n%s", out.String())
+	}
+	if err == nil {
+		t.Fatalf("apply succeeded although containerd died under it:\n%s", out.String())
+	}
+	t.Logf("apply after containerd died: %v\n%s", err, out.String())
+	if !strings.Contains(out.String(), "error:") {
+		t.Errorf("apply failed without an error line:\n%s", out.String())
+	}
+	// The next command brings containerd back; it still knows the pod.
+	if r := podsim(t, "", "get", "pods", "ctrd-crash"); r.code != 0 {
+		t.Errorf("get pods after containerd restarted: %s", r)
+	}
+	if pid := containerdPID(); pid == 0 || pid == ctrd {
+		t.Errorf("containerd not restarted (pid %d, killed %d)", pid, ctrd)
+	}
+	mustPodsim(t, "gc")
+	if inv := inventory(t); inv != "" {
+		t.Errorf("gc after containerd died mid-create left:\n%s", inv)
+	}
+	applyPod(t, podtest, "podtest")
+	if out := mustPodsim(t, "exec", "podtest", "-c", "c1", "--", "hostname"); out != "podtest\n" {
+		t.Errorf("pod after recovery: %q", out)
+	}
+	mustPodsim(t, "delete", "pod", "podtest")
 }

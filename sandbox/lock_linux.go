@@ -30,8 +30,24 @@ func (m *Manager) lockDeployment(ctx context.Context, namespace, name string) (f
 	return m.flock(ctx, p, "another podsim command applying or deleting deployment "+namespace+"/"+name)
 }
 
-// flock takes an exclusive flock(2) on p, polling so that ctx can end the wait.
 func (m *Manager) flock(ctx context.Context, p, waitingFor string) (func(), error) {
+	return flockFile(ctx, p, waitingFor, m.progress)
+}
+
+// RemoveIdleBridge deletes podsim's bridge if no pod is plugged into it,
+// holding the host-wide pod lock so that no pod is being wired meanwhile
+// (`podsim system stop`: the node's infrastructure goes with the runtime).
+func RemoveIdleBridge(ctx context.Context, paths Paths, bridge string) (bool, error) {
+	unlock, err := flockFile(ctx, paths.lockFile(), "another podsim command to finish creating or deleting a pod", func(string) {})
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	return RemoveBridgeIfUnused(bridge)
+}
+
+// flockFile takes an exclusive flock(2) on p, polling so that ctx can end the wait.
+func flockFile(ctx context.Context, p, waitingFor string, progress func(string)) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, err
 	}
@@ -50,7 +66,7 @@ func (m *Manager) flock(ctx context.Context, p, waitingFor string) (func(), erro
 			return nil, fmt.Errorf("locking %s: %w", p, err)
 		}
 		if !told {
-			m.progress("waiting for " + waitingFor + " (lock " + p + ")")
+			progress("waiting for " + waitingFor + " (lock " + p + ")")
 			told = true
 		}
 		select {

@@ -102,7 +102,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		if err != nil && !errors.Is(err, ErrInitFailed) {
 			// Roll back with the same idempotent teardown `delete` uses.
 			if terr := m.teardown(context.WithoutCancel(ctx), rec, 0); terr != nil {
-				err = errors.Join(err, fmt.Errorf("rolling back pod %s: %w", pod.Name, terr))
+				err = errors.Join(err, fmt.Errorf("rolling back pod %s: %w (what is left is still recorded: 'podsim delete pod %s' or 'podsim gc' removes it once containerd answers)", pod.Name, terr, pod.Name))
 			}
 		}
 	}()
@@ -752,6 +752,9 @@ func stopTask(ctx context.Context, task containerd.Task, grace time.Duration, in
 	}
 	if st.Status == containerd.Created {
 		return task.Kill(ctx, syscall.SIGKILL)
+	}
+	if grace > 0 {
+		waitExeced(int(task.Pid()), 2*time.Second)
 	}
 	if grace > 0 && !ignoresSIGTERM(int(task.Pid())) {
 		if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ignoresSIGTERM reports whether pid is the init process of its PID
@@ -38,4 +39,21 @@ func ignoresSIGTERM(pid int) bool {
 		}
 	}
 	return isInit && !caught
+}
+
+// waitExeced waits (at most max) until pid is no longer runc's init, i.e.
+// the container's own program has been exec'd. `runc start` returns once
+// it has released runc init, a moment before the execve: a signal sent in
+// that window goes to runc init, which has handlers for every signal, and
+// is gone — a SIGTERM would then be lost and the stop would wait out the
+// whole grace period.
+func waitExeced(pid int, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || !strings.HasPrefix(string(comm), "runc:[") || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -148,10 +147,7 @@ func (t *tree) AddFile(host, p string, mode fs.FileMode) error {
 		size:  fi.Size(),
 		mtime: fi.ModTime().UnixNano(),
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		n.ino, n.dev = st.Ino, uint64(st.Dev)
-		n.ctime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
-	}
+	n.ino, n.dev, n.ctime = fileIdentity(fi)
 	return t.put(p, n)
 }
 
@@ -169,10 +165,8 @@ func (t *tree) unchanged() bool {
 		if err != nil || fi.Size() != n.size || fi.ModTime().UnixNano() != n.mtime {
 			return false
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			if st.Ino != n.ino || uint64(st.Dev) != n.dev || st.Ctim.Sec*1e9+st.Ctim.Nsec != n.ctime {
-				return false
-			}
+		if ino, dev, ctime := fileIdentity(fi); ino != n.ino || dev != n.dev || ctime != n.ctime {
+			return false
 		}
 	}
 	return true

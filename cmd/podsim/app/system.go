@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
@@ -15,9 +16,17 @@ func newSystemCommand(e *env) *cobra.Command {
 	}
 	sys.AddCommand(&cobra.Command{
 		Use:   "stop",
-		Short: "Stop podsim's own containerd (by its recorded PID); running pods' containers keep running",
+		Short: "Stop podsim's own containerd (by its recorded PID) and remove the idle pod bridge; running pods' containers keep running",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The bridge stays between pods like a node's cni0; with the
+			// runtime gone it goes too, unless a pod is still plugged in.
+			br := sandbox.DefaultNetworkConfig().Bridge
+			if removed, err := sandbox.RemoveIdleBridge(e.ctx, sandbox.DefaultPaths(), br); err != nil {
+				return err
+			} else if removed {
+				fmt.Fprintf(e.out, "removed the idle bridge %s\n", br)
+			}
 			pid, running := runtime.EmbeddedStatus(runtime.Options{})
 			if !running {
 				fmt.Fprintln(e.out, "podsim's containerd is not running")
