@@ -167,8 +167,8 @@ func hasStep(evs []TracedEvent, step string) bool {
 }
 
 // TeardownPhases splits podsim's teardown. Its "teardown" events come in
-// this order: app containers stopped and removed, pause removed, CNI DEL and
-// netns unpinned, and last the whole teardown. "lookup" is the time before
+// this order: app containers stopped, app containers and the pause removed
+// (together), CNI DEL and netns unpinned, and last the whole teardown. "lookup" is the time before
 // the teardown started (the host lock and finding the pod's record);
 // "files, cgroup" what followed the network.
 func TeardownPhases(start, end time.Time, evs []TracedEvent) []Phase {
@@ -188,8 +188,8 @@ func TeardownPhases(start, end time.Time, evs []TracedEvent) []Phase {
 	total := td[3]
 	return []Phase{
 		{Name: "lookup", Duration: total.start().Sub(start)},
-		{Name: "stop+remove containers", Duration: td[0].Duration},
-		{Name: "remove pause", Duration: td[1].Duration},
+		{Name: "stop containers", Duration: td[0].Duration},
+		{Name: "remove containers + pause", Duration: td[1].Duration},
 		{Name: "CNI DEL + netns", Duration: td[2].Duration},
 		{Name: "files, logs, cgroup", Duration: total.At.Sub(td[2].At)},
 		{Name: "return", Duration: end.Sub(total.At)},

@@ -81,7 +81,7 @@ func TestTeardownPhases(t *testing.T) {
 		{Step: "teardown", Duration: d(100), At: at(105)}, // total, started at 5
 	}
 	ph := TeardownPhases(t0, at(106), evs)
-	want := []Phase{{"lookup", d(5), false}, {"stop+remove containers", d(50), false}, {"remove pause", d(20), false},
+	want := []Phase{{"lookup", d(5), false}, {"stop containers", d(50), false}, {"remove containers + pause", d(20), false},
 		{"CNI DEL + netns", d(15), false}, {"files, logs, cgroup", d(15), false}, {"return", d(1), false}}
 	for i := range want {
 		if ph[i] != want[i] {

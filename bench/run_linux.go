@@ -135,7 +135,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		// podsim keeps its bridge between pods (as a node keeps cni0); the
 		// bench leaves the host as it found it, so an idle bridge it made goes.
 		if br := sandbox.DefaultNetworkConfig().Bridge; !slices.Contains(before, "link "+br) {
-			if _, err := sandbox.RemoveBridgeIfUnused(br); err != nil {
+			if _, err := sandbox.RemoveIdleBridge(cctx, sandbox.DefaultPaths(), br); err != nil {
 				rep.Errors = append(rep.Errors, err.Error())
 			}
 		}

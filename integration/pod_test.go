@@ -362,3 +362,42 @@ spec:
 		t.Errorf("pods left: %q", out)
 	}
 }
+
+// TestIntegrationNetSysctlOnEth0: a pod sysctl of eth0 itself
+// (net.ipv4.conf.eth0.*) is written by runc as the pause starts, so podsim
+// must have finished CNI ADD by then (it otherwise overlaps the two). Read
+// back from inside the container and from the pinned netns with ip netns.
+func TestIntegrationNetSysctlOnEth0(t *testing.T) {
+	requireRoot(t)
+	checkNoLeaks(t)
+	applyPod(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: sysctl-eth0
+spec:
+  securityContext:
+    sysctls:
+    - {name: net.ipv4.conf.eth0.arp_ignore, value: "2"}
+    - {name: net.ipv4.ip_unprivileged_port_start, value: "80"}
+  containers:
+  - name: c
+    image: busybox
+    command: ['sleep', '5000']
+`, "sysctl-eth0")
+	if out := mustPodsim(t, "exec", "sysctl-eth0", "--", "cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore", "/proc/sys/net/ipv4/ip_unprivileged_port_start"); out != "2\n80\n" {
+		t.Errorf("sysctls seen in the pod: %q, want 2 and 80", out)
+	}
+	pod := getPod(t, "sysctl-eth0")
+	var pin string
+	for _, l := range strings.Split(run(t, "ip", "netns", "list"), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "podsim-sysctl-eth0-") {
+			pin = f[0]
+		}
+	}
+	if pin == "" {
+		t.Fatalf("no netns pin for pod %s", pod.UID)
+	}
+	if out := strings.TrimSpace(run(t, "ip", "netns", "exec", pin, "cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore")); out != "2" {
+		t.Errorf("arp_ignore of eth0 in %s: %q, want 2", pin, out)
+	}
+}

@@ -49,8 +49,8 @@ type Manager struct {
 	traceMu  sync.Mutex // events come from concurrent container starts
 	progress func(string)
 	warn     func(string)
-	// oomFloor is the lowest oom_score_adj containers may get (podsim's
-	// own: see RestrictOOMScoreAdj); memCapacity is the node's memory for
+	// oomFloor is the lowest oom_score_adj containers may get (see
+	// oomFloor and RestrictOOMScoreAdj); memCapacity is the node's memory for
 	// kubelet's Burstable oom_score_adj formula.
 	oomFloor, memCapacity int64
 }
@@ -59,7 +59,7 @@ type Manager struct {
 func New(o Options) *Manager {
 	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths, logger: o.LoggerPath,
 		trace: o.Trace, progress: o.Progress, warn: o.Warn,
-		oomFloor: ownOOMScoreAdj(), memCapacity: hostMemoryBytes()}
+		oomFloor: oomFloor(), memCapacity: hostMemoryBytes()}
 	if m.trace == nil {
 		m.trace = func(Event) {}
 	}

@@ -156,26 +156,35 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	// 5. the pause container, which holds the pod's namespaces, at the same
 	// time: both need only the pinned network namespace — the pause joins
 	// it by path, the plugins configure it by path — and neither waits for
-	// the other (CRI does them one after the other; the result is the same
-	// kernel objects, ~20 ms sooner). Both finish before anything else.
+	// the other (CRI does them one after the other, ~20 ms more). One
+	// exception keeps CRI's order: net.* sysctls, which runc writes into
+	// the namespace as the pause starts and which may name eth0 or be
+	// meant to shape it (net.ipv4.conf.default.*), so CNI must be done.
 	rec.Bridge = DefaultNetworkConfig().Bridge
 	var (
-		nres         *NetworkResult
-		cniErr       error
-		tCNI, tPause = time.Now(), time.Now()
-		cniDur       time.Duration
-		cniDone      = make(chan struct{})
-		pauseTask    containerd.Task
-		pauseErr     error
-		pauseDur     time.Duration
+		nres      *NetworkResult
+		cniErr    error
+		tCNI      = time.Now()
+		cniDur    time.Duration
+		cniDone   = make(chan struct{})
+		pauseCtr  containerd.Container
+		pauseTask containerd.Task
+		pauseErr  error
 	)
 	go func() {
 		defer close(cniDone)
 		nres, cniErr = m.net.Setup(ctx, m.netPod(rec))
 		cniDur = time.Since(tCNI)
 	}()
-	pauseTask, pauseErr = m.startPause(ctx, rec, pauseImg, files)
-	pauseDur = time.Since(tPause)
+	sequential := hasNetSysctls(pod)
+	if sequential {
+		<-cniDone
+	}
+	tPause := time.Now()
+	if !sequential || cniErr == nil { // cniErr is read only once CNI is done
+		pauseCtr, pauseTask, pauseErr = m.startPause(ctx, rec, pauseImg, files)
+	}
+	pauseDur := time.Since(tPause)
 	<-cniDone // never return (and roll back) while a CNI ADD still runs
 	if cniErr != nil {
 		return nil, fmt.Errorf("pod %s: step network: %w", pod.Name, cniErr)
@@ -190,6 +199,10 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, tCNI, cniDur)
 	if pauseErr != nil {
 		return nil, fmt.Errorf("pod %s: step pause container: %w", pod.Name, pauseErr)
+	}
+	// The IP was not known when the pause's labels were written.
+	if _, err := pauseCtr.SetLabels(ctx, map[string]string{LabelPodIP: rec.IP}); err != nil {
+		return nil, fmt.Errorf("pod %s: labelling the pause container with its IP: %w", pod.Name, err)
 	}
 	pausePID := pauseTask.Pid()
 	crashPoint("pause")
@@ -381,14 +394,16 @@ func (m *Manager) labels(r *Record, role, container string) map[string]string {
 	}
 	if role == RoleSandbox {
 		l[LabelNetNS] = r.NetNS
-		l[LabelPodIP] = r.IP
+		if r.IP != "" {
+			l[LabelPodIP] = r.IP
+		}
 		l[LabelCgroup] = r.Cgroup
 		l[LabelCreated] = r.Created.Format(time.RFC3339)
 	}
 	return l
 }
 
-func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Image, files podFiles) (containerd.Task, error) {
+func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Image, files podFiles) (containerd.Container, containerd.Task, error) {
 	id := r.ID
 	pod := &r.Pod
 	opts := []oci.SpecOpts{
@@ -422,16 +437,16 @@ func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Imag
 		containerd.WithNewSpec(opts...),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("creating pause container: %w", err)
+		return nil, nil, fmt.Errorf("creating pause container: %w", err)
 	}
 	task, err := c.NewTask(ctx, cio.NullIO)
 	if err != nil {
-		return nil, fmt.Errorf("creating pause task: %w", err)
+		return c, nil, fmt.Errorf("creating pause task: %w", err)
 	}
 	if err := task.Start(ctx); err != nil {
-		return nil, fmt.Errorf("starting pause task: %w", err)
+		return c, nil, fmt.Errorf("starting pause task: %w", err)
 	}
-	return task, nil
+	return c, task, nil
 }
 
 // ContainerID is the containerd ID of a pod's container.
@@ -631,15 +646,33 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 		return kept(errs)
 	}
 	m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "stop containers: SIGTERM, grace period, SIGKILL", Detail: fmt.Sprintf("stopped %d container(s)", len(apps))}, start)
-	// 2. Every app process is gone: removing the apps' tasks, containers
-	// and snapshots and stopping the sandbox no longer depend on each
-	// other, so they overlap (StopPodSandbox after the containers exited).
+	// 2. Every app process is gone, so the sandbox can stop while the
+	// apps' tasks are deleted (StopPodSandbox after the containers exited).
+	// 3. Then the pause's task — the last one of the pod's shim, which
+	// exits with it; deleting it together with the others races the
+	// shim's shutdown ("ttrpc: closed") — while the apps' containers and
+	// snapshots go.
 	t := time.Now()
 	all := apps
 	if pause != nil {
 		all = append(append([]containerd.Container{}, apps...), pause)
 	}
-	if errs = parallel(all, func(c containerd.Container) error { return m.removeContainer(ctx, c, 2*time.Second, interrupted) }); len(errs) > 0 {
+	if errs = parallel(all, func(c containerd.Container) error {
+		if c == pause {
+			return m.stopContainer(ctx, c, 2*time.Second, interrupted)
+		}
+		return deleteTask(ctx, c)
+	}); len(errs) > 0 {
+		return kept(errs)
+	}
+	if errs = parallel(all, func(c containerd.Container) error {
+		if c == pause {
+			if err := deleteTask(ctx, c); err != nil {
+				return err
+			}
+		}
+		return deleteContainer(ctx, c)
+	}); len(errs) > 0 {
 		return kept(errs)
 	}
 	if pause != nil {
@@ -713,17 +746,33 @@ func (m *Manager) stopContainer(ctx context.Context, c containerd.Container, gra
 // the task, the container and its snapshot. Not-found at any point means
 // already done.
 func (m *Manager) removeContainer(ctx context.Context, c containerd.Container, grace time.Duration, interrupted <-chan struct{}) error {
+	if err := m.stopContainer(ctx, c, grace, interrupted); err != nil {
+		return err
+	}
+	if err := deleteTask(ctx, c); err != nil {
+		return err
+	}
+	return deleteContainer(ctx, c)
+}
+
+// deleteTask deletes a container's (stopped) task in its shim; a task that
+// still runs is killed. Not-found means already done.
+func deleteTask(ctx context.Context, c containerd.Container) error {
 	task, err := c.Task(ctx, nil)
-	if err == nil {
-		if err := stopTask(ctx, task, grace, interrupted); err != nil {
-			return fmt.Errorf("stopping container %s: %w", c.ID(), err)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil
 		}
-		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("deleting task %s: %w", c.ID(), err)
-		}
-	} else if !errdefs.IsNotFound(err) {
 		return fmt.Errorf("loading task %s: %w", c.ID(), err)
 	}
+	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("deleting task %s: %w", c.ID(), err)
+	}
+	return nil
+}
+
+// deleteContainer deletes a container's record and its snapshot.
+func deleteContainer(ctx context.Context, c containerd.Container) error {
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("deleting container %s: %w", c.ID(), err)
 	}
@@ -812,4 +861,18 @@ func limitText(v int64, unit string) string {
 		return "none"
 	}
 	return fmt.Sprintf("%d%s", v, unit)
+}
+
+// hasNetSysctls reports whether the pod sets a sysctl of the network
+// namespace (net.*), which runc writes as the pause container starts.
+func hasNetSysctls(pod *corev1.Pod) bool {
+	if pod.Spec.SecurityContext == nil {
+		return false
+	}
+	for _, s := range pod.Spec.SecurityContext.Sysctls {
+		if strings.HasPrefix(s.Name, "net.") {
+			return true
+		}
+	}
+	return false
 }

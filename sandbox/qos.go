@@ -60,7 +60,7 @@ func QOSClass(spec *corev1.PodSpec) string {
 
 // ContainerOOMScoreAdj is kubelet's qos.GetContainerOOMScoreAdjust:
 // BestEffort 1000 (killed first), Guaranteed -997, Burstable
-// 1000 - 1000*memoryRequest/capacity kept within [2, 999], so a container
+// 1000 - 1000*memoryRequest/capacity kept within [3, 999], so a container
 // that asked for more memory is a less likely victim.
 func ContainerOOMScoreAdj(qos string, c *corev1.Container, capacity int64) int64 {
 	switch qos {
@@ -79,8 +79,9 @@ func ContainerOOMScoreAdj(qos string, c *corev1.Container, capacity int64) int64
 		memReq = q.Value()
 	}
 	adj := 1000 - (1000*memReq)/capacity
-	if adj < 2 {
-		adj = 2
+	// Above any Guaranteed container (1000 + -997 = 3), below BestEffort.
+	if adj < 3 {
+		adj = 3
 	}
 	if adj >= 1000 {
 		adj = 999
@@ -91,8 +92,8 @@ func ContainerOOMScoreAdj(qos string, c *corev1.Container, capacity int64) int64
 // RestrictOOMScoreAdj clamps a wanted oom_score_adj to floor, as containerd's
 // CRI plugin does with restrict_oom_score_adj: without CAP_SYS_RESOURCE no
 // process may lower its score below what its ancestors were given, so runc
-// would fail to write -997 or -998. floor is the score of the process that
-// starts the pods (podsim's own, read from /proc/self/oom_score_adj).
+// would fail to write -997 or -998. podsim clamps only on such hosts (see
+// oomFloor), to the score of the process that starts the pods.
 func RestrictOOMScoreAdj(want, floor int64) int64 {
 	if want < floor {
 		return floor
@@ -118,6 +119,35 @@ func hostMemoryBytes() int64 {
 		}
 	}
 	return 0
+}
+
+// oomFloor is the lowest oom_score_adj podsim asks for: none (-1000) where
+// the process holds CAP_SYS_RESOURCE and runc may write kubelet's values as
+// they are; podsim's own score where it does not (containers, pauses and
+// shims descend from processes no lower than that).
+func oomFloor() int64 {
+	if capEff, ok := effectiveCaps(); ok && capEff&(1<<capSysResource) != 0 {
+		return -1000
+	}
+	return ownOOMScoreAdj()
+}
+
+// capSysResource is CAP_SYS_RESOURCE's bit (linux/capability.h).
+const capSysResource = 24
+
+// effectiveCaps is CapEff of this process.
+func effectiveCaps() (uint64, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+			c, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return c, err == nil
+		}
+	}
+	return 0, false
 }
 
 // ownOOMScoreAdj is this process's oom_score_adj (0 when unreadable).

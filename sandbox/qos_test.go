@@ -23,7 +23,7 @@ func TestQOSAndOOMScoreAdj(t *testing.T) {
 		{"guaranteed from limits alone", mk(nil, corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")}), 4 << 30, QOSGuaranteed, -997},
 		{"best effort", mk(nil, nil), 4 << 30, QOSBestEffort, 1000},
 		{"burstable, a quarter of the node", mk(corev1.ResourceList{"memory": q("1Gi")}, nil), 4 << 30, QOSBurstable, 750},
-		{"burstable, more than the node: floor 2", mk(corev1.ResourceList{"memory": q("2Gi")}, nil), 1 << 30, QOSBurstable, 2},
+		{"burstable, more than the node: floor 3 (above Guaranteed)", mk(corev1.ResourceList{"memory": q("2Gi")}, nil), 1 << 30, QOSBurstable, 3},
 		{"burstable, cpu only: 999", mk(corev1.ResourceList{"cpu": q("100m")}, nil), 4 << 30, QOSBurstable, 999},
 		{"request below limit", mk(corev1.ResourceList{"cpu": q("1"), "memory": q("512Mi")}, corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")}), 4 << 30, QOSBurstable, 875},
 	} {

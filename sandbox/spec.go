@@ -272,7 +272,8 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 	if uid != nil {
 		userstr = strconv.FormatInt(*uid, 10)
 	} else if imageUser != "" {
-		userstr = imageUser
+		// "uid:gid" or "name:group": the groups are looked up for the user.
+		userstr, _, _ = strings.Cut(imageUser, ":")
 	}
 	opts = append(opts, oci.WithAdditionalGIDs(userstr))
 	if podSC != nil && len(podSC.SupplementalGroups) > 0 {
