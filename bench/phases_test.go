@@ -26,21 +26,7 @@ func TestCreatePhases(t *testing.T) {
 		{"pause", d(40), false}, {"app containers", d(62), false}, {"finish", d(8), false},
 		{"container c1", d(30), true}, {"container c2", d(60), true},
 	}
-	if len(ph) != len(want) {
-		t.Fatalf("got %+v", ph)
-	}
-	var sum time.Duration
-	for i := range want {
-		if ph[i] != want[i] {
-			t.Errorf("phase %d: %+v, want %+v", i, ph[i], want[i])
-		}
-		if !ph[i].Overlap {
-			sum += ph[i].Duration
-		}
-	}
-	if sum != d(150) {
-		t.Errorf("phases add up to %v, want the whole 150ms", sum)
-	}
+	checkPhases(t, ph, want, d(150))
 }
 
 func TestCreatePhasesInitAndGaps(t *testing.T) {
@@ -120,6 +106,13 @@ func TestCreatePhasesOverlap(t *testing.T) {
 		{"cni + pause", d(61), false}, {"app containers", d(34), false}, {"finish", d(5), false},
 		{"cni", d(20), true}, {"pause", d(60), true}, {"container c1", d(30), true},
 	}
+	checkPhases(t, ph, want, d(120))
+}
+
+// checkPhases compares phases one by one and checks that the ones that do
+// not overlap add up to the whole time.
+func checkPhases(t *testing.T, ph, want []Phase, whole time.Duration) {
+	t.Helper()
 	if len(ph) != len(want) {
 		t.Fatalf("got %+v", ph)
 	}
@@ -132,7 +125,7 @@ func TestCreatePhasesOverlap(t *testing.T) {
 			sum += ph[i].Duration
 		}
 	}
-	if sum != d(120) {
-		t.Errorf("phases add up to %v, want the whole 120ms", sum)
+	if sum != whole {
+		t.Errorf("phases add up to %v, want the whole %v", sum, whole)
 	}
 }

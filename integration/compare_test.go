@@ -8,20 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podsim/podsim/bench"
 	"github.com/podsim/podsim/scenarios"
 )
-
-// compareDiff mirrors one item of `podsim compare --json`.
-type compareDiff struct {
-	Area        string `json:"area"`
-	Row         string `json:"container"`
-	Item        string `json:"item"`
-	Podsim      string `json:"podsim"`
-	CRI         string `json:"cri"`
-	Equal       bool   `json:"equal"`
-	Essential   bool   `json:"essential"`
-	Explanation string `json:"explanation"`
-}
 
 // TestIntegrationCompareWithCRI builds the article's podtest, and podtest
 // with shareProcessNamespace, with podsim and through containerd's CRI
@@ -58,10 +47,8 @@ func TestIntegrationCompareWithCRI(t *testing.T) {
 				t.Fatalf("podsim compare --strict (%s): %s", tc.name, r)
 			}
 			var out struct {
-				Diffs   []compareDiff `json:"diffs"`
-				Summary struct {
-					Items, Equal, Different, Essential, Unexplained int
-				} `json:"summary"`
+				Diffs   []bench.Diff         `json:"diffs"`
+				Summary bench.CompareSummary `json:"summary"`
 			}
 			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 				t.Fatalf("compare --json output: %v\n%s", err, r.stdout)
