@@ -562,7 +562,7 @@ func scaleRun(ctx context.Context, s System, c *Case, n int, guard *Guard, progr
 }
 
 func memAvailableMB() int64 { return meminfo("MemAvailable") / 1024 }
-func memTotal() int64       { return meminfo("MemTotal") * 1024 }
+func memTotal() int64       { return sandbox.HostMemoryBytes() }
 
 func meminfo(field string) int64 {
 	b, err := os.ReadFile("/proc/meminfo")

@@ -38,7 +38,7 @@ func (m *Manager) GC(ctx context.Context, bridge string) ([]string, error) {
 		errs = append(errs, fmt.Errorf("listing containers: %w", err))
 	}
 	for _, c := range ctrs {
-		if err := m.removeContainer(ctx, c, 0, nil); err != nil {
+		if err := removeContainer(ctx, c, 0, nil); err != nil {
 			errs = append(errs, err)
 			continue
 		}

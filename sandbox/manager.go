@@ -59,7 +59,7 @@ type Manager struct {
 func New(o Options) *Manager {
 	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths, logger: o.LoggerPath,
 		trace: o.Trace, progress: o.Progress, warn: o.Warn,
-		oomFloor: oomFloor(), memCapacity: hostMemoryBytes()}
+		oomFloor: oomFloor(), memCapacity: HostMemoryBytes()}
 	if m.trace == nil {
 		m.trace = func(Event) {}
 	}

@@ -160,14 +160,12 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	// exception keeps CRI's order: net.* sysctls, which runc writes into
 	// the namespace as the pause starts and which may name eth0 or be
 	// meant to shape it (net.ipv4.conf.default.*), so CNI must be done.
-	rec.Bridge = DefaultNetworkConfig().Bridge
 	var (
 		nres      *NetworkResult
 		cniErr    error
 		tCNI      = time.Now()
 		cniDur    time.Duration
 		cniDone   = make(chan struct{})
-		pauseCtr  containerd.Container
 		pauseTask containerd.Task
 		pauseErr  error
 	)
@@ -182,7 +180,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 	}
 	tPause := time.Now()
 	if !sequential || cniErr == nil { // cniErr is read only once CNI is done
-		pauseCtr, pauseTask, pauseErr = m.startPause(ctx, rec, pauseImg, files)
+		pauseTask, pauseErr = m.startPause(ctx, rec, pauseImg, files)
 	}
 	pauseDur := time.Since(tPause)
 	<-cniDone // never return (and roll back) while a CNI ADD still runs
@@ -199,10 +197,6 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *ExecIO
 		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, tCNI, cniDur)
 	if pauseErr != nil {
 		return nil, fmt.Errorf("pod %s: step pause container: %w", pod.Name, pauseErr)
-	}
-	// The IP was not known when the pause's labels were written.
-	if _, err := pauseCtr.SetLabels(ctx, map[string]string{LabelPodIP: rec.IP}); err != nil {
-		return nil, fmt.Errorf("pod %s: labelling the pause container with its IP: %w", pod.Name, err)
 	}
 	pausePID := pauseTask.Pid()
 	crashPoint("pause")
@@ -394,16 +388,13 @@ func (m *Manager) labels(r *Record, role, container string) map[string]string {
 	}
 	if role == RoleSandbox {
 		l[LabelNetNS] = r.NetNS
-		if r.IP != "" {
-			l[LabelPodIP] = r.IP
-		}
 		l[LabelCgroup] = r.Cgroup
 		l[LabelCreated] = r.Created.Format(time.RFC3339)
 	}
 	return l
 }
 
-func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Image, files podFiles) (containerd.Container, containerd.Task, error) {
+func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Image, files podFiles) (containerd.Task, error) {
 	id := r.ID
 	pod := &r.Pod
 	opts := []oci.SpecOpts{
@@ -437,16 +428,16 @@ func (m *Manager) startPause(ctx context.Context, r *Record, img containerd.Imag
 		containerd.WithNewSpec(opts...),
 	)
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating pause container: %w", err)
+		return nil, fmt.Errorf("creating pause container: %w", err)
 	}
 	task, err := c.NewTask(ctx, cio.NullIO)
 	if err != nil {
-		return c, nil, fmt.Errorf("creating pause task: %w", err)
+		return nil, fmt.Errorf("creating pause task: %w", err)
 	}
 	if err := task.Start(ctx); err != nil {
-		return c, nil, fmt.Errorf("starting pause task: %w", err)
+		return nil, fmt.Errorf("starting pause task: %w", err)
 	}
-	return c, task, nil
+	return task, nil
 }
 
 // ContainerID is the containerd ID of a pod's container.
@@ -642,7 +633,18 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 		// second delete, or gc, can finish the job.
 		return fmt.Errorf("pod %s: %w (the pod is kept; retry 'podsim delete' or run 'podsim gc')", name, errors.Join(errs...))
 	}
-	if errs = parallel(apps, func(c containerd.Container) error { return m.stopContainer(ctx, c, grace, interrupted) }); len(errs) > 0 {
+	// Each task is looked up once; nil means the container has none left.
+	tasks := map[string]containerd.Task{}
+	for _, c := range ctrs {
+		task, err := loadTask(ctx, c)
+		if err != nil {
+			return kept([]error{err})
+		}
+		tasks[c.ID()] = task
+	}
+	if errs = parallel(apps, func(c containerd.Container) error {
+		return stopContainerTask(ctx, c, tasks[c.ID()], grace, interrupted)
+	}); len(errs) > 0 {
 		return kept(errs)
 	}
 	m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "stop containers: SIGTERM, grace period, SIGKILL", Detail: fmt.Sprintf("stopped %d container(s)", len(apps))}, start)
@@ -659,15 +661,15 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 	}
 	if errs = parallel(all, func(c containerd.Container) error {
 		if c == pause {
-			return m.stopContainer(ctx, c, 2*time.Second, interrupted)
+			return stopContainerTask(ctx, c, tasks[c.ID()], 2*time.Second, interrupted)
 		}
-		return deleteTask(ctx, c)
+		return deleteTask(ctx, c.ID(), tasks[c.ID()])
 	}); len(errs) > 0 {
 		return kept(errs)
 	}
 	if errs = parallel(all, func(c containerd.Container) error {
 		if c == pause {
-			if err := deleteTask(ctx, c); err != nil {
+			if err := deleteTask(ctx, c.ID(), tasks[c.ID()]); err != nil {
 				return err
 			}
 		}
@@ -726,15 +728,23 @@ func parallel(cs []containerd.Container, f func(containerd.Container) error) []e
 	return errs
 }
 
-// stopContainer ends a container's process (SIGTERM, grace, SIGKILL) and
-// leaves its task, container and snapshot for removeContainer.
-func (m *Manager) stopContainer(ctx context.Context, c containerd.Container, grace time.Duration, interrupted <-chan struct{}) error {
+// loadTask returns a container's task, or nil when it has none.
+func loadTask(ctx context.Context, c containerd.Container) (containerd.Task, error) {
 	task, err := c.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
 	if err != nil {
-		if errdefs.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("loading task %s: %w", c.ID(), err)
+		return nil, fmt.Errorf("loading task %s: %w", c.ID(), err)
+	}
+	return task, nil
+}
+
+// stopContainerTask ends a container's process (SIGTERM, grace, SIGKILL)
+// and leaves its task, container and snapshot to be deleted.
+func stopContainerTask(ctx context.Context, c containerd.Container, task containerd.Task, grace time.Duration, interrupted <-chan struct{}) error {
+	if task == nil {
+		return nil
 	}
 	if err := stopTask(ctx, task, grace, interrupted); err != nil {
 		return fmt.Errorf("stopping container %s: %w", c.ID(), err)
@@ -745,28 +755,28 @@ func (m *Manager) stopContainer(ctx context.Context, c containerd.Container, gra
 // removeContainer stops a container's task (if still running) and deletes
 // the task, the container and its snapshot. Not-found at any point means
 // already done.
-func (m *Manager) removeContainer(ctx context.Context, c containerd.Container, grace time.Duration, interrupted <-chan struct{}) error {
-	if err := m.stopContainer(ctx, c, grace, interrupted); err != nil {
+func removeContainer(ctx context.Context, c containerd.Container, grace time.Duration, interrupted <-chan struct{}) error {
+	task, err := loadTask(ctx, c)
+	if err != nil {
 		return err
 	}
-	if err := deleteTask(ctx, c); err != nil {
+	if err := stopContainerTask(ctx, c, task, grace, interrupted); err != nil {
+		return err
+	}
+	if err := deleteTask(ctx, c.ID(), task); err != nil {
 		return err
 	}
 	return deleteContainer(ctx, c)
 }
 
 // deleteTask deletes a container's (stopped) task in its shim; a task that
-// still runs is killed. Not-found means already done.
-func deleteTask(ctx context.Context, c containerd.Container) error {
-	task, err := c.Task(ctx, nil)
-	if err != nil {
-		if errdefs.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("loading task %s: %w", c.ID(), err)
+// still runs is killed. A nil task, or one already gone, is done.
+func deleteTask(ctx context.Context, id string, task containerd.Task) error {
+	if task == nil {
+		return nil
 	}
 	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("deleting task %s: %w", c.ID(), err)
+		return fmt.Errorf("deleting task %s: %w", id, err)
 	}
 	return nil
 }

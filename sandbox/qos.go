@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podsim/podsim/sandbox/runtime"
 )
 
 // QoS classes, as kubelet derives them from a pod's requests and limits
@@ -101,9 +103,9 @@ func RestrictOOMScoreAdj(want, floor int64) int64 {
 	return want
 }
 
-// hostMemoryBytes is the machine's memory (MemTotal), kubelet's node
+// HostMemoryBytes is the machine's memory (MemTotal), kubelet's node
 // capacity in the Burstable formula; 0 when unknown.
-func hostMemoryBytes() int64 {
+func HostMemoryBytes() int64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
 		return 0
@@ -126,39 +128,12 @@ func hostMemoryBytes() int64 {
 // they are; podsim's own score where it does not (containers, pauses and
 // shims descend from processes no lower than that).
 func oomFloor() int64 {
-	if capEff, ok := effectiveCaps(); ok && capEff&(1<<capSysResource) != 0 {
+	h, err := runtime.ReadHostLimits()
+	switch {
+	case err != nil:
+		return 0
+	case h.CapSysResource:
 		return -1000
 	}
-	return ownOOMScoreAdj()
-}
-
-// capSysResource is CAP_SYS_RESOURCE's bit (linux/capability.h).
-const capSysResource = 24
-
-// effectiveCaps is CapEff of this process.
-func effectiveCaps() (uint64, bool) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
-			c, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return c, err == nil
-		}
-	}
-	return 0, false
-}
-
-// ownOOMScoreAdj is this process's oom_score_adj (0 when unreadable).
-func ownOOMScoreAdj() int64 {
-	b, err := os.ReadFile("/proc/self/oom_score_adj")
-	if err != nil {
-		return 0
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return v
+	return int64(h.OOMScoreAdj)
 }

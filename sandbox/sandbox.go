@@ -30,7 +30,6 @@ const (
 	LabelRole          = LabelPrefix + "role" // sandbox | init | app
 	LabelContainerName = LabelPrefix + "container-name"
 	LabelNetNS         = LabelPrefix + "netns"
-	LabelPodIP         = LabelPrefix + "pod-ip"
 	LabelCgroup        = LabelPrefix + "cgroup"
 	LabelCreated       = LabelPrefix + "created"
 
