@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"github.com/podsim/podsim/sandbox"
 	"path"
 	"path/filepath"
 	"sort"
@@ -10,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podsim/podsim/cgroups"
+	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/sandbox/images"
 )
 
@@ -320,28 +321,12 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 			cc.Mounts = append(cc.Mounts, CRIMount{ContainerPath: "/etc/hosts", HostPath: o.HostsFile})
 		}
 		res := &CRILinuxContainerResources{OomScoreAdj: sandbox.ContainerOOMScoreAdj(qos, c, o.MemoryCapacity)}
-		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && q.Value() > 0 {
-			res.MemoryLimitInBytes = q.Value()
+		res.MemoryLimitInBytes = sandbox.ContainerMemory(c.Resources)
+		shares, quota := sandbox.ContainerCPU(c.Resources)
+		res.CPUShares = int64(shares)
+		if quota > 0 {
+			res.CPUPeriod, res.CPUQuota = cgroups.QuotaPeriod, quota
 		}
-		if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok && q.MilliValue() > 0 {
-			res.CPUPeriod = 100000
-			res.CPUQuota = q.MilliValue() * 100
-			if res.CPUQuota < 1000 {
-				res.CPUQuota = 1000
-			}
-		}
-		req, ok := c.Resources.Requests[corev1.ResourceCPU]
-		if !ok {
-			req, ok = c.Resources.Limits[corev1.ResourceCPU]
-		}
-		shares := int64(2) // kubelet's minimum for a container without a CPU request
-		if ok {
-			shares = req.MilliValue() * 1024 / 1000
-			if shares < 2 {
-				shares = 2
-			}
-		}
-		res.CPUShares = shares
 		sc := &CRIContainerSecurityContext{
 			NamespaceOptions: nsOpt,
 			MaskedPaths:      KubeletMaskedPaths,

@@ -55,8 +55,6 @@ func timed(f func() error) (time.Duration, error) {
 	return time.Since(t), err
 }
 
-func mountsUnder(dir string) []string { return sandbox.MountsUnder(dir) }
-
 // removeTree unmounts everything below dir (lazily) and removes it. It
 // never removes across a mount it could not unmount.
 func removeTree(dir string) error {
@@ -64,7 +62,7 @@ func removeTree(dir string) error {
 		return fmt.Errorf("refusing to remove %q", dir)
 	}
 	var errs []error
-	for _, mp := range mountsUnder(dir) {
+	for _, mp := range sandbox.MountsUnder(dir) {
 		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 			errs = append(errs, fmt.Errorf("unmounting %s: %w", mp, err))
 		}
@@ -72,7 +70,7 @@ func removeTree(dir string) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if left := mountsUnder(dir); len(left) > 0 {
+	if left := sandbox.MountsUnder(dir); len(left) > 0 {
 		return fmt.Errorf("still mounted below %s: %v", dir, left)
 	}
 	return os.RemoveAll(dir)

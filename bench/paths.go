@@ -67,7 +67,7 @@ func (l Layout) podsimCLIFiles() string  { return filepath.Join(l.Run, "podsim-c
 func RenderCRIConfig(l Layout, cniBinDirs []string, sandboxImage string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	q := tomlString
+	q := runtime.TOMLString
 	w("# Written by `podsim bench` for its reference containerd (CRI plugin on).")
 	w("version = 2")
 	w("root = %s", q(l.criRoot()))
@@ -147,7 +147,7 @@ func RenderCrictlConfig(socket string) string {
 func RenderPodmanConf(l Layout, nofile, nproc uint64) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	q := tomlString
+	q := runtime.TOMLString
 	w("# Written by `podsim bench` (CONTAINERS_CONF); nothing system-wide is changed.")
 	w("[containers]")
 	w("default_ulimits = [%s, %s]", q(fmt.Sprintf("nofile=%d:%d", nofile, nofile)), q(fmt.Sprintf("nproc=%d:%d", nproc, nproc)))
@@ -171,7 +171,5 @@ func RenderPodmanConf(l Layout, nofile, nproc uint64) string {
 // RenderPodmanStorage is podman's storage.conf (CONTAINERS_STORAGE_CONF).
 func RenderPodmanStorage(l Layout) string {
 	return fmt.Sprintf("[storage]\ndriver = \"overlay\"\ngraphroot = %s\nrunroot = %s\n",
-		tomlString(filepath.Join(l.podmanState(), "storage")), tomlString(filepath.Join(l.podmanRun(), "runroot")))
+		runtime.TOMLString(filepath.Join(l.podmanState(), "storage")), runtime.TOMLString(filepath.Join(l.podmanRun(), "runroot")))
 }
-
-func tomlString(s string) string { return runtime.TOMLString(s) }

@@ -209,7 +209,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 			// StartCRI cleans up after itself; make sure of the host side.
 			cleanupCRIHost(o.Layout)
 		} else {
-			add(&CRISystem{S: cri, DNS: HostDNS(BenchNamespace), MemTotal: memTotal()}, cri.Stop)
+			add(&CRISystem{S: cri, DNS: HostDNS(BenchNamespace), MemTotal: sandbox.HostMemoryBytes()}, cri.Stop)
 		}
 	}
 	if want("podman-net") || want("podman-none") {
@@ -562,7 +562,6 @@ func scaleRun(ctx context.Context, s System, c *Case, n int, guard *Guard, progr
 }
 
 func memAvailableMB() int64 { return meminfo("MemAvailable") / 1024 }
-func memTotal() int64       { return sandbox.HostMemoryBytes() }
 
 func meminfo(field string) int64 {
 	b, err := os.ReadFile("/proc/meminfo")
@@ -634,10 +633,10 @@ func hostSnapshot() []string {
 			items = append(items, "link "+l.Attrs().Name)
 		}
 	}
-	for _, mp := range mountsUnder("/run") {
+	for _, mp := range sandbox.MountsUnder("/run") {
 		items = append(items, "mount "+mp)
 	}
-	for _, mp := range mountsUnder("/var/lib") {
+	for _, mp := range sandbox.MountsUnder("/var/lib") {
 		items = append(items, "mount "+mp)
 	}
 	for _, pat := range []string{"/sys/fs/cgroup/*/podsim*/*", "/sys/fs/cgroup/podsim*/*", "/sys/fs/cgroup/*/podsim*", "/sys/fs/cgroup/podsim*"} {

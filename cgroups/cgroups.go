@@ -33,3 +33,35 @@ type Limits struct {
 	MemoryBytes int64 // 0 = unlimited
 	CPUMilli    int64 // 0 = unlimited
 }
+
+// CPU arithmetic kubelet uses for every cgroup it writes (pkg/kubelet/cm's
+// MilliCPUToShares and MilliCPUToQuota). One home for both, so the pod
+// cgroup, the container specs and the benchmark's CRI requests agree.
+const (
+	// MinShares is what a cgroup without a CPU request gets (cm.MinShares):
+	// next to nothing when the CPU is contended.
+	MinShares = 2
+	// QuotaPeriod is the CFS period kubelet uses: 100 ms.
+	QuotaPeriod = 100000
+	// minQuota is the kernel's smallest CFS quota (1 ms).
+	minQuota = 1000
+)
+
+// MilliCPUToShares turns a CPU request in millicores into cpu.shares
+// (1 CPU = 1024); no request or a tiny one gives MinShares.
+func MilliCPUToShares(milli int64) uint64 {
+	s := uint64(milli * 1024 / 1000)
+	if milli <= 0 || s < MinShares {
+		return MinShares
+	}
+	return s
+}
+
+// MilliCPUToQuota turns a CPU limit in millicores into a CFS quota over
+// QuotaPeriod (cpu.cfs_quota_us / cpu.max); 0 means no limit.
+func MilliCPUToQuota(milli int64) int64 {
+	if milli <= 0 {
+		return 0
+	}
+	return max(milli*QuotaPeriod/1000, minQuota)
+}

@@ -45,7 +45,7 @@ func CreatePod(podPath string, lim Limits) error {
 			res.Memory = &cgroup2.Memory{Max: &m}
 		}
 		if lim.CPUMilli > 0 {
-			res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(ptr(lim.CPUMilli*100), ptr(uint64(100000)))}
+			res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(ptr(MilliCPUToQuota(lim.CPUMilli)), ptr(uint64(QuotaPeriod)))}
 		}
 		if _, err := cgroup2.NewManager(unifiedMount, podPath, res); err != nil {
 			return fmt.Errorf("creating pod cgroup %s (v2): %w", podPath, err)
@@ -69,8 +69,8 @@ func CreatePod(podPath string, lim Limits) error {
 		res.Memory = &specs.LinuxMemory{Limit: &m}
 	}
 	if lim.CPUMilli > 0 {
-		period := uint64(100000)
-		quota := lim.CPUMilli * 100
+		period := uint64(QuotaPeriod)
+		quota := MilliCPUToQuota(lim.CPUMilli)
 		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
 	}
 	// Only real controllers: the named "systemd" hierarchy of a hybrid host is

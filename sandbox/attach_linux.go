@@ -89,10 +89,11 @@ func (m *Manager) RunAttached(ctx context.Context, pod *corev1.Pod, eio ExecIO) 
 		eio.Stdin = &eofNotifier{r: eio.Stdin, done: stdinDone}
 	}
 	eio.Stdout, eio.Stderr = guard(eio.Stdout), guard(eio.Stderr)
-	var task containerd.Task
-	if _, err := m.createPod(ctx, pod, &eio, &task); err != nil {
+	att := &attachment{io: eio}
+	if _, err := m.createPod(ctx, pod, att); err != nil {
 		return -1, err
 	}
+	task := att.task
 	if task == nil {
 		return -1, fmt.Errorf("pod %s: no container to attach to", pod.Name)
 	}

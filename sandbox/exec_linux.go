@@ -181,28 +181,6 @@ func (m *Manager) runningContainer(ctx context.Context, namespace, pod, containe
 	return c, task, nil
 }
 
-// ContainerName resolves a container name of the pod ("" = the first app
-// container), with an error listing the valid names.
-func (r *Record) ContainerName(name string) (string, error) {
-	var names []string
-	for _, c := range r.Pod.Spec.InitContainers {
-		names = append(names, c.Name)
-		if c.Name == name {
-			return name, nil
-		}
-	}
-	for _, c := range r.Pod.Spec.Containers {
-		names = append(names, c.Name)
-		if c.Name == name {
-			return name, nil
-		}
-	}
-	if name == "" && len(r.Pod.Spec.Containers) > 0 {
-		return r.Pod.Spec.Containers[0].Name, nil
-	}
-	return "", fmt.Errorf("%w: container %q is not valid for pod %s: choose one of [%s]", ErrNoContainer, name, r.Pod.Name, strings.Join(names, " "))
-}
-
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer

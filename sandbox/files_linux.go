@@ -13,13 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// podFiles are the per-pod files kubelet writes once and bind-mounts into
-// every container of the pod, so all containers see one /etc/hosts, one
-// /etc/hostname and one /etc/resolv.conf, and share one /dev/shm.
-type podFiles struct {
-	Hosts, Hostname, Resolv, Shm string
-}
-
 // writePodFiles writes the pod's files before it has an IP: the hosts
 // file gets the pod's own line from refreshHosts once CNI gave one.
 func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
@@ -82,7 +75,7 @@ func resolvConf(namespace string) string {
 func (m *Manager) removePodDirs(id string) error {
 	var errs []error
 	runDir := m.paths.podRun(id)
-	for _, mp := range mountsUnder(runDir) {
+	for _, mp := range MountsUnder(runDir) {
 		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 			errs = append(errs, fmt.Errorf("unmounting %s: %w", mp, err))
 		}
@@ -117,11 +110,8 @@ func mountPoints() []string {
 }
 
 // MountsUnder lists mount points at or below dir, deepest first (the bench
-// cleans its directories with it too).
-func MountsUnder(dir string) []string { return mountsUnder(dir) }
-
-// mountsUnder lists mount points at or below dir, deepest first.
-func mountsUnder(dir string) []string {
+// cleans its own state dirs with it too).
+func MountsUnder(dir string) []string {
 	var out []string
 	for _, mp := range mountPoints() {
 		if mp == dir || strings.HasPrefix(mp, dir+"/") {

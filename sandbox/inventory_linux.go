@@ -13,6 +13,7 @@ import (
 
 	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/namespaces"
+	"github.com/podsim/podsim/sandbox/runtime"
 )
 
 // Inventory lists every object podsim made that exists now, found by
@@ -43,7 +44,7 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 			add("task", fmt.Sprintf("%s pid %d", c.ID(), t.Pid()))
 		}
 	}
-	sn := m.client.SnapshotService(Snapshotter)
+	sn := m.client.SnapshotService(runtime.Snapshotter)
 	_ = sn.Walk(ctx, func(ctx context.Context, info snapshots.Info) error {
 		if !strings.HasPrefix(info.Name, "sha256:") { // image layers are a cache
 			add("snapshot", info.Name)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,7 +29,7 @@ type Options struct {
 	Network Network
 	Paths   Paths
 	// LoggerPath is the binary the runc shim starts to write container logs
-	// in CRI format (podsim itself, see RunCRILogger).
+	// in CRI format (podsim-logger, see package crilog).
 	LoggerPath string
 	// Trace receives every build/teardown step (may be nil).
 	Trace func(Event)
@@ -49,17 +50,14 @@ type Manager struct {
 	traceMu  sync.Mutex // events come from concurrent container starts
 	progress func(string)
 	warn     func(string)
-	// oomFloor is the lowest oom_score_adj containers may get (see
-	// oomFloor and RestrictOOMScoreAdj); memCapacity is the node's memory for
-	// kubelet's Burstable oom_score_adj formula.
-	oomFloor, memCapacity int64
+	node     nodeConfig // host facts every spec needs, read once
 }
 
 // New returns a Manager.
 func New(o Options) *Manager {
 	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths, logger: o.LoggerPath,
 		trace: o.Trace, progress: o.Progress, warn: o.Warn,
-		oomFloor: oomFloor(), memCapacity: HostMemoryBytes()}
+		node: readNodeConfig()}
 	if m.trace == nil {
 		m.trace = func(Event) {}
 	}
@@ -123,6 +121,28 @@ func (m *Manager) loadRecord(id string) (*Record, error) {
 	return &r, nil
 }
 
+// ContainerName resolves a container name of the pod ("" = the first app
+// container), with an error listing the valid names.
+func (r *Record) ContainerName(name string) (string, error) {
+	var names []string
+	for _, c := range r.Pod.Spec.InitContainers {
+		names = append(names, c.Name)
+		if c.Name == name {
+			return name, nil
+		}
+	}
+	for _, c := range r.Pod.Spec.Containers {
+		names = append(names, c.Name)
+		if c.Name == name {
+			return name, nil
+		}
+	}
+	if name == "" && len(r.Pod.Spec.Containers) > 0 {
+		return r.Pod.Spec.Containers[0].Name, nil
+	}
+	return "", fmt.Errorf("%w: container %q is not valid for pod %s: choose one of [%s]", ErrNoContainer, name, r.Pod.Name, strings.Join(names, " "))
+}
+
 // Records lists every pod record on disk, including half-built ones.
 func (m *Manager) Records() ([]*Record, error) {
 	ents, err := os.ReadDir(m.paths.podsDir())
@@ -146,6 +166,20 @@ func (m *Manager) Records() ([]*Record, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// find returns the record of a pod by namespace/name, or nil.
+func (m *Manager) find(ctx context.Context, namespace, name string) (*Record, error) {
+	recs, err := m.Records()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if r.Pod.Name == name && r.Pod.Namespace == namespace {
+			return r, nil
+		}
+	}
+	return nil, nil
 }
 
 // emitEvent sends a fully described event; Time and Duration come from start.

@@ -24,10 +24,6 @@ const (
 // (qos.PodInfraOOMAdj): the last process the kernel's OOM killer picks.
 const SandboxOOMScoreAdj = -998
 
-// MinCPUShares is the cpu.shares kubelet gives a container without a CPU
-// request (cm.MinShares): next to nothing when the CPU is contended.
-const MinCPUShares = 2
-
 // QOSClass is kubelet's GetPodQOS for the pod's init and app containers:
 // BestEffort when nothing sets a CPU or memory request or limit, Guaranteed
 // when every container limits both and requests (if set) equal the limits,

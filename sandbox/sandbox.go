@@ -16,23 +16,21 @@ package sandbox
 import (
 	"path/filepath"
 	"time"
+
+	"github.com/podsim/podsim/sandbox/runtime"
 )
 
-// Labels podsim puts on its containerd containers. They are the source of
-// truth for what exists (as kind uses container labels): `podsim gc` finds
-// everything by them even after a crash.
+// Labels podsim puts on its containerd containers (see containerLabels).
+// Every one is read: teardown finds a pod's containers by the sandbox ID,
+// exec and logs map a container back to its pod-spec name.
 const (
 	LabelPrefix        = "podsim.io/"
-	LabelPodName       = LabelPrefix + "pod-name"
-	LabelPodNamespace  = LabelPrefix + "pod-namespace"
-	LabelPodUID        = LabelPrefix + "pod-uid"
 	LabelSandboxID     = LabelPrefix + "sandbox-id"
-	LabelRole          = LabelPrefix + "role" // sandbox | init | app
 	LabelContainerName = LabelPrefix + "container-name"
-	LabelNetNS         = LabelPrefix + "netns"
-	LabelCgroup        = LabelPrefix + "cgroup"
-	LabelCreated       = LabelPrefix + "created"
+)
 
+// Container roles, also the trace's step names for their start.
+const (
 	RoleSandbox = "sandbox"
 	RoleInit    = "init"
 	RoleApp     = "app"
@@ -40,12 +38,10 @@ const (
 	// ShimGroupAnnotation makes the runc v2 shim serve every container of a
 	// pod from one shim process, as CRI does with its sandbox-id annotation.
 	ShimGroupAnnotation = "io.containerd.runc.v2.group"
-
-	// Snapshotter is the containerd snapshotter podsim unpacks images for.
-	Snapshotter = "overlayfs"
-	// Runtime is the containerd runtime (shim) that runs podsim's containers.
-	Runtime = "io.containerd.runc.v2"
 )
+
+// PauseImage is the image of every pod's sandbox container.
+const PauseImage = "podsim/pause:latest"
 
 // Paths are the host directories podsim owns. Everything podsim writes
 // outside containerd lives below them, so `gc` can find and remove it.
@@ -57,7 +53,7 @@ type Paths struct {
 
 // DefaultPaths are the paths a root podsim uses.
 func DefaultPaths() Paths {
-	return Paths{State: "/var/lib/podsim", Run: "/run/podsim", Logs: "/var/log/podsim"}
+	return Paths{State: runtime.DefaultStateDir, Run: runtime.DefaultRunDir, Logs: "/var/log/podsim"}
 }
 
 func (p Paths) podsDir() string         { return filepath.Join(p.State, "pods") }

@@ -12,6 +12,8 @@ import (
 	"github.com/containerd/containerd/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podsim/podsim/cgroups"
 )
 
 // ImageConfig is the part of an OCI image config a container spec needs.
@@ -50,7 +52,7 @@ func MergeEnv(image []string, env []corev1.EnvVar) []string {
 		values[k] = v
 	}
 	for _, e := range env {
-		val := expandVars(e.Value, values)
+		val := ExpandVars(e.Value, values)
 		values[e.Name] = val
 		if i, ok := index[e.Name]; ok {
 			out[i] = e.Name + "=" + val
@@ -62,13 +64,10 @@ func MergeEnv(image []string, env []corev1.EnvVar) []string {
 	return out
 }
 
-// ExpandVars is Kubernetes' $(VAR) expansion of one string (used by the
-// bench's CRI translation too).
-func ExpandVars(s string, vars map[string]string) string { return expandVars(s, vars) }
-
-// expandVars implements Kubernetes' $(VAR) syntax: $(VAR) is replaced when
-// VAR is known, $$ escapes, unknown references stay as written.
-func expandVars(s string, vars map[string]string) string {
+// ExpandVars implements Kubernetes' $(VAR) syntax for one string: $(VAR) is
+// replaced when VAR is known, $$ escapes, unknown references stay as
+// written (the bench's CRI translation uses it too).
+func ExpandVars(s string, vars map[string]string) string {
 	if !strings.Contains(s, "$") {
 		return s
 	}
@@ -130,9 +129,10 @@ func withPodNamespaces(pausePID uint32, sharePID bool) oci.SpecOpts {
 	}
 }
 
-// withSandboxNamespaces sets the pause container's namespaces: the pinned
-// network namespace made before it (so CNI could wire it), and fresh IPC,
-// UTS, PID and mount namespaces that the app containers will join.
+// withSandboxNamespaces makes the pause join the pinned network namespace
+// made before it (so CNI could wire it). Its IPC, UTS, PID and mount
+// namespaces are new ones already: containerd's default spec lists them
+// with an empty path, and the app containers join them later.
 func withSandboxNamespaces(netnsPath string) oci.SpecOpts {
 	return oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netnsPath})
 }
@@ -200,37 +200,23 @@ func withResources(r corev1.ResourceRequirements) oci.SpecOpts {
 			s.Linux.Resources = &specs.LinuxResources{}
 		}
 		res := s.Linux.Resources
-		if q, ok := r.Limits[corev1.ResourceMemory]; ok && q.Value() > 0 {
-			v := q.Value()
+		if v := ContainerMemory(r); v > 0 {
 			// Swap equal to the limit means no swap on top of it, as CRI
 			// sets it: over the limit the container is OOM-killed, not swapped.
 			swap := v
 			res.Memory = &specs.LinuxMemory{Limit: &v, Swap: &swap}
 		}
-		if q, ok := r.Limits[corev1.ResourceCPU]; ok && q.MilliValue() > 0 {
-			period := uint64(100000)
-			quota := q.MilliValue() * 100
-			if quota < 1000 {
-				quota = 1000 // the kernel's minimum CFS quota (1ms)
-			}
-			if res.CPU == nil {
-				res.CPU = &specs.LinuxCPU{}
-			}
-			res.CPU.Period, res.CPU.Quota = &period, &quota
-		}
-		req, ok := r.Requests[corev1.ResourceCPU]
-		if !ok {
-			req, ok = r.Limits[corev1.ResourceCPU] // a limit alone implies the same request
-		}
-		// kubelet's MilliCPUToShares: the request in shares, and
-		// MinCPUShares (2) for a container without one, so BestEffort
-		// containers yield the CPU to every container that asked for some.
-		shares := uint64(MinCPUShares)
-		if ok {
-			shares = max(uint64(req.MilliValue()*1024/1000), MinCPUShares)
-		}
+		// kubelet's MilliCPUToShares and MilliCPUToQuota: the request in
+		// shares (cgroups.MinShares without one, so BestEffort containers yield
+		// the CPU to every container that asked for some), the limit as a
+		// CFS quota.
+		shares, quota := ContainerCPU(r)
 		if res.CPU == nil {
 			res.CPU = &specs.LinuxCPU{}
+		}
+		if quota > 0 {
+			period := uint64(cgroups.QuotaPeriod)
+			res.CPU.Period, res.CPU.Quota = &period, &quota
 		}
 		res.CPU.Shares = &shares
 		return nil
@@ -273,7 +259,7 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 		userstr = strconv.FormatInt(*uid, 10)
 	} else if imageUser != "" {
 		// "uid:gid" or "name:group": the groups are looked up for the user.
-		userstr, _, _ = strings.Cut(imageUser, ":")
+		userstr, _, _ = cutUser(imageUser)
 	}
 	opts = append(opts, oci.WithAdditionalGIDs(userstr))
 	if podSC != nil && len(podSC.SupplementalGroups) > 0 {
@@ -339,7 +325,7 @@ func ExpandArgs(args, env []string) []string {
 	}
 	out := make([]string, len(args))
 	for i, a := range args {
-		out[i] = expandVars(a, vars)
+		out[i] = ExpandVars(a, vars)
 	}
 	return out
 }
@@ -375,14 +361,14 @@ func withSysctls(sysctls []corev1.Sysctl) oci.SpecOpts {
 	}
 }
 
-// withUserString applies an image's USER ("uid", "uid:gid"); names would need
-// the image's /etc/passwd, which WithUser reads from the rootfs.
+// withImageUser applies an image's USER ("uid", "uid:gid", "name[:group]");
+// names need the image's /etc/passwd, which oci.WithUser reads from the rootfs.
 func withImageUser(user string) oci.SpecOpts {
 	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
 		if user == "" || user == "root" || user == "0" {
 			return nil
 		}
-		u, g, _ := strings.Cut(user, ":")
+		u, g, _ := cutUser(user)
 		uid, err1 := strconv.ParseUint(u, 10, 32)
 		gid, err2 := strconv.ParseUint(g, 10, 32)
 		if err1 == nil && (g == "" || err2 == nil) {
@@ -392,6 +378,9 @@ func withImageUser(user string) oci.SpecOpts {
 		return oci.WithUser(user)(ctx, c, ctr, s)
 	}
 }
+
+// cutUser splits an image's USER at the ':' ("uid:gid", "name:group").
+func cutUser(user string) (u, g string, found bool) { return strings.Cut(user, ":") }
 
 // withOOMScoreAdj sets the score runc writes to the container's
 // /proc/<pid>/oom_score_adj (kubelet's QoS-based value, see qos.go).

@@ -14,6 +14,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/podsim/podsim/cgroups"
 )
 
 func genSpec(t *testing.T, opts ...oci.SpecOpts) *oci.Spec {
@@ -186,23 +188,6 @@ func TestExpandArgs(t *testing.T) {
 	}
 }
 
-func TestMkdirNoSymlinks(t *testing.T) {
-	base := t.TempDir()
-	if err := mkdirNoSymlinks(base, "a/b"); err != nil {
-		t.Fatal(err)
-	}
-	outside := t.TempDir()
-	if err := os.Symlink(outside, filepath.Join(base, "evil")); err != nil {
-		t.Fatal(err)
-	}
-	if err := mkdirNoSymlinks(base, "evil/x"); err == nil {
-		t.Error("followed a symlink out of the volume")
-	}
-	if _, err := os.Stat(filepath.Join(outside, "x")); err == nil {
-		t.Error("created a directory outside the volume")
-	}
-}
-
 // TestCRIProcessDefaults: what containerd's CRI plugin gives every
 // container besides the pod's own settings (found by podsim compare).
 func TestCRIProcessDefaults(t *testing.T) {
@@ -234,8 +219,8 @@ func TestCRIProcessDefaults(t *testing.T) {
 	if len(s.Process.Rlimits) != 0 {
 		t.Errorf("rlimits = %v, want none (inherited, as CRI)", s.Process.Rlimits)
 	}
-	if sh := s.Linux.Resources.CPU.Shares; sh == nil || *sh != MinCPUShares {
-		t.Errorf("cpu shares without a request = %v, want %d", sh, MinCPUShares)
+	if sh := s.Linux.Resources.CPU.Shares; sh == nil || *sh != cgroups.MinShares {
+		t.Errorf("cpu shares without a request = %v, want %d", sh, cgroups.MinShares)
 	}
 	if s.Process.OOMScoreAdj == nil || *s.Process.OOMScoreAdj != 1000 {
 		t.Errorf("oomScoreAdj = %v, want 1000", s.Process.OOMScoreAdj)

@@ -65,3 +65,20 @@ func TestPinSubPath(t *testing.T) {
 		t.Error("'..' escaped the volume")
 	}
 }
+
+func TestMkdirNoSymlinks(t *testing.T) {
+	base := t.TempDir()
+	if err := mkdirNoSymlinks(base, "a/b"); err != nil {
+		t.Fatal(err)
+	}
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(base, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkdirNoSymlinks(base, "evil/x"); err == nil {
+		t.Error("followed a symlink out of the volume")
+	}
+	if _, err := os.Stat(filepath.Join(outside, "x")); err == nil {
+		t.Error("created a directory outside the volume")
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/podsim/podsim/sandbox/runtime"
 )
 
 // Labels podsim puts on the containerd images it builds. They show up in
@@ -29,8 +31,9 @@ const (
 	LabelRecipe = "podsim.image.recipe"
 )
 
-// Snapshotter is the containerd snapshotter images are unpacked for.
-const Snapshotter = "overlayfs"
+// Snapshotter is the containerd snapshotter images are unpacked for: the
+// one podsim's containers use (runtime.Snapshotter).
+const Snapshotter = runtime.Snapshotter
 
 // Ensure makes sure the image for ref exists in containerd, in the namespace
 // already on ctx, and is unpacked for the overlayfs snapshotter. It builds and

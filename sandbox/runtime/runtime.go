@@ -176,8 +176,8 @@ func renderConfig(p paths) string {
 	w("")
 	w("# root keeps what must survive a reboot (images, snapshots, metadata.db);")
 	w("# state keeps runtime data (task bundles) on tmpfs-like /run.")
-	w("root = %s", tomlString(p.Root))
-	w("state = %s", tomlString(p.State))
+	w("root = %s", TOMLString(p.Root))
+	w("state = %s", TOMLString(p.State))
 	w("")
 	w("# 0 means \"leave containerd's OOM score alone\". A negative score (what")
 	w("# systemd units usually request) needs CAP_SYS_RESOURCE, which podsim may lack.")
@@ -186,23 +186,23 @@ func renderConfig(p paths) string {
 	w("# podsim drives containerd through its native API, not through the")
 	w("# Kubernetes CRI; skipping the CRI plugin makes start-up fast and keeps")
 	w("# it from loading CNI configuration of its own.")
-	w("disabled_plugins = [%s]", tomlString("io.containerd.grpc.v1.cri"))
+	w("disabled_plugins = [%s]", TOMLString("io.containerd.grpc.v1.cri"))
 	w("")
 	w("[grpc]")
-	w("  address = %s", tomlString(p.Socket))
+	w("  address = %s", TOMLString(p.Socket))
 	w("")
 	w("# The second socket: shims report task events back over ttrpc, a lighter gRPC.")
 	w("[ttrpc]")
-	w("  address = %s", tomlString(p.TTRPC))
+	w("  address = %s", TOMLString(p.TTRPC))
 	w("")
 	w("[plugins]")
 	w("  # Keep the opt plugin's directory inside podsim's root, not /opt/containerd.")
-	w("  [plugins.%s]", tomlString("io.containerd.internal.v1.opt"))
-	w("    path = %s", tomlString(p.OptDir))
+	w("  [plugins.%s]", TOMLString("io.containerd.internal.v1.opt"))
+	w("    path = %s", TOMLString(p.OptDir))
 	w("")
 	w("  # overlayfs snapshotter: image layers become lowerdirs of an overlay mount;")
 	w("  # an empty root_path means <root>/io.containerd.snapshotter.v1.overlayfs.")
-	w("  [plugins.%s]", tomlString("io.containerd.snapshotter.v1."+Snapshotter))
+	w("  [plugins.%s]", TOMLString("io.containerd.snapshotter.v1."+Snapshotter))
 	w("    root_path = \"\"")
 	w("")
 	w("# Runtime: without the CRI plugin there is no daemon-side default runtime;")
@@ -212,10 +212,7 @@ func renderConfig(p paths) string {
 }
 
 // TOMLString quotes s as a TOML basic string (the bench writes containerd configs too).
-func TOMLString(s string) string { return tomlString(s) }
-
-// tomlString quotes s as a TOML basic string.
-func tomlString(s string) string {
+func TOMLString(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {

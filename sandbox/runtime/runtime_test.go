@@ -78,8 +78,8 @@ func TestTOMLString(t *testing.T) {
 		`a"b\c`:  `"a\"b\\c"`,
 		"tab\tx": `"tab\u0009x"`,
 	} {
-		if got := tomlString(in); got != want {
-			t.Errorf("tomlString(%q) = %s, want %s", in, got, want)
+		if got := TOMLString(in); got != want {
+			t.Errorf("TOMLString(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

@@ -1,0 +1,99 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podsim/podsim/sandbox/runtime"
+)
+
+// createdContainer is a container after CreateContainer: its task exists
+// (runc create: namespaces joined, mounts made, the process waiting before
+// exec) and StartContainer has not run yet.
+type createdContainer struct {
+	c       *corev1.Container
+	role    string // RoleInit or RoleApp
+	task    containerd.Task
+	volumes []Mount // the container's volume mounts, for the trace
+	t0      time.Time
+}
+
+// createContainer is CRI's CreateContainer: the container's volume mounts,
+// its spec (containerSpecOpts), a containerd container with its own
+// snapshot, and a task whose stdout/stderr go to the CRI-format log (or,
+// for an attached container, to this process).
+func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Container, role string) (*createdContainer, error) {
+	rec, img := run.rec, run.images[c.Image]
+	cc := &createdContainer{c: c, role: role, t0: time.Now()}
+	fail := func(err error) (*createdContainer, error) {
+		return nil, fmt.Errorf("pod %s: step container %s: %w", rec.Pod.Name, c.Name, err)
+	}
+	var err error
+	if cc.volumes, err = volumeMounts(&rec.Pod, c, run.vols, filepath.Join(m.paths.podRun(rec.ID), "subpaths")); err != nil {
+		return fail(err)
+	}
+	attach := run.attachFor(c, role)
+	id := ContainerID(rec.ID, c.Name)
+	opts, err := containerSpecOpts(containerConfig{ID: id, SandboxID: rec.ID, Pod: &rec.Pod, Container: c, Image: img.cfg,
+		PausePID: run.pause.Pid(), Cgroup: rec.Cgroup, Mounts: podMounts(run.files, cc.volumes),
+		TTY: attach != nil && attach.io.TTY, Node: m.node})
+	if err != nil {
+		return fail(err)
+	}
+	ctr, err := m.client.NewContainer(ctx, id,
+		containerd.WithImage(img.img),
+		containerd.WithSnapshotter(runtime.Snapshotter),
+		containerd.WithNewSnapshot(id, img.img),
+		containerd.WithRuntime(runtime.RuntimeName, nil),
+		containerd.WithContainerLabels(containerLabels(rec.ID, c.Name)),
+		containerd.WithNewSpec(opts...),
+	)
+	if err != nil {
+		return fail(fmt.Errorf("creating container: %w", err))
+	}
+	if cc.task, err = m.newTask(ctx, ctr, filepath.Join(rec.LogDir, c.Name, "0.log"), attach); err != nil {
+		return fail(err)
+	}
+	return cc, nil
+}
+
+// newTask creates the container's task (runc create) with its stdio: the
+// podsim-logger binary log driver writing the CRI log, or, for an attached
+// container (podsim run -i, --rm), this podsim process, which also keeps
+// the CRI log.
+func (m *Manager) newTask(ctx context.Context, ctr containerd.Container, logPath string, attach *attachment) (containerd.Task, error) {
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, err
+	}
+	creator := cio.BinaryIO(m.logger, map[string]string{LoggerFlag: "", "--log-path": logPath})
+	var closeLog func()
+	if attach != nil {
+		var err error
+		if creator, closeLog, err = attachedIO(attach.io, logPath); err != nil {
+			return nil, err
+		}
+	}
+	task, err := ctr.NewTask(ctx, creator)
+	if err != nil {
+		if closeLog != nil {
+			closeLog()
+		}
+		return nil, fmt.Errorf("creating task: %w", err)
+	}
+	return task, nil
+}
+
+// attachFor is the attachment for the pod's first app container, if any.
+func (r *podRun) attachFor(c *corev1.Container, role string) *attachment {
+	if r.attach == nil || role != RoleApp || c.Name != r.rec.Pod.Spec.Containers[0].Name {
+		return nil
+	}
+	return r.attach
+}

@@ -1,0 +1,8 @@
+package sandbox
+
+import cg "github.com/containerd/cgroups/v3"
+
+// readNodeConfig reads the host facts every spec depends on, once.
+func readNodeConfig() nodeConfig {
+	return nodeConfig{Unified: cg.Mode() == cg.Unified, OOMFloor: oomFloor(), MemCapacity: HostMemoryBytes()}
+}

@@ -1,0 +1,168 @@
+package sandbox
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/containerd/containerd/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// The spec builders return the full option list of a pause or a container
+// without touching the kernel; these tables generate the OCI spec from them,
+// as containerd does at NewContainer, and look at what runc would be told.
+
+var testNode = nodeConfig{OOMFloor: -1000, MemCapacity: 8 << 30}
+
+var testFiles = podFiles{Hosts: "/state/p/etc-hosts", Hostname: "/state/p/hostname", Resolv: "/state/p/resolv.conf", Shm: "/run/p/shm"}
+
+func mountDest(s *oci.Spec, dest string) *specs.Mount {
+	for i := range s.Mounts {
+		if s.Mounts[i].Destination == dest {
+			return &s.Mounts[i]
+		}
+	}
+	return nil
+}
+
+func TestPauseSpec(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      sandboxConfig
+		cgroupNS bool
+		sysctls  map[string]string
+	}{
+		{"cgroup v1 host", sandboxConfig{}, false, nil},
+		{"cgroup v2 host: own cgroup namespace", sandboxConfig{Node: nodeConfig{Unified: true, OOMFloor: -1000}}, true, nil},
+		{"pod sysctls go on the sandbox", sandboxConfig{Sysctls: []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}},
+			false, map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cfg
+			c.ID, c.Hostname, c.NetNS, c.Cgroup, c.Files = "abc123", "podtest", "/run/netns/podsim-podtest-abc123", "/podsim/pod1", testFiles
+			if c.Node == (nodeConfig{}) {
+				c.Node = testNode
+			}
+			c.Image = ImageConfig{Entrypoint: []string{"/pause"}}
+			s := genSpec(t, pauseSpecOpts(c)...)
+			ns := nsMap(s)
+			if ns[specs.NetworkNamespace] != c.NetNS {
+				t.Errorf("pause netns = %q, want the pin %q", ns[specs.NetworkNamespace], c.NetNS)
+			}
+			for _, typ := range []specs.LinuxNamespaceType{specs.IPCNamespace, specs.UTSNamespace, specs.PIDNamespace, specs.MountNamespace} {
+				if p, ok := ns[typ]; !ok || p != "" {
+					t.Errorf("pause %s namespace = %q (present %v), want a new one", typ, p, ok)
+				}
+			}
+			if _, ok := ns[specs.CgroupNamespace]; ok != tc.cgroupNS {
+				t.Errorf("cgroup namespace present = %v, want %v", ok, tc.cgroupNS)
+			}
+			if s.Hostname != "podtest" || s.Linux.CgroupsPath != "/podsim/pod1/abc123" || !s.Root.Readonly || !s.Process.NoNewPrivileges {
+				t.Errorf("hostname %q cgroup %q ro-root %v nnp %v", s.Hostname, s.Linux.CgroupsPath, s.Root.Readonly, s.Process.NoNewPrivileges)
+			}
+			if !slices.Equal(s.Process.Args, []string{"/pause"}) || s.Annotations[ShimGroupAnnotation] != "abc123" {
+				t.Errorf("args %v, shim group %q", s.Process.Args, s.Annotations[ShimGroupAnnotation])
+			}
+			if *s.Process.OOMScoreAdj != SandboxOOMScoreAdj || *s.Linux.Resources.CPU.Shares != 2 || len(s.Process.Rlimits) != 0 {
+				t.Errorf("oom %d shares %d rlimits %v", *s.Process.OOMScoreAdj, *s.Linux.Resources.CPU.Shares, s.Process.Rlimits)
+			}
+			for _, d := range []string{"/dev/shm", "/etc/resolv.conf"} {
+				if m := mountDest(s, d); m == nil || !slices.Contains(m.Options, "ro") {
+					t.Errorf("pause mount %s = %+v, want a read-only bind", d, m)
+				}
+			}
+			for k, v := range tc.sysctls {
+				if s.Linux.Sysctl[k] != v {
+					t.Errorf("sysctl %s = %q, want %q", k, s.Linux.Sysctl[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestContainerSpec(t *testing.T) {
+	yes := true
+	mem := resource.MustParse("64Mi")
+	cpu := resource.MustParse("500m")
+	guaranteed := corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: mem, corev1.ResourceCPU: cpu}}
+	for _, tc := range []struct {
+		name      string
+		pod       corev1.PodSpec
+		image     ImageConfig
+		wantPID   string // "" own, else joined path
+		wantArgs  []string
+		wantOOM   int
+		wantQuota int64
+		wantEnv   string
+		wantErr   bool
+	}{
+		{name: "podtest: join net/ipc/uts, own pid and mnt, BestEffort",
+			pod:      corev1.PodSpec{Containers: []corev1.Container{{Name: "c1", Image: "busybox", Command: []string{"sleep", "5000"}}}},
+			image:    ImageConfig{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}},
+			wantArgs: []string{"sleep", "5000"}, wantOOM: 1000, wantEnv: "HOSTNAME=podtest"},
+		{name: "shareProcessNamespace joins the pause's pid namespace",
+			pod:     corev1.PodSpec{ShareProcessNamespace: &yes, Containers: []corev1.Container{{Name: "c1", Args: []string{"x"}}}},
+			image:   ImageConfig{Entrypoint: []string{"/entry"}},
+			wantPID: "/proc/42/ns/pid", wantArgs: []string{"/entry", "x"}, wantOOM: 1000, wantEnv: "HOSTNAME=podtest"},
+		{name: "Guaranteed: limits, quota, -997",
+			pod:      corev1.PodSpec{Containers: []corev1.Container{{Name: "c1", Resources: guaranteed, Env: []corev1.EnvVar{{Name: "A", Value: "$(HOSTNAME)-x"}}}}},
+			image:    ImageConfig{Cmd: []string{"sh"}},
+			wantArgs: []string{"sh"}, wantOOM: -997, wantQuota: 50000, wantEnv: "A=podtest-x"},
+		{name: "no command anywhere is an error",
+			pod:     corev1.PodSpec{Containers: []corev1.Container{{Name: "c1", Image: "scratch"}}},
+			wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := &corev1.Pod{Spec: tc.pod}
+			pod.Name = "podtest"
+			opts, err := containerSpecOpts(containerConfig{ID: "abc-c1", SandboxID: "abc", Pod: pod, Container: &pod.Spec.Containers[0],
+				Image: tc.image, PausePID: 42, Cgroup: "/podsim/pod1", Mounts: podMounts(testFiles, []Mount{{Source: "/v/shared", Destination: "/shared"}}), Node: testNode})
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := genSpec(t, opts...)
+			ns := nsMap(s)
+			for typ, want := range map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc",
+				specs.UTSNamespace: "/proc/42/ns/uts", specs.MountNamespace: "", specs.PIDNamespace: tc.wantPID} {
+				if got, ok := ns[typ]; !ok || got != want {
+					t.Errorf("%s namespace = %q (present %v), want %q", typ, got, ok, want)
+				}
+			}
+			if !slices.Equal(s.Process.Args, tc.wantArgs) {
+				t.Errorf("args = %v, want %v", s.Process.Args, tc.wantArgs)
+			}
+			if s.Linux.CgroupsPath != "/podsim/pod1/abc-c1" || s.Annotations[ShimGroupAnnotation] != "abc" {
+				t.Errorf("cgroup %q shim group %q", s.Linux.CgroupsPath, s.Annotations[ShimGroupAnnotation])
+			}
+			if *s.Process.OOMScoreAdj != tc.wantOOM {
+				t.Errorf("oom_score_adj = %d, want %d", *s.Process.OOMScoreAdj, tc.wantOOM)
+			}
+			var quota int64
+			if s.Linux.Resources.CPU.Quota != nil {
+				quota = *s.Linux.Resources.CPU.Quota
+			}
+			if quota != tc.wantQuota {
+				t.Errorf("cfs quota = %d, want %d", quota, tc.wantQuota)
+			}
+			if !slices.Contains(s.Process.Env, tc.wantEnv) {
+				t.Errorf("env %v lacks %s", s.Process.Env, tc.wantEnv)
+			}
+			for _, d := range []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/shm", "/shared"} {
+				if m := mountDest(s, d); m == nil || m.Type != "bind" {
+					t.Errorf("mount %s = %+v, want a bind mount", d, m)
+				}
+			}
+			if s.Process.NoNewPrivileges {
+				t.Error("no_new_privs set without allowPrivilegeEscalation: false")
+			}
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package sandbox
+
+import (
+	"fmt"
+
+	"github.com/containerd/containerd/oci"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podsim/podsim/cgroups"
+)
+
+// containerConfig is everything an app or init container's spec depends
+// on: CRI's ContainerConfig (the container of the pod spec, the image) and
+// the sandbox it joins (the pause's PID, the pod cgroup, the pod's mounts).
+type containerConfig struct {
+	ID        string // containerd ID: <sandbox>-<name>
+	SandboxID string
+	Pod       *corev1.Pod
+	Container *corev1.Container
+	Image     ImageConfig
+	PausePID  uint32  // the namespaces to join are /proc/<PausePID>/ns/*
+	Cgroup    string  // the pod cgroup
+	Mounts    []Mount // pod files, then volumes
+	TTY       bool    // an attached terminal (podsim run -it)
+	Node      nodeConfig
+}
+
+// containerSpecOpts is the full option list of a container, as containerd's
+// CRI containerSpec / buildLinuxSpec builds it: process (args, env, cwd,
+// user), namespaces joined, cgroup, mounts, resources, OOM score, security
+// context. Like pauseSpecOpts it touches nothing; unit tests generate the
+// spec from it for each pod shape.
+func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
+	ctr := c.Container
+	env := MergeEnv(withHostnameEnv(c.Pod.Name, c.Image.Env), ctr.Env)
+	// $(VAR) in command and args expands from the container's env, as in Kubernetes.
+	args := ResolveArgs(c.Image, ExpandArgs(ctr.Command, env), ExpandArgs(ctr.Args, env))
+	if len(args) == 0 {
+		return nil, fmt.Errorf("image %s has no Entrypoint or Cmd and the container sets no command", ctr.Image)
+	}
+	share := c.Pod.Spec.ShareProcessNamespace != nil && *c.Pod.Spec.ShareProcessNamespace
+	oom := RestrictOOMScoreAdj(ContainerOOMScoreAdj(QOSClass(&c.Pod.Spec), ctr, c.Node.MemCapacity), c.Node.OOMFloor)
+	opts := []oci.SpecOpts{
+		oci.WithDefaultPathEnv,
+		oci.WithEnv(env),
+		oci.WithProcessArgs(args...),
+		oci.WithProcessCwd(firstNonEmpty(ctr.WorkingDir, c.Image.WorkingDir, "/")),
+		withImageUser(c.Image.User),
+		// Join the pause's net/ipc/uts (and pid with shareProcessNamespace).
+		withPodNamespaces(c.PausePID, share),
+		withCgroupNamespace(c.Node.Unified),
+		oci.WithCgroup(cgroups.ContainerPath(c.Cgroup, c.ID)),
+		withPodMounts(c.Mounts),
+		withResources(ctr.Resources),
+		withoutRlimits,
+		withOOMScoreAdj(oom),
+		// One shim per pod: the runc v2 shim groups containers by this.
+		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: c.SandboxID}),
+		// containerd's default spec sets no_new_privs; kubelet+CRI leave it
+		// off unless allowPrivilegeEscalation: false asks for it.
+		oci.WithNewPrivileges,
+	}
+	opts = append(opts, withSecurityContext(c.Pod.Spec.SecurityContext, ctr.SecurityContext, c.Image.User)...)
+	if c.TTY {
+		opts = append(opts, oci.WithTTY, oci.WithEnv([]string{"TERM=xterm"}))
+	}
+	return opts, nil
+}
+
+// podFiles are the per-pod files kubelet writes once and bind-mounts into
+// every container of the pod, so all containers see one /etc/hosts, one
+// /etc/hostname and one /etc/resolv.conf, and share one /dev/shm.
+type podFiles struct {
+	Hosts, Hostname, Resolv, Shm string
+}
+
+// podMounts are the mounts every container of a pod gets: kubelet's
+// managed /etc/hosts, /etc/hostname and /etc/resolv.conf and the pod's
+// /dev/shm, then the container's volumes.
+func podMounts(files podFiles, vols []Mount) []Mount {
+	return append([]Mount{
+		{Source: files.Hosts, Destination: "/etc/hosts"},
+		{Source: files.Hostname, Destination: "/etc/hostname"},
+		{Source: files.Resolv, Destination: "/etc/resolv.conf"},
+		{Source: files.Shm, Destination: "/dev/shm"},
+	}, vols...)
+}
