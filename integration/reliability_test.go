@@ -114,7 +114,15 @@ func TestIntegrationCrashAtEveryStep(t *testing.T) {
 	requireRoot(t)
 	checkNoLeaks(t)
 	p := writeManifest(t, podtest)
-	for _, step := range []string{"record", "cgroup", "netns", "cni", "volumes", "pause", "container:c1", "container:c2"} {
+	var steps []string
+	for _, s := range sandbox.CrashSteps {
+		if s == "container:" { // one point after each container's start
+			steps = append(steps, s+"c1", s+"c2")
+			continue
+		}
+		steps = append(steps, s)
+	}
+	for _, step := range steps {
 		t.Run(step, func(t *testing.T) {
 			cmd := podsimCmd("apply", "-f", p)
 			cmd.Env = append(os.Environ(), "PODSIM_CRASH_AFTER="+step)

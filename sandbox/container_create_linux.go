@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/containerd/cio"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podsim/podsim/sandbox/crilog"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
@@ -72,7 +73,7 @@ func (m *Manager) newTask(ctx context.Context, ctr containerd.Container, logPath
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, err
 	}
-	creator := cio.BinaryIO(m.logger, map[string]string{LoggerFlag: "", "--log-path": logPath})
+	creator := cio.BinaryIO(m.logger, map[string]string{crilog.LoggerFlag: "", "--log-path": logPath})
 	var closeLog func()
 	if attach != nil {
 		var err error

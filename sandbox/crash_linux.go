@@ -12,8 +12,10 @@ import (
 // reliability tests use it to prove that `podsim gc` cleans every step.
 const CrashEnv = "PODSIM_CRASH_AFTER"
 
-// CrashSteps are the fault-injection points, in creation order.
-var CrashSteps = []string{"record", "cgroup", "netns", "cni", "volumes", "pause", "container:"}
+// CrashSteps are the fault-injection points, in the order createPod passes
+// them (runPodSandbox's steps, then each container's start: "container:"
+// is followed by the container's name). The crash test walks this list.
+var CrashSteps = []string{"record", "cgroup", "netns", "volumes", "cni", "pause", "container:"}
 
 func crashPoint(step string) {
 	if v := os.Getenv(CrashEnv); v != "" && v == step {

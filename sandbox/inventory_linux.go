@@ -13,6 +13,7 @@ import (
 
 	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/namespaces"
+	"github.com/podsim/podsim/sandbox/crilog"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
@@ -125,7 +126,7 @@ func podsimProcesses() []string {
 		}
 		cl := strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 		if (strings.Contains(cl, "containerd-shim") && strings.Contains(cl, "-namespace podsim ")) ||
-			cl == "/pause" || strings.Contains(cl, LoggerFlag) {
+			cl == "/pause" || strings.Contains(cl, crilog.LoggerFlag) {
 			out = append(out, filepath.Base(filepath.Dir(p))+" "+cl)
 		}
 	}
