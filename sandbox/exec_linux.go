@@ -43,28 +43,11 @@ func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cm
 	if eio.TTY {
 		pspec.Env = append(append([]string{}, pspec.Env...), "TERM=xterm")
 	}
-	var stdin io.Reader = strings.NewReader("")
-	stdinDone := make(chan struct{})
-	if eio.Stdin != nil {
-		stdin = &eofNotifier{r: eio.Stdin, done: stdinDone}
-	} else {
-		close(stdinDone)
-	}
-	stdout, stderr := eio.Stdout, eio.Stderr
-	if stdout == stderr && stdout != nil {
-		// cio copies stdout and stderr in two goroutines: one shared
-		// writer (a bytes.Buffer, say) must be locked.
-		lw := &lockedWriter{w: stdout}
-		stdout, stderr = lw, lw
-	}
-	opts := []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
-	if eio.TTY {
-		opts = append(opts, cio.WithTerminal)
-	}
+	creator, stdinDone := execIO(eio)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	execID := "exec-" + hex.EncodeToString(b)
-	proc, err := task.Exec(ctx, execID, &pspec, cio.NewCreator(opts...))
+	proc, err := task.Exec(ctx, execID, &pspec, creator)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s/%s: %w", pod, container, err)
 	}
@@ -112,6 +95,30 @@ func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cm
 		}
 		return -1, ctx.Err()
 	}
+}
+
+// execIO wires an exec's stdio to eio's streams; stdinDone closes when the
+// caller's input ends (at once without input), so the process sees EOF.
+func execIO(eio ExecIO) (cio.Creator, <-chan struct{}) {
+	var stdin io.Reader = strings.NewReader("")
+	stdinDone := make(chan struct{})
+	if eio.Stdin != nil {
+		stdin = &eofNotifier{r: eio.Stdin, done: stdinDone}
+	} else {
+		close(stdinDone)
+	}
+	stdout, stderr := eio.Stdout, eio.Stderr
+	if stdout == stderr && stdout != nil {
+		// cio copies stdout and stderr in two goroutines: one shared
+		// writer (a bytes.Buffer, say) must be locked.
+		lw := &lockedWriter{w: stdout}
+		stdout, stderr = lw, lw
+	}
+	opts := []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
+	if eio.TTY {
+		opts = append(opts, cio.WithTerminal)
+	}
+	return cio.NewCreator(opts...), stdinDone
 }
 
 // StartBackground starts a long-running process in a container and returns

@@ -273,6 +273,20 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 	if sc == nil {
 		return opts
 	}
+	opts = append(opts, withPrivilegeAndCapabilities(sc)...)
+	if sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+	if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
+		opts = append(opts, oci.WithNoNewPrivileges)
+	}
+	return opts
+}
+
+// withPrivilegeAndCapabilities applies privileged and capabilities.add/drop
+// of a container's securityContext, as CRI does.
+func withPrivilegeAndCapabilities(sc *corev1.SecurityContext) []oci.SpecOpts {
+	var opts []oci.SpecOpts
 	if sc.Privileged != nil && *sc.Privileged {
 		// Privileged: every capability, all host devices, no masked or
 		// read-only /proc paths, writable /sys — what CRI does.
@@ -296,12 +310,6 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 		if len(add) > 0 {
 			opts = append(opts, oci.WithAddedCapabilities(add))
 		}
-	}
-	if sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
-		opts = append(opts, oci.WithRootFSReadonly())
-	}
-	if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
-		opts = append(opts, oci.WithNoNewPrivileges)
 	}
 	return opts
 }
