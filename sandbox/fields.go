@@ -107,24 +107,18 @@ func CanonicalFieldPath(path string) string {
 }
 
 // NearestFieldPath suggests the known path closest to an unknown one: the
-// shortest path ending in the same field name if there is one, else the
-// path with the smallest edit distance.
+// one whose field name is closest to the unknown one's (a field asked for
+// at the wrong level, or misspelt), then whose whole path is closest.
 func NearestFieldPath(path string) string {
-	path = CanonicalFieldPath(path)
+	path = strings.ToLower(CanonicalFieldPath(path))
 	last := path[strings.LastIndex(path, ".")+1:]
-	var sameName []string
-	best, bestD := "", 0
+	best, bestScore := "", 0
 	for _, f := range Fields() {
-		if strings.EqualFold(f.Path[strings.LastIndex(f.Path, ".")+1:], last) {
-			sameName = append(sameName, f.Path)
+		p := strings.ToLower(f.Path)
+		score := editDistance(last, p[strings.LastIndex(p, ".")+1:])*1000 + editDistance(path, p)
+		if best == "" || score < bestScore {
+			best, bestScore = f.Path, score
 		}
-		if d := editDistance(strings.ToLower(path), strings.ToLower(f.Path)); best == "" || d < bestD {
-			best, bestD = f.Path, d
-		}
-	}
-	if len(sameName) > 0 {
-		sort.SliceStable(sameName, func(i, j int) bool { return len(sameName[i]) < len(sameName[j]) })
-		return sameName[0]
 	}
 	return best
 }
