@@ -40,7 +40,7 @@ func elemStruct(t reflect.Type) reflect.Type {
 // Kubernetes version cannot slip a field past validation. With the row of
 // pod.spec.hostname removed from fieldTable it fails with:
 //
-//	fields_test.go:59: pod.spec.hostname (string) is not in the field table (sandbox/fields.go): add it as supported, warned or refused
+//	fields_test.go:57: pod.spec.hostname (string) is not in the field table (sandbox/fields.go): add it as supported, warned or refused
 func TestFieldTableCoversAPI(t *testing.T) {
 	known := map[string]Field{}
 	for _, f := range Fields() {
