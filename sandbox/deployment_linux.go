@@ -49,6 +49,10 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 	if err := validateDeployment(d); err != nil {
 		return nil, err
 	}
+	warns, _ := CheckDeploymentFields(d)
+	for _, w := range warns {
+		m.warn(w)
+	}
 	unlock, err := m.lockDeployment(ctx, d.Namespace, d.Name)
 	if err != nil {
 		return nil, err
@@ -120,6 +124,9 @@ func validateDeployment(d *appsv1.Deployment) error {
 	}
 	if d.Spec.Selector == nil {
 		return fmt.Errorf("%w: deployment %s: spec.selector is required", ErrInvalidPod, d.Name)
+	}
+	if _, err := CheckDeploymentFields(d); err != nil {
+		return err
 	}
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {

@@ -32,10 +32,9 @@ func (m *Manager) ApplyService(ctx context.Context, svc *corev1.Service) (action
 	if msgs := labelsValidDNS(svc.Name); msgs != "" {
 		return "", nil, fmt.Errorf("service name %q must be a DNS label (it becomes a host name): %s", svc.Name, msgs)
 	}
-	switch svc.Spec.Type {
-	case "", corev1.ServiceTypeClusterIP:
-	default:
-		return "", nil, fmt.Errorf("service %s: type %s is not supported: podsim never exposes pods outside the machine (use ClusterIP)", svc.Name, svc.Spec.Type)
+	// Every set field the table refuses (type NodePort, clusterIP, ...) or warns about, by name.
+	if warnings, err = CheckServiceFields(svc); err != nil {
+		return "", nil, err
 	}
 	if len(svc.Spec.Selector) == 0 {
 		return "", nil, fmt.Errorf("service %s: spec.selector is required (podsim has no manual Endpoints)", svc.Name)

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,10 +11,11 @@ import (
 )
 
 // Validate checks a whole pod spec before anything is built, so that a bad
-// manifest never leaves half a pod behind. It defaults the namespace. It
-// returns warnings for valid Kubernetes fields podsim accepts but does not act
-// on (probes, restart policy, scheduling), and an error wrapping
-// ErrInvalidPod for anything it cannot honour, naming the field.
+// manifest never leaves half a pod behind. It defaults the namespace. Every
+// set field is looked up in the field table (fields.go): it returns a
+// warning for each set field podsim accepts but does not act on (probes,
+// restart policy, scheduling), and an error wrapping ErrInvalidPod for each
+// it cannot honour and for each bad value, naming the field.
 func Validate(pod *corev1.Pod) (warnings []string, err error) {
 	v := &validator{pod: pod}
 	v.run()
@@ -54,29 +56,11 @@ func (v *validator) run() {
 	if len(s.Containers) == 0 {
 		v.fail("spec.containers: a pod needs at least one container")
 	}
-	if s.HostNetwork || s.HostPID || s.HostIPC {
-		v.fail("spec.hostNetwork/hostPID/hostIPC are not supported: podsim pods always get their own namespaces")
-	}
-	if len(s.EphemeralContainers) > 0 {
-		v.fail("spec.ephemeralContainers are not supported")
-	}
-	if s.HostUsers != nil && !*s.HostUsers {
-		v.fail("spec.hostUsers: false (user namespaces) is not supported")
-	}
-	if len(s.NodeSelector) > 0 || s.Affinity != nil || len(s.Tolerations) > 0 || s.NodeName != "" {
-		v.warn("scheduling fields (nodeSelector, affinity, tolerations, nodeName) are ignored: podsim has one node")
-	}
-	if s.RestartPolicy != "" && s.RestartPolicy != corev1.RestartPolicyNever {
-		v.warn("spec.restartPolicy %s is not enforced: podsim has no agent, an exited container stays exited", s.RestartPolicy)
-	}
-	if len(s.ImagePullSecrets) > 0 {
-		v.warn("spec.imagePullSecrets are ignored: podsim builds images offline")
-	}
+	// Every set field the table warns about or refuses, by name.
+	warns, errs := checkFields("pod.spec", "spec", reflect.ValueOf(s).Elem())
+	v.warns, v.errs = append(v.warns, warns...), append(v.errs, errs...)
 	if s.SecurityContext != nil {
 		sc := s.SecurityContext
-		if sc.SELinuxOptions != nil || sc.SeccompProfile != nil || sc.AppArmorProfile != nil {
-			v.warn("spec.securityContext seLinuxOptions/seccompProfile/appArmorProfile are ignored")
-		}
 		for _, sys := range sc.Sysctls {
 			if !namespacedSysctl(sys.Name) {
 				v.fail("spec.securityContext.sysctls: %q is not a namespaced sysctl; only net.*, kernel.shm*, kernel.msg*, kernel.sem and fs.mqueue.* can be set per pod", sys.Name)
@@ -109,11 +93,10 @@ func (v *validator) run() {
 				v.fail("%s.secret.secretName is required", f)
 			}
 			v.checkProjection(f+".secret", vol.Secret.Items, vol.Secret.DefaultMode)
-		case vol.HostPath != nil:
-			v.fail("%s (%q): hostPath volumes are not supported: podsim pods never see the host's files (use emptyDir, configMap or secret)", f, vol.Name)
-		default:
-			v.fail("%s (%q): only emptyDir, configMap and secret volumes are supported", f, vol.Name)
+		case reflect.ValueOf(vol.VolumeSource).IsZero():
+			v.fail("%s (%q) has no source: only emptyDir, configMap and secret volumes are supported", f, vol.Name)
 		}
+		// Other sources are refused by checkFields, naming the source.
 	}
 
 	names := map[string]bool{}
@@ -134,34 +117,13 @@ func (v *validator) run() {
 			v.fail("%s.image is required", f)
 		}
 		for _, e := range c.Env {
-			if e.ValueFrom != nil {
-				v.fail("%s.env[%s].valueFrom is not supported yet: use value", f, e.Name)
-			}
 			if e.Name == "" {
 				v.fail("%s.env: a variable has no name", f)
 			}
 		}
-		if len(c.EnvFrom) > 0 {
-			v.fail("%s.envFrom is not supported yet", f)
-		}
-		if c.Lifecycle != nil {
-			v.fail("%s.lifecycle hooks are not supported", f)
-		}
-		if len(c.VolumeDevices) > 0 {
-			v.fail("%s.volumeDevices are not supported", f)
-		}
-		if c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil {
-			v.warn("%s: probes are not run (podsim has no kubelet agent)", f)
-		}
-		if c.Stdin || c.TTY {
-			v.warn("%s: stdin/tty on the container are ignored; use 'podsim exec -it'", f)
-		}
 		for _, p := range c.Ports {
 			if p.ContainerPort < 1 || p.ContainerPort > 65535 {
 				v.fail("%s.ports: containerPort %d is out of range 1-65535", f, p.ContainerPort)
-			}
-			if p.HostPort != 0 {
-				v.fail("%s.ports: hostPort is not supported (podsim never exposes pods outside the machine)", f)
 			}
 		}
 		mounts := map[string]bool{}
@@ -178,34 +140,21 @@ func (v *validator) run() {
 				v.fail("%s.volumeMounts: mountPath %q is used twice", f, m.MountPath)
 			}
 			mounts[path.Clean(m.MountPath)] = true
-			if m.SubPathExpr != "" {
-				v.fail("%s.volumeMounts[%s].subPathExpr is not supported", f, m.Name)
-			}
 			if m.SubPath != "" && (path.IsAbs(m.SubPath) || hasDotDot(m.SubPath)) {
 				v.fail("%s.volumeMounts[%s].subPath %q must be a relative path without '..'", f, m.Name, m.SubPath)
 			}
-			if m.MountPropagation != nil && *m.MountPropagation != corev1.MountPropagationNone {
-				v.fail("%s.volumeMounts[%s].mountPropagation is not supported", f, m.Name)
-			}
 		}
-		if err := validateResources(c); err != "" {
+		if warn, err := validateResources(c); err != "" {
 			v.fail("%s.resources: %s", f, err)
+		} else if warn != "" {
+			v.warn("%s.resources: %s", f, warn)
 		}
-		if sc := c.SecurityContext; sc != nil {
-			if sc.SELinuxOptions != nil || sc.SeccompProfile != nil || sc.AppArmorProfile != nil || sc.ProcMount != nil {
-				v.warn("%s.securityContext: seLinuxOptions/seccompProfile/appArmorProfile/procMount are ignored", f)
-			}
-			if sc.WindowsOptions != nil {
-				v.fail("%s.securityContext.windowsOptions make no sense on Linux", f)
-			}
+		if err := staticRunAsNonRoot(v.pod, c); err != "" {
+			v.fail("%s.securityContext.runAsNonRoot: %s", f, err)
 		}
 	}
 	for i := range s.InitContainers {
-		c := &s.InitContainers[i]
-		if c.RestartPolicy != nil {
-			v.fail("spec.initContainers[%s].restartPolicy (native sidecars) is not supported yet", c.Name)
-		}
-		check("initContainers", i, c)
+		check("initContainers", i, &s.InitContainers[i])
 	}
 	for i := range s.Containers {
 		check("containers", i, &s.Containers[i])
@@ -229,23 +178,95 @@ func (v *validator) checkProjection(f string, items []corev1.KeyToPath, mode *in
 	}
 }
 
-func validateResources(c *corev1.Container) string {
+// validateResources checks a container's requests and limits: cpu and
+// memory are acted on; an ephemeral-storage limit is refused (kubelet would
+// evict the pod past it, podsim would not), a request only warned about (it
+// only guides the scheduler).
+func validateResources(c *corev1.Container) (warn, err string) {
 	for _, rl := range []corev1.ResourceList{c.Resources.Limits, c.Resources.Requests} {
 		for name, q := range rl {
 			switch name {
 			case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
 			default:
-				return fmt.Sprintf("resource %q is not supported (cpu, memory)", name)
+				return "", fmt.Sprintf("resource %q is not supported (cpu, memory)", name)
 			}
 			if q.Sign() < 0 {
-				return fmt.Sprintf("%s must not be negative (%s)", name, q.String())
+				return "", fmt.Sprintf("%s must not be negative (%s)", name, q.String())
 			}
 		}
 	}
 	if m, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && m.Value() > 0 && m.Value() < 4<<20 {
-		return fmt.Sprintf("memory limit %s is below 4Mi, too small for any container", m.String())
+		return "", fmt.Sprintf("memory limit %s is below 4Mi, too small for any container", m.String())
+	}
+	if _, ok := c.Resources.Limits[corev1.ResourceEphemeralStorage]; ok {
+		return "", "limits.ephemeral-storage is not supported: kubelet evicts a pod past it, podsim would not limit the container's disk use: remove it"
+	}
+	if _, ok := c.Resources.Requests[corev1.ResourceEphemeralStorage]; ok {
+		return "requests.ephemeral-storage is ignored: there is no scheduler to reserve disk space", ""
+	}
+	return "", ""
+}
+
+// staticRunAsNonRoot is kubelet's runAsNonRoot check as far as the pod
+// spec decides it: with runAsUser (the container's, else the pod's) 0 the
+// container is refused with kubelet's message, with another uid it passes.
+// Without runAsUser kubelet checks the image's USER (VerifyRunAsNonRoot),
+// which podsim only reads while it builds the pod; podsim refuses the field
+// then rather than run the container unchecked.
+func staticRunAsNonRoot(pod *corev1.Pod, c *corev1.Container) string {
+	nonRoot, uid := effectiveRunAs(pod, c)
+	switch {
+	case nonRoot == nil || !*nonRoot:
+		return ""
+	case uid == nil:
+		return "podsim cannot check the image's USER before it builds the pod (every podsim image runs as root, so kubelet would refuse it: \"container has runAsNonRoot and image will run as root\"): set runAsUser to a non-zero uid"
+	case *uid == 0:
+		return fmt.Sprintf("container's runAsUser breaks non-root policy (pod: %q, container: %s): set runAsUser to a non-zero uid", pod.Name+"_"+pod.Namespace, c.Name)
 	}
 	return ""
+}
+
+// VerifyRunAsNonRoot is kubelet's check of runAsNonRoot against the user
+// the container will run as: runAsUser if set, else the image's USER
+// ("uid", "uid:gid", "name" or empty for root). It returns kubelet's error.
+func VerifyRunAsNonRoot(pod *corev1.Pod, c *corev1.Container, imageUser string) error {
+	nonRoot, uid := effectiveRunAs(pod, c)
+	podName := pod.Name + "_" + pod.Namespace
+	if nonRoot == nil || !*nonRoot {
+		return nil
+	}
+	if uid != nil {
+		if *uid == 0 {
+			return fmt.Errorf("container's runAsUser breaks non-root policy (pod: %q, container: %s)", podName, c.Name)
+		}
+		return nil
+	}
+	user, _, _ := strings.Cut(imageUser, ":")
+	if user == "" || user == "0" {
+		return fmt.Errorf("container has runAsNonRoot and image will run as root (pod: %q, container: %s)", podName, c.Name)
+	}
+	for _, r := range user {
+		if r < '0' || r > '9' {
+			return fmt.Errorf("container has runAsNonRoot and image has non-numeric user (%s), cannot verify user is non-root (pod: %q, container: %s)", user, podName, c.Name)
+		}
+	}
+	return nil
+}
+
+// effectiveRunAs is runAsNonRoot and runAsUser, the container's over the pod's.
+func effectiveRunAs(pod *corev1.Pod, c *corev1.Container) (nonRoot *bool, uid *int64) {
+	if psc := pod.Spec.SecurityContext; psc != nil {
+		nonRoot, uid = psc.RunAsNonRoot, psc.RunAsUser
+	}
+	if sc := c.SecurityContext; sc != nil {
+		if sc.RunAsNonRoot != nil {
+			nonRoot = sc.RunAsNonRoot
+		}
+		if sc.RunAsUser != nil {
+			uid = sc.RunAsUser
+		}
+	}
+	return nonRoot, uid
 }
 
 func hasDotDot(p string) bool {

@@ -9,11 +9,12 @@ import (
 )
 
 // newDocsCommand is the hidden `podsim docs`: it writes the CLI reference,
-// one Markdown page per command, with cobra's doc generator. The pages in
-// docs/cli/ are generated this way; regenerate them after changing a
-// command's flags or help.
+// one Markdown page per command, with cobra's doc generator, and the field
+// table (docs/fields.md). The pages in docs/ are generated this way;
+// regenerate them with 'go run ./cmd/podsim docs' after changing a
+// command's flags or help or the field table (TestDocsUpToDate checks).
 func newDocsCommand() *cobra.Command {
-	var dir string
+	var dir, fields string
 	cmd := &cobra.Command{
 		Use:    "docs",
 		Short:  "Write the CLI reference (Markdown, one page per command) into a directory",
@@ -29,10 +30,14 @@ func newDocsCommand() *cobra.Command {
 			if err := doc.GenMarkdownTree(root, dir); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "CLI reference written to %s (start at %s/podsim.md)\n", dir, dir)
+			if err := os.WriteFile(fields, []byte(fieldsMarkdown()), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "CLI reference written to %s (start at %s/podsim.md), field table to %s\n", dir, dir, fields)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "docs/cli", "directory to write the Markdown pages to")
+	cmd.Flags().StringVar(&fields, "fields", "docs/fields.md", "file to write the field table to")
 	return cmd
 }

@@ -13,7 +13,7 @@ import (
 func TestDocsCommand(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	if code := Run(context.Background(), []string{"docs", "--dir", dir}, nil, &out, &errOut); code != 0 {
+	if code := Run(context.Background(), []string{"docs", "--dir", dir, "--fields", filepath.Join(dir, "fields.md")}, nil, &out, &errOut); code != 0 {
 		t.Fatalf("podsim docs: exit %d: %s", code, errOut.String())
 	}
 	for _, page := range []string{"podsim.md", "podsim_apply.md", "podsim_tour.md", "podsim_inspect.md"} {
@@ -31,5 +31,40 @@ func TestDocsCommand(t *testing.T) {
 	root, _ := os.ReadFile(filepath.Join(dir, "podsim.md"))
 	if !strings.Contains(string(root), "--trace") || strings.Contains(string(root), "Auto generated") {
 		t.Errorf("root page: want --trace and no date footer:\n%s", root)
+	}
+}
+
+// The generated docs in the repository (docs/cli/*.md, docs/fields.md) are
+// what `podsim docs` writes now: regenerate them after changing a command or
+// the field table.
+func TestDocsUpToDate(t *testing.T) {
+	dir := t.TempDir()
+	cli, fields := filepath.Join(dir, "cli"), filepath.Join(dir, "fields.md")
+	var out, errOut bytes.Buffer
+	if code := Run(context.Background(), []string{"docs", "--dir", cli, "--fields", fields}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("podsim docs: exit %d: %s", code, errOut.String())
+	}
+	const fix = "regenerate with 'go run ./cmd/podsim docs' at the repository's root"
+	repo := filepath.Join("..", "..", "..", "docs")
+	compare := func(got, committed string) {
+		want, err := os.ReadFile(committed)
+		if err != nil {
+			t.Errorf("%s: %v: %s", committed, err, fix)
+			return
+		}
+		if b, _ := os.ReadFile(got); !bytes.Equal(b, want) {
+			t.Errorf("%s is out of date: %s", committed, fix)
+		}
+	}
+	compare(fields, filepath.Join(repo, "fields.md"))
+	generated, _ := filepath.Glob(filepath.Join(cli, "*.md"))
+	for _, g := range generated {
+		compare(g, filepath.Join(repo, "cli", filepath.Base(g)))
+	}
+	committed, _ := filepath.Glob(filepath.Join(repo, "cli", "*.md"))
+	for _, c := range committed {
+		if _, err := os.Stat(filepath.Join(cli, filepath.Base(c))); err != nil {
+			t.Errorf("%s documents no command: remove it (%s)", c, fix)
+		}
 	}
 }

@@ -1,0 +1,630 @@
+package sandbox
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The field table: every field of the Kubernetes types podsim reads from a
+// manifest (v1.PodSpec with its containers, security contexts, volumes,
+// mounts and ports; apps/v1 DeploymentSpec; v1.ServiceSpec and ServicePort),
+// each supported, warned about or refused, with what Kubernetes means by it
+// and what podsim does instead. Validation walks a manifest's object with
+// this table, so a field that is set is either acted on, warned about by
+// name or refused by name: nothing is dropped without a word.
+// TestFieldTableCoversAPI keeps the table complete for the k8s.io/api
+// version in go.mod; `podsim explain` and docs/fields.md print it.
+
+// FieldStatus says what podsim does with a field that is set.
+type FieldStatus string
+
+const (
+	// FieldSupported fields are acted on as kubelet would (validation may
+	// still refuse some values; the text says which).
+	FieldSupported FieldStatus = "supported"
+	// FieldWarned fields are accepted but have no effect; setting one gives a
+	// warning naming it.
+	FieldWarned FieldStatus = "warned"
+	// FieldRefused fields would make podsim's pod differ from a node's;
+	// setting one is an error naming it.
+	FieldRefused FieldStatus = "refused"
+)
+
+// Field is one row of the table.
+type Field struct {
+	// Path in `kubectl explain` style: "pod.spec.containers.securityContext.runAsNonRoot".
+	Path   string
+	Status FieldStatus
+	// Kubernetes is what the field means on a node.
+	Kubernetes string
+	// Podsim is what podsim does with it; for warned and refused fields
+	// it is the warning or error, and says the fix.
+	Podsim string
+	// Accept lists values that are what podsim does anyway: a warned or
+	// refused field set to one of them passes without a word (hostNetwork:
+	// false, restartPolicy: Never, service type ClusterIP).
+	Accept []string
+}
+
+// Fields returns the whole table, sorted by path.
+func Fields() []Field {
+	t := fieldTable()
+	sort.Slice(t, func(i, j int) bool { return t[i].Path < t[j].Path })
+	return t
+}
+
+// LookupField returns a field by path. Paths under
+// deployment.spec.template.spec are the pod's (pod.spec...).
+func LookupField(path string) (Field, bool) {
+	path = CanonicalFieldPath(path)
+	for _, f := range fieldTable() {
+		if f.Path == path {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// FieldChildren returns the fields directly under path (the members of a
+// struct), sorted by path.
+func FieldChildren(path string) []Field {
+	path = CanonicalFieldPath(path)
+	var out []Field
+	for _, f := range Fields() {
+		if rest, ok := strings.CutPrefix(f.Path, path+"."); ok && !strings.Contains(rest, ".") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// CanonicalFieldPath maps kind aliases (pods, po, deploy, svc, ...) to the
+// table's names and a Deployment's pod template to pod.spec.
+func CanonicalFieldPath(path string) string {
+	kind, rest, _ := strings.Cut(strings.TrimSpace(path), ".")
+	switch strings.ToLower(kind) {
+	case "pod", "pods", "po":
+		kind = "pod"
+	case "deployment", "deployments", "deploy", "deployment.apps":
+		kind = "deployment"
+	case "service", "services", "svc":
+		kind = "service"
+	}
+	if rest == "" {
+		return kind
+	}
+	path = kind + "." + rest
+	if r, ok := strings.CutPrefix(path, "deployment.spec.template.spec"); ok {
+		return "pod.spec" + r
+	}
+	return path
+}
+
+// NearestFieldPath suggests the known path closest to an unknown one: the
+// one whose field name is closest to the unknown one's (a field asked for
+// at the wrong level, or misspelt), then whose whole path is closest.
+func NearestFieldPath(path string) string {
+	path = strings.ToLower(CanonicalFieldPath(path))
+	last := path[strings.LastIndex(path, ".")+1:]
+	best, bestScore := "", 0
+	for _, f := range Fields() {
+		p := strings.ToLower(f.Path)
+		score := editDistance(last, p[strings.LastIndex(p, ".")+1:])*1000 + editDistance(path, p)
+		if best == "" || score < bestScore {
+			best, bestScore = f.Path, score
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// fieldRoots are the types the table describes, by the path of their root.
+// Walks (validation, the completeness test) start here.
+func fieldRoots() map[string]reflect.Type {
+	return map[string]reflect.Type{
+		"pod.spec":        reflect.TypeOf(corev1.PodSpec{}),
+		"deployment.spec": reflect.TypeOf(appsv1.DeploymentSpec{}),
+		"service.spec":    reflect.TypeOf(corev1.ServiceSpec{}),
+	}
+}
+
+// CheckDeploymentFields checks the set fields of a Deployment's spec
+// (not its pod template: Validate does that) against the table. Warnings
+// start with "deployment NAME: ".
+func CheckDeploymentFields(d *appsv1.Deployment) (warnings []string, err error) {
+	warnings, errs := checkFields("deployment.spec", "spec", reflect.ValueOf(&d.Spec).Elem())
+	for i, w := range warnings {
+		warnings[i] = "deployment " + d.Name + ": " + w
+	}
+	if len(errs) > 0 {
+		return warnings, fmt.Errorf("%w: deployment %s: %s", ErrInvalidPod, d.Name, strings.Join(errs, "; "))
+	}
+	return warnings, nil
+}
+
+// CheckServiceFields checks the set fields of a Service's spec against the
+// table. Warnings start with "service NAME: ".
+func CheckServiceFields(svc *corev1.Service) (warnings []string, err error) {
+	warnings, errs := checkFields("service.spec", "spec", reflect.ValueOf(&svc.Spec).Elem())
+	for i, w := range warnings {
+		warnings[i] = "service " + svc.Name + ": " + w
+	}
+	if len(errs) > 0 {
+		return warnings, fmt.Errorf("service %s: %s", svc.Name, strings.Join(errs, "; "))
+	}
+	return warnings, nil
+}
+
+// checkFields walks a struct value with the table: every field that is set
+// is looked up; a supported field with fields of its own in the table is
+// walked into (each element of a list, named by its name or index), a
+// warned field gives a warning, a refused field an error, both starting
+// with the field's place in the object (display), e.g.
+// "spec.containers[c1].securityContext.runAsNonRoot". A set field missing
+// from the table is refused: podsim does not know what it would drop.
+func checkFields(path, display string, v reflect.Value) (warns, errs []string) {
+	table := map[string]Field{}
+	for _, f := range fieldTable() {
+		table[f.Path] = f
+	}
+	parents := map[string]bool{}
+	for p := range table {
+		for i := strings.LastIndex(p, "."); i > 0; i = strings.LastIndex(p[:i], ".") {
+			parents[p[:i]] = true
+		}
+	}
+	var walk func(path, display string, v reflect.Value)
+	walk = func(path, display string, v reflect.Value) {
+		eachJSONField(v.Type(), func(name string, idx []int) {
+			fv := v.FieldByIndex(idx)
+			if fv.IsZero() {
+				return
+			}
+			p, d := path+"."+name, display+"."+name
+			f, ok := table[p]
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Sprintf("%s: podsim does not know this field (it is newer than podsim's table): remove it", d))
+			case f.Status == FieldSupported && parents[p]:
+				for fv.Kind() == reflect.Pointer {
+					fv = fv.Elem()
+				}
+				switch fv.Kind() {
+				case reflect.Struct:
+					walk(p, d, fv)
+				case reflect.Slice:
+					for i := 0; i < fv.Len(); i++ {
+						walk(p, d+"["+elementName(fv.Index(i), i)+"]", fv.Index(i))
+					}
+				}
+			case f.Status == FieldSupported || accepted(f, fv):
+			case f.Status == FieldWarned:
+				warns = append(warns, withValue(d, fv)+": "+f.Podsim)
+			default:
+				errs = append(errs, withValue(d, fv)+": "+f.Podsim)
+			}
+		})
+	}
+	walk(path, display, v)
+	return warns, errs
+}
+
+// withValue adds a string value to a field's place ("spec.type \"NodePort\""),
+// so the message says which value was refused.
+func withValue(display string, v reflect.Value) string {
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() == reflect.String {
+		return fmt.Sprintf("%s %q", display, v.String())
+	}
+	return display
+}
+
+// eachJSONField calls fn with the JSON name and index of every field of a
+// struct type, descending into inline (embedded) structs.
+func eachJSONField(t reflect.Type, fn func(name string, index []int)) {
+	var rec func(t reflect.Type, prefix []int)
+	rec = func(t reflect.Type, prefix []int) {
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			idx := append(append([]int(nil), prefix...), i)
+			name, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if name == "-" || !sf.IsExported() {
+				continue
+			}
+			if name == "" && (sf.Anonymous || strings.Contains(opts, "inline")) && sf.Type.Kind() == reflect.Struct {
+				rec(sf.Type, idx)
+				continue
+			}
+			if name == "" {
+				continue
+			}
+			fn(name, idx)
+		}
+	}
+	rec(t, nil)
+}
+
+func elementName(v reflect.Value, i int) string {
+	if v.Kind() == reflect.Struct {
+		if n := v.FieldByName("Name"); n.IsValid() && n.Kind() == reflect.String && n.String() != "" {
+			return n.String()
+		}
+	}
+	return strconv.Itoa(i)
+}
+
+// accepted reports whether a set field's value is one of its Accept values.
+func accepted(f Field, v reflect.Value) bool {
+	if len(f.Accept) == 0 {
+		return false
+	}
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	var s string
+	switch v.Kind() {
+	case reflect.Bool:
+		s = strconv.FormatBool(v.Bool())
+	case reflect.String:
+		s = v.String()
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		s = strconv.FormatInt(v.Int(), 10)
+	case reflect.Slice:
+		var parts []string
+		for i := 0; i < v.Len(); i++ {
+			if v.Index(i).Kind() != reflect.String {
+				return false
+			}
+			parts = append(parts, v.Index(i).String())
+		}
+		s = strings.Join(parts, ",")
+	default:
+		return false
+	}
+	for _, a := range f.Accept {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+func supported(path, kube, podsim string) Field {
+	return Field{Path: path, Status: FieldSupported, Kubernetes: kube, Podsim: podsim}
+}
+
+func warned(path, kube, podsim string, accept ...string) Field {
+	return Field{Path: path, Status: FieldWarned, Kubernetes: kube, Podsim: podsim, Accept: accept}
+}
+
+func refused(path, kube, podsim string, accept ...string) Field {
+	return Field{Path: path, Status: FieldRefused, Kubernetes: kube, Podsim: podsim, Accept: accept}
+}
+
+const (
+	noScheduler = "is ignored: podsim has one node and no scheduler, every pod runs on it"
+	noAgent     = "podsim has no kubelet agent that keeps watching the pod"
+)
+
+// fieldTable builds the table. It is a function, not a package variable, so
+// nobody can change it at run time.
+func fieldTable() []Field {
+	t := []Field{
+		supported("pod.spec", "The pod's desired state: its containers, volumes and how they share the node's kernel.",
+			"podsim builds it as kubelet and containerd's CRI do: a pod cgroup, a pinned network namespace, a pause container holding the shared namespaces, then the containers."),
+		supported("deployment.spec", "A Deployment: a number of identical pods from a template, kept running and rolled out by the Deployment and ReplicaSet controllers.",
+			"podsim has no controller loop: 'podsim apply' does once what the controllers would do."),
+		supported("service.spec", "A Service: a stable virtual IP and DNS name in front of the pods its selector matches.",
+			"podsim has no kube-proxy and no DNS server: a Service's names resolve, in every pod's /etc/hosts, to the IPs of the pods it selects (a headless Service)."),
+
+		// PodSpec.
+		supported("pod.spec.volumes", "Volumes the pod's containers can mount.", "emptyDir, configMap and secret volumes are built as kubelet lays them out; every other source is refused by name."),
+		supported("pod.spec.volumes.name", "The volume's name, a DNS label, referenced by volumeMounts.", "Checked and used as kubelet does (it names the directory under the pod's volumes)."),
+		supported("pod.spec.initContainers", "Containers run one at a time, each to completion, before the app containers start.", "Run in order; a failing one leaves the pod in Init:Error and the app containers never start."),
+		supported("pod.spec.containers", "The pod's app containers.", "Created and started in order, joining the pause container's net, ipc and uts namespaces."),
+		refused("pod.spec.ephemeralContainers", "Debugging containers added to a running pod with 'kubectl debug'.",
+			"ephemeralContainers are not supported: use 'podsim exec' to run a command in a container of the pod"),
+		warned("pod.spec.restartPolicy", "Whether kubelet restarts containers that exit: Always (the default), OnFailure or Never.",
+			"restartPolicy is not enforced: "+noAgent+", an exited container stays exited (Never is what podsim does)", "Never"),
+		supported("pod.spec.terminationGracePeriodSeconds", "Seconds between SIGTERM and SIGKILL when the pod is deleted.",
+			"Honoured by 'podsim delete'; a PID 1 without a SIGTERM handler gets SIGKILL at once, since the kernel drops the SIGTERM."),
+		refused("pod.spec.activeDeadlineSeconds", "Seconds after which kubelet kills a running pod (reason DeadlineExceeded).",
+			"activeDeadlineSeconds is not supported: "+noAgent+", so the pod would run past its deadline: remove it and delete the pod yourself"),
+		warned("pod.spec.dnsPolicy", "Where resolv.conf comes from: ClusterFirst (the cluster DNS, the default), Default (the node's), ClusterFirstWithHostNet, None (only dnsConfig).",
+			"dnsPolicy is not applied: podsim always writes a ClusterFirst-like resolv.conf (the namespace's cluster search path, the host's nameservers) and resolves Services through /etc/hosts", "ClusterFirst", "ClusterFirstWithHostNet"),
+		warned("pod.spec.nodeSelector", "Labels a node must have to run the pod.", "nodeSelector "+noScheduler),
+		warned("pod.spec.serviceAccountName", "The ServiceAccount whose identity the pod runs with; its token is mounted into the containers.",
+			"serviceAccountName is ignored: there is no API server, so no token is mounted"),
+		warned("pod.spec.serviceAccount", "Deprecated alias of serviceAccountName.", "serviceAccount is ignored: there is no API server, so no token is mounted"),
+		warned("pod.spec.automountServiceAccountToken", "Whether the ServiceAccount token is mounted at /var/run/secrets/kubernetes.io/serviceaccount.",
+			"automountServiceAccountToken is ignored: there is no API server, so no token is ever mounted (false is what podsim does)", "false"),
+		warned("pod.spec.nodeName", "Binds the pod to a node directly, bypassing the scheduler.", "nodeName "+noScheduler),
+		refused("pod.spec.hostNetwork", "The pod uses the node's network namespace instead of its own.",
+			"hostNetwork is not supported: podsim pods always get their own network namespace (remove it)", "false"),
+		refused("pod.spec.hostPID", "The pod's containers see and share the node's PID namespace.",
+			"hostPID is not supported: podsim pods always get their own PID namespaces (remove it)", "false"),
+		refused("pod.spec.hostIPC", "The pod uses the node's IPC namespace.",
+			"hostIPC is not supported: podsim pods always get their own IPC namespace (remove it)", "false"),
+		supported("pod.spec.shareProcessNamespace", "All containers of the pod share one PID namespace; the pause container is PID 1.",
+			"Done as CRI does: the containers join the pause container's PID namespace."),
+		supported("pod.spec.securityContext", "Security settings for every container of the pod.", "See its fields."),
+		warned("pod.spec.imagePullSecrets", "Registry credentials for pulling the pod's images.", "imagePullSecrets are ignored: podsim builds images offline and pulls nothing"),
+		refused("pod.spec.hostname", "The pod's hostname (UTS namespace) instead of the pod name.",
+			"hostname is not supported yet: the UTS hostname would be the pod name, not this: remove it, or name the pod after the hostname"),
+		refused("pod.spec.subdomain", "With hostname, gives the pod the FQDN <hostname>.<subdomain>.<namespace>.svc.cluster.local (kubelet writes it into /etc/hosts).",
+			"subdomain is not supported yet: podsim would write no FQDN line in /etc/hosts: remove it"),
+		warned("pod.spec.affinity", "Node and pod (anti-)affinity rules for the scheduler.", "affinity "+noScheduler),
+		warned("pod.spec.schedulerName", "Which scheduler places the pod.", "schedulerName "+noScheduler),
+		warned("pod.spec.tolerations", "Taints of nodes the pod tolerates.", "tolerations "+noScheduler),
+		refused("pod.spec.hostAliases", "Extra IP/hostname lines kubelet adds to the pod's /etc/hosts.",
+			"hostAliases are not supported yet: podsim's /etc/hosts would lack these lines: remove them (use a Service to name another pod)"),
+		warned("pod.spec.priorityClassName", "The PriorityClass deciding the pod's priority for scheduling and preemption.", "priorityClassName "+noScheduler),
+		warned("pod.spec.priority", "The pod's priority, filled in from priorityClassName.", "priority "+noScheduler),
+		refused("pod.spec.dnsConfig", "Nameservers, search domains and options merged into (or, with dnsPolicy None, making up) the pod's resolv.conf.",
+			"dnsConfig is not supported yet: podsim's resolv.conf would lack these settings: remove it"),
+		warned("pod.spec.readinessGates", "Extra conditions, set by other controllers, that must hold before the pod counts as ready.",
+			"readinessGates are ignored: no controller sets them here, and podsim counts a running pod as ready"),
+		refused("pod.spec.runtimeClassName", "Runs the pod with another container runtime handler (gVisor, Kata, ...), chosen through a RuntimeClass.",
+			"runtimeClassName is not supported: podsim always runs containers with runc, which would not give the isolation this class asks for: remove it"),
+		warned("pod.spec.enableServiceLinks", "Whether kubelet injects the Docker-link variables (<SVC>_SERVICE_HOST, <SVC>_PORT, ...) of the namespace's Services; true when unset.",
+			"enableServiceLinks is ignored: podsim injects no service variables (there is no ClusterIP to point them at): use the Service's name (false is what podsim does)", "false"),
+		warned("pod.spec.preemptionPolicy", "Whether the pod may preempt lower-priority pods.", "preemptionPolicy "+noScheduler),
+		warned("pod.spec.overhead", "Resources the RuntimeClass adds to the pod's cgroup and scheduling.", "overhead is ignored: podsim sizes the pod cgroup from its containers only"),
+		warned("pod.spec.topologySpreadConstraints", "How to spread pods across zones and nodes.", "topologySpreadConstraints "+noScheduler),
+		refused("pod.spec.setHostnameAsFQDN", "The UTS hostname becomes the pod's FQDN (needs hostname and subdomain).",
+			"setHostnameAsFQDN is not supported: the UTS hostname is the pod name: remove it", "false"),
+		supported("pod.spec.os", "The operating system the pod needs.", "See its field."),
+		refused("pod.spec.os.name", "linux or windows.", "os.name must be linux: podsim runs Linux containers", "linux"),
+		refused("pod.spec.hostUsers", "false: the pod gets a user namespace (its root is an unprivileged user on the node).",
+			"hostUsers: false (user namespaces) is not supported (remove it)", "true"),
+		refused("pod.spec.schedulingGates", "The pod stays Pending (SchedulingGated) until every gate is removed.",
+			"schedulingGates are not supported: the pod would run at once instead of waiting for its gates: remove them"),
+		refused("pod.spec.resourceClaims", "Dynamic Resource Allocation claims (devices) the pod's containers use.",
+			"resourceClaims are not supported: podsim has no resource drivers: remove them"),
+		refused("pod.spec.resources", "Pod-level requests and limits, shared by all containers (kubelet sizes the pod cgroup from them).",
+			"pod-level resources are not supported yet: podsim sizes the pod cgroup from the containers' resources: set them per container"),
+		refused("pod.spec.hostnameOverride", "The pod's hostname, overriding hostname and subdomain (alpha).",
+			"hostnameOverride is not supported: the UTS hostname is the pod name: remove it"),
+		warned("pod.spec.schedulingGroup", "The workload group the scheduler places the pod with (alpha).", "schedulingGroup "+noScheduler),
+		refused("pod.spec.evictionResponders", "Controllers that must answer before the pod is evicted (alpha).",
+			"evictionResponders are not supported: podsim has no eviction API: remove them"),
+
+		// PodSecurityContext.
+		warned("pod.spec.securityContext.seLinuxOptions", "SELinux labels for every container.", "securityContext.seLinuxOptions are ignored: podsim applies no SELinux labels"),
+		refused("pod.spec.securityContext.windowsOptions", "Windows-only settings.", "securityContext.windowsOptions make no sense on Linux (remove them)"),
+		supported("pod.spec.securityContext.runAsUser", "The uid of every container's first process, unless the container sets its own.", "Set as the process uid, as CRI does."),
+		supported("pod.spec.securityContext.runAsGroup", "The primary gid of every container's first process.", "Set as the process gid, as CRI does."),
+		supported("pod.spec.securityContext.runAsNonRoot", "kubelet refuses to start a container that would run as uid 0.",
+			"Checked before the pod is built when runAsUser decides it (uid 0 is refused with kubelet's message). Without runAsUser kubelet checks the image's USER, which podsim reads only while it builds the pod, so podsim refuses runAsNonRoot without a runAsUser: set runAsUser to a non-zero uid."),
+		supported("pod.spec.securityContext.supplementalGroups", "Groups added to every container's first process, after the image user's own.", "Added after the image user's groups, as CRI does."),
+		refused("pod.spec.securityContext.supplementalGroupsPolicy", "Merge (the default: the image's /etc/group groups too) or Strict (only the listed groups).",
+			"supplementalGroupsPolicy is not supported: podsim always merges the image user's groups (Merge): remove it", "Merge"),
+		refused("pod.spec.securityContext.fsGroup", "A group every container gets as a supplementary group; kubelet makes volumes group-owned by it (and setgid) so non-root containers can write them.",
+			"fsGroup is not supported yet: podsim neither adds the group nor changes the volumes' owner, so a non-root container could be denied a volume it can use on a node: remove it (or run as root)"),
+		supported("pod.spec.securityContext.sysctls", "Namespaced sysctls set in the pod's namespaces before the containers start.",
+			"Set in the pod's net/ipc namespaces as CRI does; a sysctl that is not namespaced (it would change the whole node) is refused."),
+		refused("pod.spec.securityContext.fsGroupChangePolicy", "When kubelet changes the volumes' ownership to fsGroup: Always or OnRootMismatch.",
+			"fsGroupChangePolicy is not supported: podsim does not change volume ownership (no fsGroup): remove it"),
+		warned("pod.spec.securityContext.seccompProfile", "The seccomp filter for every container: RuntimeDefault, Localhost or Unconfined.",
+			"securityContext.seccompProfile is ignored: podsim's containers run without a seccomp filter (Unconfined)"),
+		warned("pod.spec.securityContext.appArmorProfile", "The AppArmor profile for every container.", "securityContext.appArmorProfile is ignored: podsim applies no AppArmor profile"),
+		warned("pod.spec.securityContext.seLinuxChangePolicy", "How volumes get their SELinux label: MountOption or Recursive.", "securityContext.seLinuxChangePolicy is ignored: podsim applies no SELinux labels"),
+
+		// Volume sources.
+		supported("pod.spec.volumes.emptyDir", "An empty directory that lives as long as the pod, shared by its containers.",
+			"A directory under podsim's pod directory, or a tmpfs with medium Memory, bind-mounted into each container."),
+		supported("pod.spec.volumes.emptyDir.medium", "\"\" (the node's disk) or Memory (a tmpfs).", "Both are built; HugePages media are refused."),
+		refused("pod.spec.volumes.emptyDir.sizeLimit", "The most the volume may hold: kubelet evicts a pod whose disk emptyDir grows past it; a Memory emptyDir's tmpfs gets this size.",
+			"emptyDir.sizeLimit is not supported yet: the volume would not be limited: remove it"),
+		refused("pod.spec.volumes.emptyDir.mode", "The permission bits of the volume's directory (alpha).", "emptyDir.mode is not supported: the directory is 0777 as kubelet makes it by default: remove it"),
+		supported("pod.spec.volumes.configMap", "A ConfigMap's keys as files, updated when the ConfigMap changes.",
+			"Laid out like kubelet's (..data symlink to a timestamped directory, one symlink per key), read-only, swapped atomically on 'podsim apply'."),
+		supported("pod.spec.volumes.configMap.name", "The ConfigMap's name.", "Looked up in the pod's namespace before the pod is built."),
+		supported("pod.spec.volumes.configMap.items", "Which keys to project, to which paths.", "Honoured."),
+		supported("pod.spec.volumes.configMap.defaultMode", "Permission bits of the files.", "Honoured."),
+		supported("pod.spec.volumes.configMap.optional", "A missing ConfigMap (or key) is not an error.", "Honoured: the volume is empty."),
+		refused("pod.spec.volumes.configMap.defaultUser", "The owner uid of the files (alpha).", "configMap.defaultUser is not supported: the files are owned by root: remove it"),
+		supported("pod.spec.volumes.secret", "A Secret's keys as files, on a tmpfs.", "Laid out like kubelet's on a tmpfs under /run/podsim, never on disk; read-only."),
+		supported("pod.spec.volumes.secret.secretName", "The Secret's name.", "Looked up in the pod's namespace before the pod is built."),
+		supported("pod.spec.volumes.secret.items", "Which keys to project, to which paths.", "Honoured."),
+		supported("pod.spec.volumes.secret.defaultMode", "Permission bits of the files.", "Honoured."),
+		supported("pod.spec.volumes.secret.optional", "A missing Secret (or key) is not an error.", "Honoured: the volume is empty."),
+		refused("pod.spec.volumes.secret.defaultUser", "The owner uid of the files (alpha).", "secret.defaultUser is not supported: the files are owned by root: remove it"),
+		refused("pod.spec.volumes.hostPath", "A file or directory of the node, mounted into the pod.",
+			"hostPath volumes are not supported: podsim pods never see the host's files (use emptyDir, configMap or secret)"),
+	}
+	for _, k := range []string{"configMap", "secret"} {
+		t = append(t,
+			supported("pod.spec.volumes."+k+".items.key", "The key to project.", "Honoured; a missing key keeps the pod from starting unless optional."),
+			supported("pod.spec.volumes."+k+".items.path", "The relative path of the file in the volume.", "Honoured; absolute paths and '..' are refused."),
+			supported("pod.spec.volumes."+k+".items.mode", "Permission bits of this file.", "Honoured."),
+			refused("pod.spec.volumes."+k+".items.user", "The owner uid of this file (alpha).", "items.user is not supported: the files are owned by root: remove it"),
+		)
+	}
+	for _, src := range []struct{ name, what string }{
+		{"gcePersistentDisk", "A GCE persistent disk."}, {"awsElasticBlockStore", "An AWS EBS volume."},
+		{"gitRepo", "A git repository cloned into an empty directory (deprecated)."}, {"nfs", "An NFS export."},
+		{"iscsi", "An iSCSI disk."}, {"glusterfs", "A Glusterfs volume."},
+		{"persistentVolumeClaim", "A PersistentVolume bound to a claim."}, {"rbd", "A Ceph RBD image."},
+		{"flexVolume", "A FlexVolume driver's volume."}, {"cinder", "An OpenStack Cinder volume."},
+		{"cephfs", "A CephFS mount."}, {"flocker", "A Flocker dataset."},
+		{"downwardAPI", "Files holding the pod's own fields (labels, annotations, limits), updated by kubelet."},
+		{"fc", "A Fibre Channel disk."}, {"azureFile", "An Azure File share."},
+		{"vsphereVolume", "A vSphere disk."}, {"quobyte", "A Quobyte volume."}, {"azureDisk", "An Azure data disk."},
+		{"photonPersistentDisk", "A Photon disk."}, {"projected", "Several sources (configMap, secret, downwardAPI, serviceAccountToken) in one directory."},
+		{"portworxVolume", "A Portworx volume."}, {"scaleIO", "A ScaleIO volume."}, {"storageos", "A StorageOS volume."},
+		{"csi", "A CSI driver's inline volume."}, {"ephemeral", "A volume from a PersistentVolumeClaim template, made and deleted with the pod."},
+		{"image", "The contents of an OCI image, read-only."},
+	} {
+		t = append(t, refused("pod.spec.volumes."+src.name, src.what,
+			src.name+" volumes are not supported: only emptyDir, configMap and secret volumes are supported"))
+	}
+	t = append(t, containerFields("pod.spec.initContainers", true)...)
+	t = append(t, containerFields("pod.spec.containers", false)...)
+	t = append(t, deploymentFields()...)
+	return append(t, serviceFields()...)
+}
+
+// containerFields are the fields of v1.Container, for app and init
+// containers.
+func containerFields(p string, init bool) []Field {
+	restart := refused(p+".restartPolicy", "Always makes an init container a native sidecar that keeps running beside the app containers; on app containers it overrides the pod's restartPolicy.",
+		"restartPolicy (native sidecars, per-container restarts) is not supported yet: remove it")
+	probes := "probes are not run: " + noAgent + " (a running container counts as ready)"
+	if init {
+		probes = "probes are not run: " + noAgent + " (only native sidecars may have them)"
+	}
+	return []Field{
+		supported(p+".name", "The container's name, a DNS label unique in the pod.", "Checked; names the containerd container <pod-id>-<name>."),
+		supported(p+".image", "The image to run.", "Built offline from the host's programs (see 'podsim images'); an image podsim cannot provide is refused."),
+		supported(p+".command", "Replaces the image's ENTRYPOINT (and drops its CMD).", "As kubelet does, with $(VAR) expansion."),
+		supported(p+".args", "Replaces the image's CMD.", "As kubelet does, with $(VAR) expansion."),
+		supported(p+".workingDir", "The working directory, instead of the image's.", "Honoured."),
+		supported(p+".ports", "The ports the container listens on (informational, except hostPort).", "Recorded; named ports are resolved for Services' targetPort."),
+		supported(p+".ports.name", "A name a Service's targetPort can refer to.", "Honoured."),
+		refused(p+".ports.hostPort", "Exposes the port on the node's IP.", "hostPort is not supported (podsim never exposes pods outside the machine): remove it", "0"),
+		supported(p+".ports.containerPort", "The port number in the pod's network namespace.", "Checked to be 1-65535; informational as in Kubernetes."),
+		supported(p+".ports.protocol", "TCP (default), UDP or SCTP.", "Informational, as in Kubernetes."),
+		refused(p+".ports.hostIP", "The node IP a hostPort binds to.", "hostIP is not supported (podsim never exposes pods outside the machine): remove it"),
+		refused(p+".envFrom", "Every key of a ConfigMap or Secret as environment variables.", "envFrom is not supported yet: list the variables under env with value"),
+		supported(p+".env", "Environment variables, after the image's.", "Merged over the image's environment as kubelet does; HOSTNAME is the pod name."),
+		supported(p+".env.name", "The variable's name.", "Honoured."),
+		supported(p+".env.value", "The variable's value, with $(VAR) references expanded.", "Honoured."),
+		refused(p+".env.valueFrom", "The value from a field of the pod (downward API), a resource, a ConfigMap or a Secret key.",
+			"valueFrom is not supported yet: use value"),
+		supported(p+".resources", "What the container requests and may use at most.", "See its fields."),
+		supported(p+".resources.limits", "Upper bounds: cpu (CFS quota), memory (cgroup limit, OOM kill), ephemeral-storage (eviction).",
+			"cpu and memory become the container cgroup's files as kubelet writes them; ephemeral-storage limits are refused (podsim would not evict the pod)."),
+		supported(p+".resources.requests", "What the scheduler reserves: cpu (cgroup shares), memory, ephemeral-storage.",
+			"cpu and memory set the QoS class, cpu shares and oom_score_adj as kubelet does; ephemeral-storage requests are warned about (there is no scheduler)."),
+		refused(p+".resources.claims", "Which of the pod's resourceClaims the container uses.", "resources.claims are not supported: podsim has no resource drivers: remove them"),
+		warned(p+".resizePolicy", "Whether a change of requests or limits in place restarts the container.", "resizePolicy is ignored: podsim never resizes a running container (pods are immutable here)"),
+		restart,
+		refused(p+".restartPolicyRules", "Exit codes for which the container is restarted, or not.", "restartPolicyRules are not supported: "+noAgent+", an exited container stays exited: remove them"),
+		supported(p+".volumeMounts", "Where the pod's volumes appear in the container.", "Bind mounts, as CRI makes them."),
+		supported(p+".volumeMounts.name", "The volume to mount.", "Must be one of spec.volumes."),
+		supported(p+".volumeMounts.readOnly", "Mount read-only.", "A read-only bind mount (checked in mountinfo by the scenarios)."),
+		supported(p+".volumeMounts.recursiveReadOnly", "Also make submounts read-only (Disabled, IfPossible, Enabled).",
+			"podsim's volumes have no submounts, so a read-only mount is already recursively read-only."),
+		supported(p+".volumeMounts.mountPath", "The path in the container.", "Must be absolute, without '..', used once."),
+		supported(p+".volumeMounts.subPath", "Mount one file or directory of the volume instead of its root.",
+			"Opened without following symlinks and handed to runc as the opened inode, as kubelet does (CVE-2021-25741)."),
+		refused(p+".volumeMounts.mountPropagation", "Whether mounts propagate between the host and the container (None, HostToContainer, Bidirectional).",
+			"mountPropagation is not supported: podsim's mounts are private: remove it", "None"),
+		refused(p+".volumeMounts.subPathExpr", "subPath with $(VAR) references to the container's environment.", "subPathExpr is not supported: use subPath"),
+		refused(p+".volumeMounts.bindMountOptions", "Extra bind mount options: noexec, nodev, nosuid (alpha).", "bindMountOptions are not supported: remove them"),
+		refused(p+".volumeDevices", "Raw block devices from PersistentVolumeClaims.", "volumeDevices are not supported: podsim has no block volumes"),
+		warned(p+".livenessProbe", "kubelet restarts the container when this check fails.", "livenessProbe: "+probes),
+		warned(p+".readinessProbe", "The container counts as ready (and its pod's IP is in Services) only while this check passes.", "readinessProbe: "+probes),
+		warned(p+".startupProbe", "Holds the other probes back until the container has started.", "startupProbe: "+probes),
+		refused(p+".lifecycle", "postStart and preStop hooks kubelet runs in the container, and the stop signal.", "lifecycle hooks are not supported: remove them"),
+		warned(p+".terminationMessagePath", "The file (default /dev/termination-log) kubelet reads into the container's status message when it exits.",
+			"terminationMessagePath is ignored: podsim mounts no termination-log file and keeps no termination message; read the logs with 'podsim logs'"),
+		warned(p+".terminationMessagePolicy", "File (the default) or FallbackToLogsOnError: where the termination message comes from.",
+			"terminationMessagePolicy is ignored: podsim keeps no termination message; read the logs with 'podsim logs'"),
+		warned(p+".imagePullPolicy", "When kubelet pulls the image: Always, IfNotPresent or Never.",
+			"imagePullPolicy Always is ignored: podsim builds images offline and never pulls (IfNotPresent and Never are what podsim does)", "IfNotPresent", "Never"),
+		supported(p+".securityContext", "Security settings of this container, over the pod's.", "See its fields."),
+		warned(p+".stdin", "Keep a stdin open for the container's process (kubectl attach).", "stdin on the container is ignored: use 'podsim exec -i' or 'podsim run -i'"),
+		warned(p+".stdinOnce", "Close stdin after the first attach ends.", "stdinOnce on the container is ignored: use 'podsim exec -i' or 'podsim run -i'"),
+		warned(p+".tty", "Give the process a terminal.", "tty on the container is ignored: use 'podsim exec -it'"),
+
+		// SecurityContext.
+		supported(p+".securityContext.capabilities", "Capabilities added to or dropped from the runtime's default set (ALL allowed).", "As CRI does, with ALL expanded."),
+		supported(p+".securityContext.privileged", "Every capability, the host's devices, no masked /proc paths, writable /sys.", "As CRI does."),
+		warned(p+".securityContext.seLinuxOptions", "SELinux labels of the container.", "securityContext.seLinuxOptions are ignored: podsim applies no SELinux labels"),
+		refused(p+".securityContext.windowsOptions", "Windows-only settings.", "securityContext.windowsOptions make no sense on Linux (remove them)"),
+		supported(p+".securityContext.runAsUser", "The uid of the container's first process.", "Set as the process uid, as CRI does."),
+		supported(p+".securityContext.runAsGroup", "The primary gid of the container's first process.", "Set as the process gid, as CRI does."),
+		supported(p+".securityContext.runAsNonRoot", "kubelet refuses to start the container if it would run as uid 0.",
+			"Checked before the pod is built when runAsUser decides it (uid 0 is refused with kubelet's message). Without runAsUser kubelet checks the image's USER, which podsim reads only while it builds the pod, so podsim refuses runAsNonRoot without a runAsUser: set runAsUser to a non-zero uid."),
+		supported(p+".securityContext.readOnlyRootFilesystem", "The container's root filesystem is read-only.", "As CRI does."),
+		supported(p+".securityContext.allowPrivilegeEscalation", "false sets no_new_privs on the process.", "As CRI does: no_new_privs only with false."),
+		warned(p+".securityContext.procMount", "Default (masked /proc paths) or Unmasked.", "securityContext.procMount is ignored: /proc is always masked as Default", "Default"),
+		warned(p+".securityContext.seccompProfile", "The container's seccomp filter: RuntimeDefault, Localhost or Unconfined.",
+			"securityContext.seccompProfile is ignored: podsim's containers run without a seccomp filter (Unconfined)"),
+		warned(p+".securityContext.appArmorProfile", "The container's AppArmor profile.", "securityContext.appArmorProfile is ignored: podsim applies no AppArmor profile"),
+	}
+}
+
+func deploymentFields() []Field {
+	return []Field{
+		supported("deployment.spec.replicas", "How many pods to run (default 1).", "Created (or removed) by 'podsim apply'; 0 to 100."),
+		supported("deployment.spec.selector", "Which pods the Deployment owns; must match the template's labels.", "Checked against the template's labels."),
+		supported("deployment.spec.template", "The pod template; every pod.spec field applies as for a pod (see 'podsim explain pod.spec').",
+			"Pods are named <deployment>-<pod-template-hash>-<suffix>, like the ReplicaSet controller's."),
+		supported("deployment.spec.strategy", "How a changed template replaces the old pods.", "See its fields."),
+		refused("deployment.spec.strategy.type", "RollingUpdate (default: new pods while old ones still serve) or Recreate (all old pods are removed before new ones start).",
+			"strategy.type Recreate is not supported: podsim starts the new pods before it removes the old ones (RollingUpdate): remove it", "RollingUpdate"),
+		warned("deployment.spec.strategy.rollingUpdate", "maxSurge and maxUnavailable: how many pods above and below replicas a rollout may use.",
+			"strategy.rollingUpdate is ignored: podsim starts every new pod, then removes the old ones (maxSurge 100%, maxUnavailable 0)"),
+		warned("deployment.spec.minReadySeconds", "Seconds a new pod must be ready before it counts as available.", "minReadySeconds is ignored: podsim removes old pods as soon as the new ones run"),
+		warned("deployment.spec.revisionHistoryLimit", "How many old ReplicaSets are kept for 'kubectl rollout undo'.", "revisionHistoryLimit is ignored: podsim keeps no old revisions (apply the old manifest to go back)"),
+		refused("deployment.spec.paused", "A paused Deployment does not roll out template changes.",
+			"paused is not supported: podsim would roll out the template at once: remove it", "false"),
+		warned("deployment.spec.progressDeadlineSeconds", "Seconds before a stalled rollout is reported as failed.", "progressDeadlineSeconds is ignored: 'podsim apply' fails at once when a pod cannot be built"),
+	}
+}
+
+func serviceFields() []Field {
+	outside := "(podsim never exposes pods outside the machine)"
+	return []Field{
+		supported("service.spec.ports", "The ports the Service offers.", "Resolved to pod IPs: each port must equal its targetPort, since nothing forwards one to the other."),
+		supported("service.spec.ports.name", "The port's name.", "Honoured."),
+		supported("service.spec.ports.protocol", "TCP (default), UDP or SCTP.", "Any: clients reach the pod's IP directly."),
+		warned("service.spec.ports.appProtocol", "A hint for implementations (http, h2c, kubernetes.io/ws, ...).", "appProtocol is ignored: clients reach the pods directly"),
+		supported("service.spec.ports.port", "The port clients use.", "Must be 1-65535 and equal the targetPort."),
+		supported("service.spec.ports.targetPort", "The pods' port (a number or a named container port); default: port.", "Must land on the same number as port, named ports included."),
+		refused("service.spec.ports.nodePort", "The port opened on every node for type NodePort or LoadBalancer.", "nodePort is not supported "+outside+": remove it"),
+		supported("service.spec.selector", "The labels of the pods the Service sends traffic to.", "Required: the names resolve to the IPs of the running pods it matches."),
+		refused("service.spec.clusterIP", "The Service's virtual IP; None makes it headless (names resolve to pod IPs).",
+			"clusterIP is not supported: podsim has no virtual IPs, its Services are headless (names resolve to pod IPs): remove it or set None", "None"),
+		refused("service.spec.clusterIPs", "The Service's virtual IPs, one per IP family.",
+			"clusterIPs are not supported: podsim has no virtual IPs, its Services are headless: remove them or set [None]", "None"),
+		refused("service.spec.type", "ClusterIP (default), NodePort, LoadBalancer or ExternalName.",
+			"type is not supported "+outside+" (use ClusterIP)", "ClusterIP"),
+		refused("service.spec.externalIPs", "Node IPs on which kube-proxy also accepts the Service's traffic.", "externalIPs are not supported "+outside+": remove them"),
+		refused("service.spec.sessionAffinity", "ClientIP sends each client to the same pod.",
+			"sessionAffinity ClientIP is not supported: each client's resolver picks among the pod IPs itself: remove it (None is what podsim does)", "None"),
+		refused("service.spec.loadBalancerIP", "The IP a cloud load balancer should get (deprecated).", "loadBalancerIP is not supported "+outside+": remove it"),
+		refused("service.spec.loadBalancerSourceRanges", "Client ranges a cloud load balancer accepts.", "loadBalancerSourceRanges are not supported "+outside+": remove them"),
+		refused("service.spec.externalName", "For type ExternalName: the DNS name the Service is a CNAME of.", "externalName is not supported: podsim's Services name pods only: remove it"),
+		refused("service.spec.externalTrafficPolicy", "Cluster or Local: how node-external traffic is routed.", "externalTrafficPolicy is not supported "+outside+": remove it"),
+		refused("service.spec.healthCheckNodePort", "The node port a load balancer checks for type LoadBalancer with externalTrafficPolicy Local.", "healthCheckNodePort is not supported "+outside+": remove it"),
+		warned("service.spec.publishNotReadyAddresses", "Names resolve to pods that are not ready too.", "publishNotReadyAddresses is ignored: podsim has no readiness probes, every running pod is ready"),
+		refused("service.spec.sessionAffinityConfig", "The timeout of ClientIP session affinity.", "sessionAffinityConfig is not supported (no session affinity): remove it"),
+		warned("service.spec.ipFamilies", "IPv4 and/or IPv6.", "ipFamilies is ignored: podsim's pod network is IPv4 only", "IPv4"),
+		warned("service.spec.ipFamilyPolicy", "SingleStack, PreferDualStack or RequireDualStack.", "ipFamilyPolicy is ignored: podsim's pod network is IPv4 only", "SingleStack"),
+		refused("service.spec.allocateLoadBalancerNodePorts", "Whether a LoadBalancer Service gets node ports.", "allocateLoadBalancerNodePorts is not supported "+outside+": remove it"),
+		refused("service.spec.loadBalancerClass", "Which load balancer implementation serves the Service.", "loadBalancerClass is not supported "+outside+": remove it"),
+		supported("service.spec.internalTrafficPolicy", "Cluster or Local (only endpoints on the client's node).", "podsim has one node, so Local and Cluster reach the same pods."),
+		warned("service.spec.trafficDistribution", "A preference for endpoints close to the client (PreferClose, ...).", "trafficDistribution is ignored: podsim has one node, every pod is as close as any other"),
+	}
+}

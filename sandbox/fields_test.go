@@ -1,0 +1,259 @@
+package sandbox
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// fieldWalkTypes are the structs whose fields the table names one by one;
+// other struct fields (probes, affinity, lifecycle, ...) are one row each,
+// and so are refused or warned ones (pod.spec.resources).
+func fieldWalkTypes() map[reflect.Type]bool {
+	m := map[reflect.Type]bool{}
+	for _, v := range []any{
+		corev1.PodSpec{}, corev1.Container{}, corev1.PodSecurityContext{}, corev1.SecurityContext{},
+		corev1.Volume{}, corev1.EmptyDirVolumeSource{}, corev1.ConfigMapVolumeSource{}, corev1.SecretVolumeSource{},
+		corev1.KeyToPath{}, corev1.VolumeMount{}, corev1.ContainerPort{}, corev1.EnvVar{},
+		corev1.ResourceRequirements{}, corev1.PodOS{},
+		appsv1.DeploymentSpec{}, appsv1.DeploymentStrategy{},
+		corev1.ServiceSpec{}, corev1.ServicePort{},
+	} {
+		m[reflect.TypeOf(v)] = true
+	}
+	return m
+}
+
+// elemStruct is the struct type behind a field: T, *T or []T.
+func elemStruct(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	return t
+}
+
+// TestFieldTableCoversAPI walks the k8s.io/api types of go.mod by their
+// JSON names and fails for every field the table does not name, so a new
+// Kubernetes version cannot slip a field past validation. With the row of
+// pod.spec.hostname removed from fieldTable it fails with:
+//
+//	fields_test.go:57: pod.spec.hostname (string) is not in the field table (sandbox/fields.go): add it as supported, warned or refused
+func TestFieldTableCoversAPI(t *testing.T) {
+	known := map[string]Field{}
+	for _, f := range Fields() {
+		known[f.Path] = f
+	}
+	walk := fieldWalkTypes()
+	var rec func(path string, typ reflect.Type)
+	rec = func(path string, typ reflect.Type) {
+		eachJSONField(typ, func(name string, idx []int) {
+			ft := typ.FieldByIndex(idx).Type
+			p := path + "." + name
+			f, ok := known[p]
+			if !ok {
+				t.Errorf("%s (%s) is not in the field table (sandbox/fields.go): add it as supported, warned or refused", p, ft)
+				return
+			}
+			// A refused or warned struct is one row: its fields never reach podsim.
+			if walk[elemStruct(ft)] && f.Status == FieldSupported {
+				rec(p, elemStruct(ft))
+			}
+		})
+	}
+	for root, typ := range fieldRoots() {
+		rec(root, typ)
+	}
+}
+
+// TestFieldTableHasNoStaleEntries fails for a row whose path is not a field
+// of the k8s.io/api types (a typo, or a field Kubernetes removed), and for
+// rows without text.
+func TestFieldTableHasNoStaleEntries(t *testing.T) {
+	roots := fieldRoots()
+	seen := map[string]bool{}
+	for _, f := range Fields() {
+		if seen[f.Path] {
+			t.Errorf("%s is in the table twice", f.Path)
+		}
+		seen[f.Path] = true
+		if f.Kubernetes == "" || f.Podsim == "" {
+			t.Errorf("%s: Kubernetes and Podsim text are required", f.Path)
+		}
+		switch f.Status {
+		case FieldSupported, FieldWarned, FieldRefused:
+		default:
+			t.Errorf("%s: status %q", f.Path, f.Status)
+		}
+		if _, ok := roots[f.Path]; ok {
+			continue
+		}
+		var typ reflect.Type
+		var rest string
+		for root, rt := range roots {
+			if r, ok := strings.CutPrefix(f.Path, root+"."); ok {
+				typ, rest = rt, r
+			}
+		}
+		if typ == nil {
+			t.Errorf("%s: not under pod.spec, deployment.spec or service.spec", f.Path)
+			continue
+		}
+		for _, seg := range strings.Split(rest, ".") {
+			var next reflect.Type
+			if typ.Kind() == reflect.Struct {
+				eachJSONField(typ, func(name string, idx []int) {
+					if name == seg {
+						next = elemStruct(typ.FieldByIndex(idx).Type)
+					}
+				})
+			}
+			if next == nil {
+				t.Errorf("%s: %q is not a field of %s", f.Path, seg, typ)
+				break
+			}
+			typ = next
+		}
+	}
+}
+
+func TestNearestFieldPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"pod.spec.runAsNonRoot":                       "pod.spec.securityContext.runAsNonRoot",
+		"pod.spec.hostnam":                            "pod.spec.hostname",
+		"deploy.spec.template.spec.containers.imagee": "pod.spec.containers.image",
+		"svc.spec.sessionAfinity":                     "service.spec.sessionAffinity",
+	} {
+		if got := NearestFieldPath(in); got != want {
+			t.Errorf("NearestFieldPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if _, ok := LookupField("deployment.spec.template.spec.hostname"); !ok {
+		t.Error("a Deployment's template fields are the pod's")
+	}
+	if len(FieldChildren("pod.spec.securityContext")) < 10 {
+		t.Errorf("children of pod.spec.securityContext: %v", FieldChildren("pod.spec.securityContext"))
+	}
+}
+
+// The fields that used to pass without a word: each is now refused or
+// warned about by name (or, for runAsNonRoot, checked).
+func TestValidateNamesEveryIgnoredField(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to string
+		wantErr, wantWarn string // "" = none
+	}{
+		{"runAsNonRoot without runAsUser", "  containers:\n", "  securityContext:\n    runAsNonRoot: true\n  containers:\n", "spec.containers[c1].securityContext.runAsNonRoot: podsim cannot check the image's USER", ""},
+		{"runAsNonRoot with uid 0", "    image: busybox\n", "    image: busybox\n    securityContext:\n      runAsNonRoot: true\n      runAsUser: 0\n", "container's runAsUser breaks non-root policy", ""},
+		{"runAsNonRoot with uid 1000", "  containers:\n", "  securityContext:\n    runAsNonRoot: true\n    runAsUser: 1000\n  containers:\n", "", ""},
+		{"runAsNonRoot false", "  containers:\n", "  securityContext:\n    runAsNonRoot: false\n  containers:\n", "", ""},
+		{"fsGroup", "  containers:\n", "  securityContext:\n    fsGroup: 2000\n  containers:\n", "spec.securityContext.fsGroup: fsGroup is not supported", ""},
+		{"emptyDir.sizeLimit", "    emptyDir: {}\n", "    emptyDir:\n      sizeLimit: 1Gi\n", "spec.volumes[shared].emptyDir.sizeLimit", ""},
+		{"hostname", "  containers:\n", "  hostname: web\n  containers:\n", `spec.hostname "web": hostname is not supported`, ""},
+		{"subdomain", "  containers:\n", "  subdomain: web\n  containers:\n", "spec.subdomain", ""},
+		{"hostAliases", "  containers:\n", "  hostAliases:\n  - ip: 10.0.0.1\n    hostnames: [x]\n  containers:\n", "spec.hostAliases", ""},
+		{"dnsPolicy Default", "  containers:\n", "  dnsPolicy: Default\n  containers:\n", "", `spec.dnsPolicy "Default"`},
+		{"dnsPolicy ClusterFirst", "  containers:\n", "  dnsPolicy: ClusterFirst\n  containers:\n", "", ""},
+		{"dnsConfig", "  containers:\n", "  dnsConfig:\n    nameservers: [1.1.1.1]\n  containers:\n", "spec.dnsConfig", ""},
+		{"runtimeClassName", "  containers:\n", "  runtimeClassName: gvisor\n  containers:\n", `spec.runtimeClassName "gvisor"`, ""},
+		{"activeDeadlineSeconds", "  containers:\n", "  activeDeadlineSeconds: 30\n  containers:\n", "spec.activeDeadlineSeconds", ""},
+		{"schedulingGates", "  containers:\n", "  schedulingGates:\n  - name: wait\n  containers:\n", "spec.schedulingGates", ""},
+		{"enableServiceLinks true", "  containers:\n", "  enableServiceLinks: true\n  containers:\n", "", "spec.enableServiceLinks"},
+		{"enableServiceLinks false", "  containers:\n", "  enableServiceLinks: false\n  containers:\n", "", ""},
+		{"terminationMessagePolicy", "    image: busybox\n", "    image: busybox\n    terminationMessagePolicy: FallbackToLogsOnError\n", "", "spec.containers[c1].terminationMessagePolicy"},
+		{"ephemeral-storage limit", "    image: busybox\n", "    image: busybox\n    resources:\n      limits:\n        ephemeral-storage: 1Gi\n", "limits.ephemeral-storage is not supported", ""},
+		{"ephemeral-storage request", "    image: busybox\n", "    image: busybox\n    resources:\n      requests:\n        ephemeral-storage: 1Gi\n", "", "requests.ephemeral-storage is ignored"},
+		{"init sidecar", "  containers:\n", "  initContainers:\n  - name: side\n    image: busybox\n    restartPolicy: Always\n  containers:\n", "spec.initContainers[side].restartPolicy", ""},
+		{"probe", "    image: busybox\n", "    image: busybox\n    readinessProbe:\n      exec:\n        command: [\"true\"]\n", "", "spec.containers[c1].readinessProbe: readinessProbe: probes are not run"},
+		{"hostNetwork false", "  containers:\n", "  hostNetwork: false\n  containers:\n", "", ""},
+		{"nfs volume", "    emptyDir: {}\n", "    nfs:\n      server: x\n      path: /\n", "spec.volumes[shared].nfs: nfs volumes are not supported", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			y := strings.Replace(base, tc.from, tc.to, 1)
+			if y == base {
+				t.Fatalf("test bug: %q not found", tc.from)
+			}
+			w, err := Validate(parsePod(t, y).Pod)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("err = %v, want it to contain %q", err, tc.wantErr)
+			}
+			joined := strings.Join(w, "\n")
+			switch {
+			case tc.wantWarn == "" && len(w) > 0:
+				t.Errorf("unexpected warnings: %q", w)
+			case tc.wantWarn != "" && !strings.Contains(joined, tc.wantWarn):
+				t.Errorf("warnings %q, want one containing %q", w, tc.wantWarn)
+			}
+		})
+	}
+}
+
+func TestVerifyRunAsNonRoot(t *testing.T) {
+	yes, uid0, uid1 := true, int64(0), int64(1000)
+	pod := &corev1.Pod{}
+	pod.Name, pod.Namespace = "p", "default"
+	for _, tc := range []struct {
+		name      string
+		sc        *corev1.SecurityContext
+		imageUser string
+		want      string
+	}{
+		{"not asked", nil, "", ""},
+		{"root image", &corev1.SecurityContext{RunAsNonRoot: &yes}, "", "container has runAsNonRoot and image will run as root"},
+		{"image uid 0", &corev1.SecurityContext{RunAsNonRoot: &yes}, "0:0", "image will run as root"},
+		{"image uid 1000", &corev1.SecurityContext{RunAsNonRoot: &yes}, "1000:1000", ""},
+		{"image user name", &corev1.SecurityContext{RunAsNonRoot: &yes}, "nginx", "non-numeric user (nginx)"},
+		{"runAsUser 0", &corev1.SecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid0}, "1000", "breaks non-root policy"},
+		{"runAsUser 1000 over root image", &corev1.SecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid1}, "", ""},
+	} {
+		err := VerifyRunAsNonRoot(pod, &corev1.Container{Name: "c", SecurityContext: tc.sc}, tc.imageUser)
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestDeploymentAndServiceFields(t *testing.T) {
+	dep := func(spec string) *appsv1.Deployment {
+		y := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n" + spec +
+			"  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n"
+		return parsePod(t, y).Deployment
+	}
+	svc := func(spec string) *corev1.Service {
+		return parsePod(t, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n"+spec).Service
+	}
+	for _, tc := range []struct {
+		name, wantErr, wantWarn string
+		check                   func() ([]string, error)
+	}{
+		{"deployment plain", "", "", func() ([]string, error) { return CheckDeploymentFields(dep("")) }},
+		{"strategy Recreate", `spec.strategy.type "Recreate": strategy.type Recreate is not supported`, "", func() ([]string, error) { return CheckDeploymentFields(dep("  strategy:\n    type: Recreate\n")) }},
+		{"strategy RollingUpdate", "", "deployment web: spec.strategy.rollingUpdate", func() ([]string, error) {
+			return CheckDeploymentFields(dep("  strategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxSurge: 1\n"))
+		}},
+		{"paused", "spec.paused: paused is not supported", "", func() ([]string, error) { return CheckDeploymentFields(dep("  paused: true\n")) }},
+		{"revisionHistoryLimit", "", "revisionHistoryLimit is ignored", func() ([]string, error) { return CheckDeploymentFields(dep("  revisionHistoryLimit: 3\n")) }},
+		{"service plain", "", "", func() ([]string, error) { return CheckServiceFields(svc("")) }},
+		{"clusterIP", `service web: spec.clusterIP "10.96.0.10": clusterIP is not supported`, "", func() ([]string, error) { return CheckServiceFields(svc("  clusterIP: 10.96.0.10\n")) }},
+		{"clusterIP None", "", "", func() ([]string, error) { return CheckServiceFields(svc("  clusterIP: None\n")) }},
+		{"sessionAffinity", "spec.sessionAffinity \"ClientIP\"", "", func() ([]string, error) { return CheckServiceFields(svc("  sessionAffinity: ClientIP\n")) }},
+		{"NodePort", `spec.type "NodePort": type is not supported (podsim never exposes pods outside the machine)`, "", func() ([]string, error) { return CheckServiceFields(svc("  type: NodePort\n")) }},
+		{"LoadBalancer", `spec.type "LoadBalancer"`, "", func() ([]string, error) { return CheckServiceFields(svc("  type: LoadBalancer\n")) }},
+		{"ClusterIP type", "", "", func() ([]string, error) { return CheckServiceFields(svc("  type: ClusterIP\n")) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := tc.check()
+			if (tc.wantErr == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("err = %v, want %q", err, tc.wantErr)
+			}
+			if (tc.wantWarn == "") != (len(w) == 0) || tc.wantWarn != "" && !strings.Contains(strings.Join(w, "\n"), tc.wantWarn) {
+				t.Errorf("warnings = %q, want %q", w, tc.wantWarn)
+			}
+		})
+	}
+}
