@@ -145,7 +145,8 @@ func TestValidateNamesEveryIgnoredField(t *testing.T) {
 		name, from, to string
 		wantErr, wantWarn string // "" = none
 	}{
-		{"runAsNonRoot without runAsUser", "  containers:\n", "  securityContext:\n    runAsNonRoot: true\n  containers:\n", "spec.containers[c1].securityContext.runAsNonRoot: podsim cannot check the image's USER", ""},
+		// Without runAsUser the image's USER decides, once the images are known (VerifyRunAsNonRoot).
+		{"runAsNonRoot without runAsUser", "  containers:\n", "  securityContext:\n    runAsNonRoot: true\n  containers:\n", "", ""},
 		{"runAsNonRoot with uid 0", "    image: busybox\n", "    image: busybox\n    securityContext:\n      runAsNonRoot: true\n      runAsUser: 0\n", "container's runAsUser breaks non-root policy", ""},
 		{"runAsNonRoot with uid 1000", "  containers:\n", "  securityContext:\n    runAsNonRoot: true\n    runAsUser: 1000\n  containers:\n", "", ""},
 		{"runAsNonRoot false", "  containers:\n", "  securityContext:\n    runAsNonRoot: false\n  containers:\n", "", ""},

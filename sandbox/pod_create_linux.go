@@ -46,7 +46,8 @@ func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (*Record, erro
 // createPod builds a new pod the way kubelet's SyncPod does:
 //
 //	Step 1: admit — validate the whole spec, know every image; nothing is made yet.
-//	Step 2: pull — build or import the images (a cache: never rolled back).
+//	Step 2: pull — build or import the images (a cache: never rolled back);
+//	        runAsNonRoot checked against each image's USER, as kubelet does.
 //	Step 3: record — save the pod record; from here on a failure rolls back
 //	        with the same idempotent teardown `delete` uses.
 //	Step 4: sync — ComputePodActions, then syncPod carries them out (the
@@ -68,6 +69,9 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attach
 	// Step 2.
 	imgs, err := m.pullImages(ctx, pod)
 	if err != nil {
+		return nil, err
+	}
+	if err := verifyImageUsers(pod, imgs); err != nil {
 		return nil, err
 	}
 	// Step 3.
@@ -150,6 +154,17 @@ func (m *Manager) admitPod(pod *corev1.Pod) (*corev1.Pod, error) {
 		}
 	}
 	return pod, nil
+}
+
+// verifyImageUsers is kubelet's runAsNonRoot check against each image's
+// USER, made once the images are known and before any pod object exists.
+func verifyImageUsers(pod *corev1.Pod, imgs map[string]pulledImage) error {
+	for _, c := range allContainers(pod) {
+		if err := VerifyRunAsNonRoot(pod, &c, imgs[c.Image].cfg.User); err != nil {
+			return fmt.Errorf("%w: pod %s: %w", ErrInvalidPod, pod.Name, err)
+		}
+	}
+	return nil
 }
 
 // checkNewPod refuses a pod whose volume sources are missing or whose name

@@ -210,17 +210,14 @@ func validateResources(c *corev1.Container) (warn, err string) {
 // staticRunAsNonRoot is kubelet's runAsNonRoot check as far as the pod
 // spec decides it: with runAsUser (the container's, else the pod's) 0 the
 // container is refused with kubelet's message, with another uid it passes.
-// Without runAsUser kubelet checks the image's USER (VerifyRunAsNonRoot),
-// which podsim only reads while it builds the pod; podsim refuses the field
-// then rather than run the container unchecked.
+// Without runAsUser the image's USER decides: createPod runs
+// VerifyRunAsNonRoot once the images are known, before anything is made.
 func staticRunAsNonRoot(pod *corev1.Pod, c *corev1.Container) string {
 	nonRoot, uid := effectiveRunAs(pod, c)
 	switch {
 	case nonRoot == nil || !*nonRoot:
 		return ""
-	case uid == nil:
-		return "podsim cannot check the image's USER before it builds the pod (every podsim image runs as root, so kubelet would refuse it: \"container has runAsNonRoot and image will run as root\"): set runAsUser to a non-zero uid"
-	case *uid == 0:
+	case uid != nil && *uid == 0:
 		return fmt.Sprintf("container's runAsUser breaks non-root policy (pod: %q, container: %s): set runAsUser to a non-zero uid", pod.Name+"_"+pod.Namespace, c.Name)
 	}
 	return ""
