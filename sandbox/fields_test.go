@@ -142,7 +142,7 @@ func TestNearestFieldPath(t *testing.T) {
 // warned about by name (or, for runAsNonRoot, checked).
 func TestValidateNamesEveryIgnoredField(t *testing.T) {
 	for _, tc := range []struct {
-		name, from, to string
+		name, from, to    string
 		wantErr, wantWarn string // "" = none
 	}{
 		// Without runAsUser the image's USER decides, once the images are known (VerifyRunAsNonRoot).
