@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/moby/sys/mountinfo"
 	"net"
 	"os"
 	"path/filepath"
@@ -92,19 +93,15 @@ func (m *Manager) removePodDirs(id string) error {
 }
 
 // mountPoints lists every mount point of this mount namespace, read from
-// /proc/self/mountinfo (field 5, octal escapes undone).
+// /proc/self/mountinfo (moby's parser undoes the octal escapes).
 func mountPoints() []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) >= 5 {
-			out = append(out, unescapeMountinfo(fields[4]))
-		}
+	out := make([]string, 0, len(mounts))
+	for _, m := range mounts {
+		out = append(out, m.Mountpoint)
 	}
 	return out
 }
@@ -120,14 +117,6 @@ func MountsUnder(dir string) []string {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
-}
-
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
 }
 
 // EmptyDirPath is where an emptyDir volume of a pod lives on the host (disk
