@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -48,6 +49,18 @@ func TestIntegrationGCOrphanShim(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), []byte(`{"ociVersion":"1.0.2","annotations":{}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// containerd makes the shim's log fifo in the bundle and reads it; the
+	// shim opens it for writing when it starts and blocks until a reader is there.
+	fifo := filepath.Join(bundle, "log")
+	if err := syscall.Mkfifo(fifo, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	logr, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logr.Close() })
+	go io.Copy(io.Discard, logr)
 	id := fmt.Sprintf("gc-orphan-%d", os.Getpid())
 	start := exec.Command(shimBin, "-namespace", "podsim", "-id", id, "-address", addr, "start")
 	start.Dir = bundle

@@ -74,8 +74,22 @@ func (m *Manager) GC(ctx context.Context, bridge string, dryRun bool) (*GCReport
 		}
 		return rep, err
 	}
-	var errs []error
+	// A step may fail only because a later one has not run yet — a pod's
+	// cgroup is busy while an orphan shim still holds its pause — so what
+	// failed is tried once more at the end (every step is idempotent).
+	var retry []gcItem
 	for _, it := range plan {
+		if err := it.remove(ctx); err != nil && !errors.Is(err, errStillGoing) {
+			retry = append(retry, it)
+			continue
+		} else if err != nil {
+			rep.Going = append(rep.Going, it.what+": "+err.Error())
+			continue
+		}
+		rep.Removed = append(rep.Removed, it.what)
+	}
+	var errs []error
+	for _, it := range retry {
 		err := it.remove(ctx)
 		switch {
 		case err == nil:
