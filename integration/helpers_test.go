@@ -18,6 +18,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podsim/podsim/sandbox"
 )
 
 var podsimBin string
@@ -29,7 +31,36 @@ func TestMain(m *testing.M) {
 			podsimBin = p
 		}
 	}
+	noteUncleanHost()
 	os.Exit(m.Run())
+}
+
+// noteUncleanHost says once, before any test runs, when podsim had already
+// left objects on this machine: the tests judge only their own effect
+// (checkNoLeaks compares before and after), so those objects fail nothing,
+// but a person should know they are there and how to remove them.
+func noteUncleanHost() {
+	if os.Geteuid() != 0 {
+		return
+	}
+	if _, err := os.Stat(podsimBin); err != nil {
+		return
+	}
+	out, err := exec.Command(podsimBin, "gc", "--dry-run").Output()
+	if err != nil {
+		return
+	}
+	var left []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l != "" && !strings.HasPrefix(l, "nothing") && !strings.Contains(l, sandbox.IdleNote) {
+			left = append(left, "    "+l)
+		}
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "NOTE: this machine was not clean before the tests started: podsim had left %d object(s) here\n"+
+			"(a killed podsim, or an earlier run). The tests judge only their own effect and ignore them;\n"+
+			"to remove them run:  sudo %s gc\n%s\n", len(left), podsimBin, strings.Join(left, "\n"))
+	}
 }
 
 // requireRoot skips when the test cannot run: not root, or no podsim binary.
@@ -185,9 +216,18 @@ func snapshot(t *testing.T) []string {
 		}
 	}
 	addr := containerdAddress(t)
-	for _, what := range []string{"containers", "tasks", "snapshots"} {
+	for _, what := range []string{"containers", "tasks", "snapshots", "leases", "ingests"} {
 		var out string
-		if what == "snapshots" {
+		switch what {
+		case "ingests": // content being written (`ctr content active`: REF SIZE AGE)
+			var refs []string
+			for i, l := range strings.Split(run(t, "ctr", "-a", addr, "-n", "podsim", "content", "active"), "\n") {
+				if f := strings.Fields(l); i > 0 && len(f) > 0 {
+					refs = append(refs, f[0])
+				}
+			}
+			out = strings.Join(refs, "\n")
+		case "snapshots":
 			// Image layers are cached on purpose (keys sha256:...);
 			// container snapshots are named after their containers.
 			var keep []string
@@ -197,7 +237,7 @@ func snapshot(t *testing.T) []string {
 				}
 			}
 			out = strings.Join(keep, "\n")
-		} else {
+		default:
 			out = run(t, "ctr", "-a", addr, "-n", "podsim", what, "ls", "-q")
 		}
 		add("containerd "+what, strings.Split(out, "\n")...)
@@ -215,35 +255,40 @@ func snapshot(t *testing.T) []string {
 	return items
 }
 
-// checkNoLeaks registers a cleanup that fails the test if anything podsim
-// made is left after the test's own cleanups ran.
+// checkNoLeaks registers a cleanup that fails the test if the test left
+// anything podsim made: what is there after the test's own cleanups ran
+// and was not there before it. Objects left before the test (by a killed
+// podsim, say) are not its doing: TestMain names them once, and a test
+// that runs `podsim gc` may remove them.
 func checkNoLeaks(t *testing.T) {
 	t.Helper()
 	before := snapshot(t)
 	t.Cleanup(func() {
-		var after []string
+		var left []string
 		// Shims exit asynchronously after their last container is deleted.
 		for i := 0; i < 50; i++ {
-			after = snapshot(t)
-			if equal(before, after) {
+			if left = added(before, snapshot(t)); len(left) == 0 {
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		t.Errorf("podsim left objects behind:\nbefore: %q\nafter:  %q", before, after)
+		t.Errorf("podsim left objects behind (not there before the test):\n  %s", strings.Join(left, "\n  "))
 	})
 }
 
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
+// added lists the items of after that are not in before.
+func added(before, after []string) []string {
+	had := map[string]bool{}
+	for _, b := range before {
+		had[b] = true
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+	var out []string
+	for _, a := range after {
+		if !had[a] {
+			out = append(out, a)
 		}
 	}
-	return true
+	return out
 }
 
 // containerPIDs finds the host PIDs of a pod's containers from the pod

@@ -26,19 +26,27 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// inventory is podsim's own leak accounting (gc --dry-run); the tests use
-// it next to their independent snapshot.
+// inventory is podsim's own leak accounting: what `podsim gc --dry-run`
+// would remove (the idle bridge aside); the tests use it next to their
+// independent snapshot.
 func inventory(t *testing.T) string {
 	t.Helper()
 	out := mustPodsim(t, "gc", "--dry-run")
 	var keep []string
 	for _, l := range strings.Split(out, "\n") {
 		// The bridge stays between pods (idle); everything else must go.
-		if l != "" && !strings.HasPrefix(l, "nothing") && !strings.HasSuffix(l, sandbox.IdleBridgeNote) {
+		if l != "" && !strings.HasPrefix(l, "nothing") && !strings.HasSuffix(l, sandbox.IdleNote) {
 			keep = append(keep, l)
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// inventoryAdded is what the inventory holds now and did not hold in
+// before (an earlier inventory): a test's own leftovers, not the host's.
+func inventoryAdded(t *testing.T, before string) string {
+	t.Helper()
+	return strings.Join(added(strings.Split(before, "\n"), strings.Split(inventory(t), "\n")), "\n")
 }
 
 // containerdPID finds podsim's own containerd (embedded mode only).
@@ -72,6 +80,7 @@ func rssKB(pid int) int {
 func TestIntegrationCycles(t *testing.T) {
 	requireRoot(t)
 	checkNoLeaks(t)
+	inv0 := inventory(t)
 	n := envInt("PODSIM_CYCLES", 100)
 	p := writeManifest(t, podtest)
 	warm := func() {
@@ -90,8 +99,8 @@ func TestIntegrationCycles(t *testing.T) {
 		mustPodsim(t, "delete", "pod", "podtest")
 	}
 	t.Logf("%d cycles in %s (%.0f ms per cycle)", n, time.Since(start).Round(time.Millisecond), float64(time.Since(start).Milliseconds())/float64(n))
-	if inv := inventory(t); inv != "" {
-		t.Errorf("after %d cycles podsim's inventory is not empty:\n%s", n, inv)
+	if inv := inventoryAdded(t, inv0); inv != "" {
+		t.Errorf("after %d cycles podsim's inventory holds new objects:\n%s", n, inv)
 	}
 	if cpid != 0 {
 		// Shims and gRPC streams close asynchronously: give containerd a moment.
@@ -151,6 +160,7 @@ func TestIntegrationCrashAtEveryStep(t *testing.T) {
 func TestIntegrationBrokenPods(t *testing.T) {
 	requireRoot(t)
 	checkNoLeaks(t)
+	inv0 := inventory(t)
 	applyPod(t, podtest, "podtest")
 	pod := getPod(t, "podtest")
 	pids := containerPIDs(t, string(pod.UID))
@@ -182,7 +192,7 @@ func TestIntegrationBrokenPods(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	mustPodsim(t, "delete", "pod", "podtest")
-	if inv := inventory(t); inv != "" {
+	if inv := inventoryAdded(t, inv0); inv != "" {
 		t.Errorf("after deleting a pod whose shim was killed:\n%s", inv)
 	}
 	// The container processes died with the shim (runc kills them: they are

@@ -13,20 +13,21 @@ import (
 
 	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/namespaces"
-	"github.com/podsim/podsim/sandbox/crilog"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
+// IdleNote marks what the inventory lists but podsim keeps on purpose
+// between pods (the bridge, the /podsim cgroup parent) when no pod uses it,
+// as a node keeps its CNI bridge; gc removes it.
+const IdleNote = " (idle: kept for the next pod; gc removes it)"
+
 // Inventory lists every object podsim made that exists now, found by
 // label and by name (not from podsim's records alone): pod records,
-// containerd containers/tasks/snapshots in podsim's namespace, netns pins,
-// the bridge and its veths, mounts under podsim's paths, cgroups, pod
-// files and logs, stored objects, and shim/pause/log-driver processes.
-// `podsim gc --dry-run` prints it; tests compare it before and after.
-// IdleBridgeNote marks the bridge in the inventory when no pod is plugged
-// into it: podsim keeps it between pods, as a node keeps its CNI bridge.
-const IdleBridgeNote = " (idle: kept for the next pod; gc removes it)"
-
+// containerd containers, tasks, leases, active snapshots and content
+// ingests in podsim's namespace, netns pins, the bridge and its veths,
+// mounts under podsim's paths, cgroups, pod files and logs, stored
+// objects, and shim/pause/log-driver processes. Tests compare it before
+// and after; `podsim gc --dry-run` lists the part of it gc removes.
 func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error) {
 	var out []string
 	add := func(kind, what string) { out = append(out, kind+" "+what) }
@@ -45,33 +46,42 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 			add("task", fmt.Sprintf("%s pid %d", c.ID(), t.Pid()))
 		}
 	}
+	ls, err := m.client.LeasesService().List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing leases: %w", err)
+	}
+	for _, l := range ls {
+		if o, ok := runtime.OwnerOf(l); ok {
+			add("lease", l.ID+" ("+o.String()+", "+l.Labels[runtime.LabelLeasePurpose]+")")
+		} else {
+			add("lease", l.ID)
+		}
+	}
 	sn := m.client.SnapshotService(runtime.Snapshotter)
-	_ = sn.Walk(ctx, func(ctx context.Context, info snapshots.Info) error {
-		if !strings.HasPrefix(info.Name, "sha256:") { // image layers are a cache
+	if err := sn.Walk(ctx, func(ctx context.Context, info snapshots.Info) error {
+		if info.Kind != snapshots.KindCommitted { // committed ones are image layers: a cache
 			add("snapshot", info.Name)
 		}
 		return nil
-	})
+	}); err != nil {
+		return nil, fmt.Errorf("listing snapshots: %w", err)
+	}
+	sts, err := m.client.ContentStore().ListStatuses(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing content ingests: %w", err)
+	}
+	for _, st := range sts {
+		add("ingest", st.Ref)
+	}
 	ents, _ := os.ReadDir(namespaces.NetNSDir)
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), "podsim-") {
 			add("netns", filepath.Join(namespaces.NetNSDir, e.Name()))
 		}
 	}
-	if br, err := netlink.LinkByName(bridge); err == nil {
-		links, _ := netlink.LinkList()
-		var veths []string
-		for _, l := range links {
-			if l.Attrs().MasterIndex == br.Attrs().Index {
-				veths = append(veths, l.Attrs().Name)
-			}
-		}
-		if len(veths) == 0 {
-			// Kept between pods on purpose (see teardown); gc removes it.
-			add("bridge", bridge+IdleBridgeNote)
-		} else {
-			add("bridge", bridge)
-		}
+	if line := bridgeLine(bridge); line != "" {
+		out = append(out, line)
+		veths, _ := bridgeVeths(bridge)
 		for _, v := range veths {
 			add("veth", v)
 		}
@@ -87,18 +97,33 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 			}
 		}
 	}
-	for _, d := range []string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods"), filepath.Join(m.paths.Logs, "pods"), m.paths.deploymentsDir(),
-		filepath.Join(m.paths.State, "objects", "services"), filepath.Join(m.paths.State, "objects", "configmaps"), filepath.Join(m.paths.Run, "objects", "secrets")} {
+	for _, d := range append([]string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods"), filepath.Join(m.paths.Logs, "pods")}, m.objectDirs()...) {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
 			add("file", filepath.Join(d, e.Name()))
 		}
 	}
-	for _, p := range podsimProcesses() {
-		add("process", p)
+	for _, p := range listPodsimProcs() {
+		add("process", p.String())
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// bridgeVeths lists the links plugged into the bridge; ok is false when
+// there is no such bridge.
+func bridgeVeths(bridge string) (veths []string, ok bool) {
+	br, err := netlink.LinkByName(bridge)
+	if err != nil {
+		return nil, false
+	}
+	links, _ := netlink.LinkList()
+	for _, l := range links {
+		if l.Attrs().MasterIndex == br.Attrs().Index {
+			veths = append(veths, l.Attrs().Name)
+		}
+	}
+	return veths, true
 }
 
 // podsimMounts lists mount points that belong to pods: pins, shm and
@@ -109,25 +134,6 @@ func podsimMounts() []string {
 		if strings.HasPrefix(mp, namespaces.NetNSDir+"/podsim-") || strings.Contains(mp, "/podsim/pods/") ||
 			strings.Contains(mp, "/io.containerd.runtime.v2.task/podsim/") {
 			out = append(out, mp)
-		}
-	}
-	return out
-}
-
-// podsimProcesses lists shims of podsim's containerd namespace, pause
-// processes and podsim log drivers, by their command lines.
-func podsimProcesses() []string {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	var out []string
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		cl := strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-		if (strings.Contains(cl, "containerd-shim") && strings.Contains(cl, "-namespace podsim ")) ||
-			cl == "/pause" || strings.Contains(cl, crilog.LoggerFlag) {
-			out = append(out, filepath.Base(filepath.Dir(p))+" "+cl)
 		}
 	}
 	return out

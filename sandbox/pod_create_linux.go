@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podsim/podsim/sandbox/runtime"
 )
 
 // ErrInitFailed means the pod was built but an init container failed; the
@@ -66,6 +68,14 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attach
 	if err := m.checkNewPod(ctx, pod); err != nil {
 		return nil, err
 	}
+	// Every containerd object made from here on (images, snapshots,
+	// containers) is made under one lease owned by this process, which
+	// `podsim gc` removes if the process dies before it does.
+	ctx, releaseLease, err := runtime.WithLease(ctx, m.client, "pod "+pod.Namespace+"/"+pod.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseLease()
 	// Step 2.
 	imgs, err := m.pullImages(ctx, pod)
 	if err != nil {

@@ -74,6 +74,14 @@ func (c *Catalog) Ensure(ctx context.Context, client *containerd.Client, ref str
 	}
 	short := shortName(r.name)
 
+	// Import and unpack run under a lease podsim owns (see runtime.WithLease),
+	// so a podsim killed mid-build leaves one `podsim gc` can find.
+	ctx, release, err := runtime.WithLease(ctx, client, "image "+short)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
 	// Serialise builds of one image within this process.
 	lk := c.lockFor(r.name)
 	lk.Lock()
