@@ -288,7 +288,7 @@ func (m *Manager) ResolvePod(ctx context.Context, namespace, ref string) (string
 			return "", err
 		}
 		var first string
-		for _, p := range pods { // by name; the pods of one deployment differ only in their suffixes
+		for _, p := range pods { // sorted by name
 			if p.Pod.Annotations[AnnotationDeployment] != name {
 				continue
 			}
