@@ -15,7 +15,7 @@ import (
 )
 
 // writePodFiles writes the pod's files before it has an IP: the hosts
-// file gets the pod's own line from refreshHosts once CNI gave one.
+// file gets the pod's own line from refreshHostsOf once CNI gave one.
 func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
 	dir := m.paths.podDir(id)
 	f := podFiles{

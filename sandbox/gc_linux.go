@@ -367,7 +367,7 @@ func bridgeLine(bridge string) string {
 // (kept by gc: they are the user's, not leftovers).
 func (m *Manager) storedObjects() []string {
 	var out []string
-	for _, d := range m.objectDirs() {
+	for _, d := range m.store.Dirs() {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
 			out = append(out, "file "+filepath.Join(d, e.Name()))
@@ -375,11 +375,6 @@ func (m *Manager) storedObjects() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func (m *Manager) objectDirs() []string {
-	return []string{m.paths.deploymentsDir(), filepath.Join(m.paths.State, "objects", "services"),
-		filepath.Join(m.paths.State, "objects", "configmaps"), filepath.Join(m.paths.Run, "objects", "secrets")}
 }
 
 func isMountPoint(p string) bool {

@@ -97,7 +97,7 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 			}
 		}
 	}
-	for _, d := range append([]string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods"), filepath.Join(m.paths.Logs, "pods")}, m.objectDirs()...) {
+	for _, d := range append([]string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods"), filepath.Join(m.paths.Logs, "pods")}, m.store.Dirs()...) {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
 			add("file", filepath.Join(d, e.Name()))

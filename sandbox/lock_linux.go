@@ -20,14 +20,25 @@ func (m *Manager) lock(ctx context.Context) (func(), error) {
 	return m.flock(ctx, m.paths.lockFile(), "another podsim command to finish creating or deleting a pod")
 }
 
-// lockDeployment serialises apply and delete of one Deployment across
-// podsim processes: each reads the Deployment's pods, then creates or
-// removes some, so two at once would both see "one replica missing" and
-// both create it. It is taken before (never while holding) the pod lock,
-// which CreatePod and DeletePod take per pod inside it.
-func (m *Manager) lockDeployment(ctx context.Context, namespace, name string) (func(), error) {
-	p := filepath.Join(m.paths.Run, "deployments", namespace+"_"+name+".lock")
-	return m.flock(ctx, p, "another podsim command applying or deleting deployment "+namespace+"/"+name)
+// Locked runs f holding the host-wide pod lock. The objects pods read
+// (Services for /etc/hosts, ConfigMaps and Secrets for volumes) change under
+// it, so that a pod being built sees the object either before or after the
+// change, and the refresh that follows the change (RefreshHosts,
+// RefreshProjections) reaches every pod already built.
+func (m *Manager) Locked(ctx context.Context, f func() error) error {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return f()
+}
+
+// FileLock takes an exclusive lock on the file rel below podsim's run
+// directory, for locks of other packages (one per Deployment); waitingFor
+// says what a command that has to wait for it waits for.
+func (m *Manager) FileLock(ctx context.Context, rel, waitingFor string) (func(), error) {
+	return m.flock(ctx, filepath.Join(m.paths.Run, rel), waitingFor)
 }
 
 func (m *Manager) flock(ctx context.Context, p, waitingFor string) (func(), error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/containerd"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podsim/podsim/objects/store"
 	"github.com/podsim/podsim/sandbox/images"
 )
 
@@ -45,6 +46,7 @@ type Manager struct {
 	images   ImageSource
 	net      Network
 	paths    Paths
+	store    *store.Store // the objects pods read: ConfigMaps, Secrets, Services
 	logger   string
 	trace    func(Event)
 	traceMu  sync.Mutex // events come from concurrent container starts
@@ -55,7 +57,8 @@ type Manager struct {
 
 // New returns a Manager.
 func New(o Options) *Manager {
-	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths, logger: o.LoggerPath,
+	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths,
+		store: store.New(o.Paths.State, o.Paths.Run), logger: o.LoggerPath,
 		trace: o.Trace, progress: o.Progress, warn: o.Warn,
 		node: readNodeConfig()}
 	if m.trace == nil {
@@ -72,6 +75,11 @@ func New(o Options) *Manager {
 
 // Client returns the containerd client (scenarios use it to read tasks).
 func (m *Manager) Client() *containerd.Client { return m.client }
+
+// Store is the object store below the Manager's paths: the pods read
+// ConfigMaps and Secrets from it for their volumes and Services for their
+// hosts files; package objects writes them.
+func (m *Manager) Store() *store.Store { return m.store }
 
 // Record is what podsim remembers about a pod outside containerd: the
 // manifest and the names of the kernel objects it made, so teardown can

@@ -61,7 +61,6 @@ func (p Paths) podDir(id string) string { return filepath.Join(p.podsDir(), id) 
 func (p Paths) podRun(id string) string { return filepath.Join(p.Run, "pods", id) }
 func (p Paths) lockFile() string        { return filepath.Join(p.Run, "pods.lock") }
 func (p Paths) cniDir() string          { return filepath.Join(p.State, "cni") }
-func (p Paths) deploymentsDir() string  { return filepath.Join(p.State, "deployments") }
 func (p Paths) podLogDir(ns, name, uid string) string {
 	// Same layout as kubelet: /var/log/pods/<ns>_<name>_<uid>/<container>/0.log
 	return filepath.Join(p.Logs, "pods", ns+"_"+name+"_"+uid)

@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podsim/podsim/objects/store"
 )
 
 // Volumes. An emptyDir is a directory of the pod; a configMap or secret
@@ -72,9 +74,9 @@ func (m *Manager) projection(namespace string, v *corev1.Volume) ([]projectedFil
 		what = fmt.Sprintf("configmap %q (volume %q)", v.ConfigMap.Name, v.Name)
 		items, mode = v.ConfigMap.Items, v.ConfigMap.DefaultMode
 		optional = v.ConfigMap.Optional != nil && *v.ConfigMap.Optional
-		cm, err := m.configMap(namespace, v.ConfigMap.Name)
+		cm, err := m.store.ConfigMap(namespace, v.ConfigMap.Name)
 		if err != nil {
-			if errors.Is(err, ErrObjectNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				if optional {
 					return nil, nil
 				}
@@ -93,9 +95,9 @@ func (m *Manager) projection(namespace string, v *corev1.Volume) ([]projectedFil
 		what = fmt.Sprintf("secret %q (volume %q)", v.Secret.SecretName, v.Name)
 		items, mode = v.Secret.Items, v.Secret.DefaultMode
 		optional = v.Secret.Optional != nil && *v.Secret.Optional
-		s, err := m.secret(namespace, v.Secret.SecretName)
+		s, err := m.store.Secret(namespace, v.Secret.SecretName)
 		if err != nil {
-			if errors.Is(err, ErrObjectNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				if optional {
 					return nil, nil
 				}
@@ -236,10 +238,12 @@ func (m *Manager) prepareVolumes(id string, pod *corev1.Pod) (map[string]string,
 	return out, nil
 }
 
-// refreshProjections rewrites the configMap/secret volumes of running pods
+// RefreshProjections rewrites the configMap/secret volumes of running pods
 // after the object changed (kubelet does this on its sync loop). Files
-// mounted with subPath are not updated, as in Kubernetes.
-func (m *Manager) refreshProjections(ctx context.Context, namespace, kind, name string) error {
+// mounted with subPath are not updated, as in Kubernetes. kind is
+// "configMap" or "secret", as the volume source's field. The caller holds
+// the lock (see Locked).
+func (m *Manager) RefreshProjections(ctx context.Context, namespace, kind, name string) error {
 	recs, err := m.Records()
 	if err != nil {
 		return err

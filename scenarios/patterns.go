@@ -68,7 +68,7 @@ func nginxFronted() *Scenario {
 			// The TLS secret, as cert-manager would make it: a self-signed certificate.
 			crt, key, err := selfSigned("elasticsearch")
 			if err == nil {
-				_, err = t.M.ApplySecret(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "elasticsearch-tls", Namespace: t.Namespace},
+				_, err = t.O.ApplySecret(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "elasticsearch-tls", Namespace: t.Namespace},
 					Type: corev1.SecretTypeTLS, Data: map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key}})
 			}
 			t.Track("Secret", "elasticsearch-tls")

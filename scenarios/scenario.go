@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podsim/podsim/namespaces"
+	"github.com/podsim/podsim/objects"
 	"github.com/podsim/podsim/sandbox"
 )
 
@@ -69,15 +70,16 @@ type Result struct {
 	Pass     bool
 }
 
-// T is what a scenario's checks use: the pod manager, the namespace, and
-// the record of results.
+// T is what a scenario's checks use: the pod runtime, the objects, the
+// namespace, and the record of results.
 type T struct {
 	M         *sandbox.Manager
+	O         *objects.Manager
 	Namespace string
 	Out       io.Writer
 	Results   []Result
 	cleanups  []func()
-	created   []sandbox.Applied
+	created   []objects.Ref
 	keep      bool
 }
 
@@ -237,7 +239,7 @@ func (o Outcome) Passed() bool {
 // unless keep is set, deletes every object it made (also when a check fails).
 func RunScenario(ctx context.Context, m *sandbox.Manager, s *Scenario, namespace string, keep bool, out io.Writer) (o Outcome) {
 	start := time.Now()
-	t := &T{M: m, Namespace: namespace, Out: out, keep: keep}
+	t := &T{M: m, O: objects.New(m), Namespace: namespace, Out: out, keep: keep}
 	o = Outcome{Scenario: s}
 	defer func() {
 		if err := t.finish(ctx); err != nil && o.Err == nil {
@@ -268,15 +270,16 @@ func (t *T) Apply(ctx context.Context, manifest string) error {
 	// apply (an init container that fails, say) may still leave some of
 	// them. Objects that existed before are not the scenario's to delete.
 	for _, o := range objs {
-		known := t.M.Exists(ctx, o.Kind(), t.Namespace, o.Name())
+		r := objects.RefOf(o)
+		known := t.O.Exists(ctx, t.Namespace, r)
 		for _, c := range t.created {
-			known = known || (c.Kind == o.Kind() && c.Name == o.Name())
+			known = known || c == r
 		}
 		if !known {
-			t.created = append(t.created, sandbox.Applied{Kind: o.Kind(), Name: o.Name()})
+			t.created = append(t.created, r)
 		}
 	}
-	return t.M.Apply(ctx, objs, t.Namespace, func(a sandbox.Applied) {
+	return t.O.Apply(ctx, objs, t.Namespace, func(a objects.Applied) {
 		fmt.Fprintln(t.Out, a.String())
 		for _, w := range a.Warnings {
 			fmt.Fprintln(t.Out, "Warning: "+w)
@@ -286,29 +289,24 @@ func (t *T) Apply(ctx context.Context, manifest string) error {
 
 // Track registers an object made outside Apply (a Secret built in code).
 func (t *T) Track(kind, name string) {
-	t.created = append(t.created, sandbox.Applied{Kind: kind, Name: name})
+	k, err := objects.KindOf(kind)
+	if err != nil {
+		panic(err) // a scenario's own typo
+	}
+	t.created = append(t.created, objects.Ref{Kind: k, Name: name})
 }
 
-// finish stops background processes and deletes what the scenario made:
-// workloads first, then Services, then what pods mounted.
+// finish stops background processes and deletes what the scenario made,
+// in the kinds' delete order; what is already gone is no error.
 func (t *T) finish(ctx context.Context) error {
 	t.Cleanup()
 	if t.keep {
 		return nil
 	}
-	ctx = context.WithoutCancel(ctx)
-	rank := map[string]int{"Pod": 0, "Deployment": 0, "Service": 1, "ConfigMap": 2, "Secret": 2}
-	sort.SliceStable(t.created, func(i, j int) bool { return rank[t.created[i].Kind] < rank[t.created[j].Kind] })
-	var errs []error
 	grace := 5 * time.Second
-	for _, c := range t.created {
-		if err := t.M.DeleteObject(ctx, c.Kind, t.Namespace, c.Name, &grace); err != nil &&
-			!errors.Is(err, sandbox.ErrPodNotFound) && !errors.Is(err, sandbox.ErrObjectNotFound) {
-			errs = append(errs, fmt.Errorf("deleting %s %s: %w", c.Kind, c.Name, err))
-		}
-	}
+	err := t.O.Delete(context.WithoutCancel(ctx), t.Namespace, t.created, objects.DeleteOptions{Grace: &grace, IgnoreNotFound: true}, nil)
 	t.created = nil
-	return errors.Join(errs...)
+	return err
 }
 
 // Client runs a one-off client pod like `kubectl run -i --rm --image=IMAGE
@@ -333,7 +331,7 @@ func (t *T) Client(ctx context.Context, name, image string, args ...string) (str
 
 // PodOf returns the pod a deployment currently runs ("deploy/NAME").
 func (t *T) PodOf(ctx context.Context, deployment string) (string, error) {
-	return t.M.ResolvePod(ctx, t.Namespace, "deploy/"+deployment)
+	return t.O.ResolvePod(ctx, t.Namespace, "deploy/"+deployment)
 }
 
 // Logs returns a container's log.

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/podsim/podsim/objects"
 	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/sandbox/images"
 	"github.com/podsim/podsim/sandbox/runtime"
@@ -145,6 +146,16 @@ func (e *env) manager() (*sandbox.Manager, error) {
 		Warn:     func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
 	})
 	return e.mgr, nil
+}
+
+// objectManager is the manager of Deployments, Services, ConfigMaps and
+// Secrets over the pod manager.
+func (e *env) objectManager() (*objects.Manager, error) {
+	m, err := e.manager()
+	if err != nil {
+		return nil, err
+	}
+	return objects.New(m), nil
 }
 
 func (e *env) images() (*images.Catalog, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podsim/podsim/objects"
 	"github.com/podsim/podsim/sandbox"
 )
 
@@ -30,24 +31,24 @@ func newApplyCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := e.manager()
+			om, err := e.objectManager()
 			if err != nil {
 				return err
 			}
-			return applyObjects(e, m, objs)
+			return applyObjects(e, om, objs)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "manifest file, directory, or - for stdin")
 	return cmd
 }
 
-func applyObjects(e *env, m *sandbox.Manager, objs []sandbox.Object) error {
-	return m.Apply(e.ctx, objs, e.namespace, func(a sandbox.Applied) {
+func applyObjects(e *env, om *objects.Manager, objs []sandbox.Object) error {
+	return applyHint(om.Apply(e.ctx, objs, e.namespace, func(a objects.Applied) {
 		for _, w := range a.Warnings {
 			fmt.Fprintln(e.errOut, "Warning: "+w)
 		}
 		fmt.Fprintln(e.out, a.String())
-	})
+	}))
 }
 
 // readManifests reads every -f argument: files, directories (their .yaml,

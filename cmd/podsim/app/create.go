@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podsim/podsim/objects/store"
 )
 
 func newCreateCommand(e *env) *cobra.Command {
@@ -27,20 +29,18 @@ func newCreateCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := e.manager()
+			om, err := e.objectManager()
 			if err != nil {
 				return err
 			}
-			if _, err := m.ConfigMaps(e.namespace); err == nil {
-				if names, _ := allNames(e, m, "configmap"); contains(names, args[0]) {
-					return fmt.Errorf("configmaps %q already exists: change it with 'podsim apply -f' or delete it first", args[0])
-				}
+			if om.Pods().Store().Exists(store.ConfigMaps, e.namespace, args[0]) {
+				return fmt.Errorf("configmaps %q already exists: change it with 'podsim apply -f' or delete it first", args[0])
 			}
 			obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: args[0], Namespace: e.namespace}, Data: map[string]string{}}
 			for k, v := range data {
 				obj.Data[k] = string(v)
 			}
-			if _, err := m.ApplyConfigMap(e.ctx, obj); err != nil {
+			if _, err := om.ApplyConfigMap(e.ctx, obj); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.out, "configmap/%s created\n", args[0])
@@ -97,15 +97,15 @@ func newCreateCommand(e *env) *cobra.Command {
 }
 
 func createSecret(e *env, name string, typ corev1.SecretType, data map[string][]byte) error {
-	m, err := e.manager()
+	om, err := e.objectManager()
 	if err != nil {
 		return err
 	}
-	if names, _ := allNames(e, m, "secret"); contains(names, name) {
+	if om.Pods().Store().Exists(store.Secrets, e.namespace, name) {
 		return fmt.Errorf("secrets %q already exists: delete it first with 'podsim delete secret %s'", name, name)
 	}
 	obj := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.namespace}, Type: typ, Data: data}
-	if _, err := m.ApplySecret(e.ctx, obj); err != nil {
+	if _, err := om.ApplySecret(e.ctx, obj); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.out, "secret/%s created\n", name)

@@ -36,7 +36,7 @@ podsim's exit code.`,
 			if err != nil {
 				return err
 			}
-			pod, err := m.ResolvePod(e.ctx, e.namespace, args[0])
+			pod, err := resolvePod(e, m, args[0])
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/yaml"
 
+	"github.com/podsim/podsim/objects"
 	"github.com/podsim/podsim/sandbox"
 )
 
@@ -46,17 +47,17 @@ func newGetCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			k, err := normalizeKind(kind)
+			k, err := objects.KindOf(kind)
 			if err != nil {
 				return err
 			}
-			switch k {
-			case "pod":
+			switch k.Kind {
+			case "Pod":
 				return getPods(e, m, names, sel, output)
-			case "deployment":
-				return getDeployments(e, m, names, sel, output)
+			case "Deployment":
+				return getDeployments(e, objects.New(m), names, sel, output)
 			}
-			return getObjects(e, m, k, names, sel, output)
+			return getObjects(e, m, k.Resource, names, sel, output)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json, yaml or name")
@@ -131,12 +132,12 @@ func getPods(e *env, m *sandbox.Manager, names []string, sel labels.Selector, ou
 	return tw.Flush()
 }
 
-func getDeployments(e *env, m *sandbox.Manager, names []string, sel labels.Selector, output string) error {
-	all, err := m.Deployments(e.ctx, e.ns())
+func getDeployments(e *env, om *objects.Manager, names []string, sel labels.Selector, output string) error {
+	all, err := om.Deployments(e.ctx, e.ns())
 	if err != nil {
 		return err
 	}
-	var ds []*sandbox.DeploymentState
+	var ds []*objects.DeploymentState
 	for _, d := range all {
 		if len(names) > 0 && !contains(names, d.Deployment.Name) {
 			continue
@@ -181,7 +182,7 @@ func getDeployments(e *env, m *sandbox.Manager, names []string, sel labels.Selec
 			want = int(*d.Deployment.Spec.Replicas)
 		}
 		ready, current := 0, 0
-		hash := sandbox.TemplateHash(&d.Deployment.Spec.Template)
+		hash := objects.TemplateHash(&d.Deployment.Spec.Template)
 		var oldest time.Time
 		for _, p := range d.Pods {
 			if p.StatusText() == "Running" {

@@ -25,7 +25,7 @@ func getObjects(e *env, m *sandbox.Manager, kind string, names []string, sel lab
 	switch kind {
 	case "service":
 		head = "NAME\tTYPE\tCLUSTER-IP\tENDPOINTS (pod IPs)\tPORT(S)\tAGE"
-		l, err := m.Services(e.ns())
+		l, err := m.Store().ListServices(e.ns())
 		if err != nil {
 			return err
 		}
@@ -39,7 +39,7 @@ func getObjects(e *env, m *sandbox.Manager, kind string, names []string, sel lab
 		}
 	case "configmap":
 		head = "NAME\tDATA\tAGE"
-		l, err := m.ConfigMaps(e.ns())
+		l, err := m.Store().ListConfigMaps(e.ns())
 		if err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func getObjects(e *env, m *sandbox.Manager, kind string, names []string, sel lab
 		}
 	case "secret":
 		head = "NAME\tTYPE\tDATA\tAGE"
-		l, err := m.Secrets(e.ns())
+		l, err := m.Store().ListSecrets(e.ns())
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ mount them, eth0, the veth pair and the bridge.`,
 			if err != nil {
 				return err
 			}
-			pod, err := m.ResolvePod(e.ctx, e.namespace, args[0])
+			pod, err := resolvePod(e, m, args[0])
 			if err != nil {
 				return err
 			}

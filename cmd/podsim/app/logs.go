@@ -25,7 +25,7 @@ by the containerd shim) stores it in CRI's format under /var/log/podsim/pods/.`,
 			if err != nil {
 				return err
 			}
-			pod, err := m.ResolvePod(e.ctx, e.namespace, args[0])
+			pod, err := resolvePod(e, m, args[0])
 			if err != nil {
 				return err
 			}

@@ -94,7 +94,7 @@ func (p *tracePrinter) Print(ev sandbox.Event) {
 //	[podtest] +0.012s  netns     1.1ms  network namespace, pinned by a bind mount: /run/netns/podsim-podtest-a0cf2d
 //	                                    unshare(CLONE_NEWNET) on a locked OS thread, bind-mounted to ...
 func formatTraceText(ev sandbox.Event, offset time.Duration) string {
-	head := fmt.Sprintf("[%s] +%.3fs  %-8s %8s  ", ev.Pod, offset.Seconds(), ev.Step, shortDuration(ev.Duration))
+	head := fmt.Sprintf("[%s] +%.3fs  %-8s %8s  ", ev.Pod, offset.Seconds(), ev.Step, ev.ShortDuration())
 	var b strings.Builder
 	b.WriteString(head)
 	if ev.Concept == "" {
@@ -113,17 +113,4 @@ func formatTraceText(ev sandbox.Event, offset time.Duration) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-// shortDuration prints a step's duration with three significant digits.
-func shortDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < 10*time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/1e6)
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d)/1e6)
-	}
-	return fmt.Sprintf("%.2fs", d.Seconds())
 }

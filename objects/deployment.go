@@ -1,4 +1,4 @@
-package sandbox
+package objects
 
 import (
 	"context"
@@ -7,15 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/podsim/podsim/objects/store"
+	"github.com/podsim/podsim/sandbox"
 )
 
 // Deployment support is deliberately small: podsim has no controller loop,
@@ -31,17 +34,19 @@ const AnnotationDeployment = "podsim.io/deployment"
 // DeploymentState is a deployment with the live state of its pods.
 type DeploymentState struct {
 	Deployment *appsv1.Deployment
-	Pods       []*PodState
+	Pods       []*sandbox.PodState
 }
 
-// ApplyResult says what apply did ("created", "configured", "unchanged").
-type ApplyResult struct {
-	Action string
-	Pods   []string
+// DeploymentResult says what apply did ("created", "configured",
+// "unchanged") and the pods it made.
+type DeploymentResult struct {
+	Action   string
+	Pods     []string
+	Warnings []string // fields of the Deployment podsim does not act on, by name
 }
 
 // ApplyDeployment creates or updates a deployment.
-func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*ApplyResult, error) {
+func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*DeploymentResult, error) {
 	d = d.DeepCopy()
 	if d.Namespace == "" {
 		d.Namespace = "default"
@@ -49,10 +54,7 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 	if err := validateDeployment(d); err != nil {
 		return nil, err
 	}
-	warns, _ := CheckDeploymentFields(d)
-	for _, w := range warns {
-		m.warn(w)
-	}
+	warns, _ := sandbox.CheckDeploymentFields(d)
 	unlock, err := m.lockDeployment(ctx, d.Namespace, d.Name)
 	if err != nil {
 		return nil, err
@@ -63,16 +65,16 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 		replicas = int(*d.Spec.Replicas)
 	}
 	hash := TemplateHash(&d.Spec.Template)
-	old, err := m.deploymentPods(ctx, d.Namespace, d.Name)
+	old, err := m.deploymentPods(d.Namespace, d.Name)
 	if err != nil {
 		return nil, err
 	}
-	prev, _ := m.loadDeployment(d.Namespace, d.Name)
-	res := &ApplyResult{Action: "created"}
-	if prev != nil {
+	prev := m.store.Exists(store.Deployments, d.Namespace, d.Name)
+	res := &DeploymentResult{Action: "created", Warnings: warns}
+	if prev {
 		res.Action = "configured"
 	}
-	var keep, stale []*Record
+	var keep, stale []*sandbox.Record
 	for _, r := range old {
 		if r.Pod.Labels[appsv1.DefaultDeploymentUniqueLabelKey] == hash {
 			keep = append(keep, r)
@@ -80,14 +82,14 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 			stale = append(stale, r)
 		}
 	}
-	if len(stale) == 0 && len(keep) == replicas && prev != nil {
+	if len(stale) == 0 && len(keep) == replicas && prev {
 		res.Action = "unchanged"
 	}
-	var created []*Record
+	var created []*sandbox.Record
 	for i := len(keep); i < replicas; i++ {
 		pod := podFromTemplate(d, hash)
-		rec, err := m.CreatePod(ctx, pod)
-		if errors.Is(err, ErrInitFailed) {
+		rec, err := m.pods.CreatePod(ctx, pod)
+		if errors.Is(err, sandbox.ErrInitFailed) {
 			// Kept like any pod whose init failed (Init:Error), so its logs can be read.
 			_ = m.saveDeployment(d)
 			return nil, fmt.Errorf("deployment %s: %w", d.Name, err)
@@ -95,7 +97,7 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 		if err != nil {
 			// Roll back this apply's new pods; the old ones keep serving.
 			for _, c := range created {
-				_ = m.DeletePod(context.WithoutCancel(ctx), c.Pod.Namespace, c.Pod.Name, 0)
+				_ = m.pods.DeletePod(context.WithoutCancel(ctx), c.Pod.Namespace, c.Pod.Name, 0)
 			}
 			return nil, fmt.Errorf("deployment %s: creating pod %d of %d: %w", d.Name, i+1, replicas, err)
 		}
@@ -108,7 +110,7 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 	}
 	var errs []error
 	for _, r := range stale {
-		if err := m.DeletePod(ctx, r.Pod.Namespace, r.Pod.Name, gracePeriod(&r.Pod)); err != nil && !errors.Is(err, ErrPodNotFound) {
+		if err := m.pods.DeletePod(ctx, r.Pod.Namespace, r.Pod.Name, sandbox.GracePeriod(&r.Pod)); err != nil && !errors.Is(err, sandbox.ErrPodNotFound) {
 			errs = append(errs, err)
 		}
 	}
@@ -118,30 +120,40 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*A
 	return res, errors.Join(errs...)
 }
 
+// lockDeployment serialises apply and delete of one Deployment across
+// podsim processes: each reads the Deployment's pods, then creates or
+// removes some, so two at once would both see "one replica missing" and
+// both create it. It is taken before (never while holding) the pod lock,
+// which CreatePod and DeletePod take per pod inside it.
+func (m *Manager) lockDeployment(ctx context.Context, namespace, name string) (func(), error) {
+	return m.pods.FileLock(ctx, filepath.Join("deployments", namespace+"_"+name+".lock"),
+		"another podsim command applying or deleting deployment "+namespace+"/"+name)
+}
+
 func validateDeployment(d *appsv1.Deployment) error {
 	if d.Name == "" {
-		return fmt.Errorf("%w: deployment: metadata.name is required", ErrInvalidPod)
+		return fmt.Errorf("%w: deployment: metadata.name is required", sandbox.ErrInvalidPod)
 	}
 	if d.Spec.Selector == nil {
-		return fmt.Errorf("%w: deployment %s: spec.selector is required", ErrInvalidPod, d.Name)
+		return fmt.Errorf("%w: deployment %s: spec.selector is required", sandbox.ErrInvalidPod, d.Name)
 	}
-	if _, err := CheckDeploymentFields(d); err != nil {
+	if _, err := sandbox.CheckDeploymentFields(d); err != nil {
 		return err
 	}
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
-		return fmt.Errorf("%w: deployment %s: spec.selector: %w", ErrInvalidPod, d.Name, err)
+		return fmt.Errorf("%w: deployment %s: spec.selector: %w", sandbox.ErrInvalidPod, d.Name, err)
 	}
 	if sel.Empty() || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
-		return fmt.Errorf("%w: deployment %s: spec.selector does not match spec.template.metadata.labels", ErrInvalidPod, d.Name)
+		return fmt.Errorf("%w: deployment %s: spec.selector does not match spec.template.metadata.labels", sandbox.ErrInvalidPod, d.Name)
 	}
 	if d.Spec.Replicas != nil && (*d.Spec.Replicas < 0 || *d.Spec.Replicas > 100) {
-		return fmt.Errorf("%w: deployment %s: spec.replicas %d must be between 0 and 100", ErrInvalidPod, d.Name, *d.Spec.Replicas)
+		return fmt.Errorf("%w: deployment %s: spec.replicas %d must be between 0 and 100", sandbox.ErrInvalidPod, d.Name, *d.Spec.Replicas)
 	}
 	// Validate the template as a pod now, so a bad template fails before any pod is touched.
 	p := podFromTemplate(d, "x")
 	p.Name = d.Name + "-0000000000-xxxxx"
-	if _, err := Validate(p); err != nil {
+	if _, err := sandbox.Validate(p); err != nil {
 		return fmt.Errorf("deployment %s template: %w", d.Name, err)
 	}
 	return nil
@@ -188,22 +200,14 @@ func podFromTemplate(d *appsv1.Deployment, hash string) *corev1.Pod {
 	return pod
 }
 
-func gracePeriod(p *corev1.Pod) time.Duration {
-	if p.Spec.TerminationGracePeriodSeconds != nil {
-		return time.Duration(*p.Spec.TerminationGracePeriodSeconds) * time.Second
-	}
-	return 30 * time.Second
-}
-
-// GracePeriod is the pod's terminationGracePeriodSeconds (default 30s).
-func GracePeriod(p *corev1.Pod) time.Duration { return gracePeriod(p) }
-
-func (m *Manager) deploymentPods(ctx context.Context, namespace, name string) ([]*Record, error) {
-	recs, err := m.Records()
+// deploymentPods are the records of a deployment's pods, found by the
+// annotation podFromTemplate puts on them.
+func (m *Manager) deploymentPods(namespace, name string) ([]*sandbox.Record, error) {
+	recs, err := m.pods.Records()
 	if err != nil {
 		return nil, err
 	}
-	var out []*Record
+	var out []*sandbox.Record
 	for _, r := range recs {
 		if r.Pod.Namespace == namespace && r.Pod.Annotations[AnnotationDeployment] == name {
 			out = append(out, r)
@@ -212,54 +216,31 @@ func (m *Manager) deploymentPods(ctx context.Context, namespace, name string) ([
 	return out, nil
 }
 
-func (m *Manager) deploymentFile(namespace, name string) string {
-	return filepath.Join(m.paths.deploymentsDir(), namespace+"_"+name+".json")
-}
-
 func (m *Manager) saveDeployment(d *appsv1.Deployment) error {
-	if err := os.MkdirAll(m.paths.deploymentsDir(), 0o700); err != nil {
-		return err
-	}
 	d.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
-	b, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(m.deploymentFile(d.Namespace, d.Name), b, 0o600)
+	return m.store.Put(store.Deployments, d.Namespace, d.Name, d)
 }
 
-func (m *Manager) loadDeployment(namespace, name string) (*appsv1.Deployment, error) {
-	b, err := os.ReadFile(m.deploymentFile(namespace, name))
+// Deployments lists deployments with their pods ("" = every namespace).
+func (m *Manager) Deployments(ctx context.Context, namespace string) ([]*DeploymentState, error) {
+	ds, err := m.store.ListDeployments(namespace)
 	if err != nil {
 		return nil, err
 	}
-	var d appsv1.Deployment
-	return &d, json.Unmarshal(b, &d)
-}
-
-// Deployments lists deployments with their pods.
-func (m *Manager) Deployments(ctx context.Context, namespace string) ([]*DeploymentState, error) {
-	ents, err := os.ReadDir(m.paths.deploymentsDir())
-	if err != nil && !os.IsNotExist(err) {
+	pods, err := m.pods.List(ctx, namespace)
+	if err != nil {
 		return nil, err
 	}
 	var out []*DeploymentState
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(m.paths.deploymentsDir(), e.Name()))
-		if err != nil {
-			continue
+	for _, d := range ds {
+		st := &DeploymentState{Deployment: d}
+		for _, p := range pods {
+			if p.Pod.Namespace == d.Namespace && p.Pod.Annotations[AnnotationDeployment] == d.Name {
+				st.Pods = append(st.Pods, p)
+			}
 		}
-		var d appsv1.Deployment
-		if json.Unmarshal(b, &d) != nil || (namespace != "" && d.Namespace != namespace) {
-			continue
-		}
-		ds := &DeploymentState{Deployment: &d}
-		recs, _ := m.deploymentPods(ctx, d.Namespace, d.Name)
-		for _, r := range recs {
-			ds.Pods = append(ds.Pods, m.state(ctx, r))
-		}
-		sort.Slice(ds.Pods, func(i, j int) bool { return ds.Pods[i].Created.Before(ds.Pods[j].Created) })
-		out = append(out, ds)
+		sort.Slice(st.Pods, func(i, j int) bool { return st.Pods[i].Created.Before(st.Pods[j].Created) })
+		out = append(out, st)
 	}
 	return out, nil
 }
@@ -271,25 +252,24 @@ func (m *Manager) DeleteDeployment(ctx context.Context, namespace, name string, 
 		return err
 	}
 	defer unlock()
-	recs, err := m.deploymentPods(ctx, namespace, name)
+	recs, err := m.deploymentPods(namespace, name)
 	if err != nil {
 		return err
 	}
-	d, _ := m.loadDeployment(namespace, name)
-	if d == nil && len(recs) == 0 {
-		return fmt.Errorf("%w: deployment %q in namespace %q (list them with 'podsim get deployments')", ErrPodNotFound, name, namespace)
+	if !m.store.Exists(store.Deployments, namespace, name) && len(recs) == 0 {
+		return fmt.Errorf("%w: deployment %q in namespace %q", sandbox.ErrPodNotFound, name, namespace)
 	}
 	var errs []error
 	for _, r := range recs {
-		g := gracePeriod(&r.Pod)
+		g := sandbox.GracePeriod(&r.Pod)
 		if grace != nil {
 			g = *grace
 		}
-		if err := m.DeletePod(ctx, namespace, r.Pod.Name, g); err != nil && !errors.Is(err, ErrPodNotFound) {
+		if err := m.pods.DeletePod(ctx, namespace, r.Pod.Name, g); err != nil && !errors.Is(err, sandbox.ErrPodNotFound) {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.Remove(m.deploymentFile(namespace, name)); err != nil && !os.IsNotExist(err) {
+	if err := m.store.Delete(store.Deployments, namespace, name); err != nil && !errors.Is(err, store.ErrNotFound) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -299,36 +279,35 @@ func (m *Manager) DeleteDeployment(ctx context.Context, namespace, name string, 
 // into a pod name, as kubectl exec/logs do (the first running pod of a
 // deployment).
 func (m *Manager) ResolvePod(ctx context.Context, namespace, ref string) (string, error) {
-	kind, name, ok := cutSlash(ref)
+	kind, name, ok := strings.Cut(ref, "/")
 	if !ok {
 		return ref, nil
 	}
-	switch kind {
-	case "pod", "pods", "po":
+	k, err := KindOf(kind)
+	switch {
+	case err == nil && k.Kind == "Pod":
 		return name, nil
-	case "deploy", "deployment", "deployments":
-		recs, err := m.deploymentPods(ctx, namespace, name)
+	case err == nil && k.Kind == "Deployment":
+		pods, err := m.pods.List(ctx, namespace)
 		if err != nil {
 			return "", err
 		}
-		for _, r := range recs {
-			if m.state(ctx, r).StatusText() == "Running" {
-				return r.Pod.Name, nil
+		var first string
+		for _, p := range pods { // sorted by name
+			if p.Pod.Annotations[AnnotationDeployment] != name {
+				continue
+			}
+			if p.StatusText() == "Running" {
+				return p.Pod.Name, nil
+			}
+			if first == "" {
+				first = p.Pod.Name
 			}
 		}
-		if len(recs) > 0 {
-			return recs[0].Pod.Name, nil
+		if first != "" {
+			return first, nil
 		}
-		return "", fmt.Errorf("%w: deployment %q has no pods (see 'podsim get deployments')", ErrPodNotFound, name)
+		return "", fmt.Errorf("%w: deployment %q has no pods", sandbox.ErrPodNotFound, name)
 	}
 	return "", fmt.Errorf("%q: unknown resource type %q: use pod/NAME or deploy/NAME", ref, kind)
-}
-
-func cutSlash(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return "", s, false
 }
