@@ -88,6 +88,51 @@ type Record struct {
 	LogDir    string     `json:"logDir,omitempty"`
 	Created   time.Time  `json:"created"`
 	InitError string     `json:"initError,omitempty"`
+	// Built is set once createPod finished: from then on the node agent
+	// keeps the pod (restarts its containers); before, createPod does.
+	Built bool `json:"built,omitempty"`
+	// Containers keeps what outlives one attempt of each app container,
+	// by name: kubelet's restart count, last state and back-off.
+	Containers map[string]*ContainerRecord `json:"containers,omitempty"`
+}
+
+// ContainerRecord is what the pod keeps of an app container across its
+// restarts. The agent writes it before it acts, so it survives the agent.
+type ContainerRecord struct {
+	RestartCount    int          `json:"restartCount"`
+	LastTermination *Termination `json:"lastState,omitempty"`
+	// Backoff and LastRestart are kubelet's back-off entry (see
+	// BackoffPolicy); BackoffUntil is set while the container waits in
+	// CrashLoopBackOff.
+	Backoff      time.Duration `json:"backoffNs,omitempty"`
+	LastRestart  time.Time     `json:"lastRestart,omitempty"`
+	BackoffUntil time.Time     `json:"backoffUntil,omitempty"`
+}
+
+// Termination is a finished attempt: status.containerStatuses[].lastState.terminated.
+type Termination struct {
+	ExitCode   int       `json:"exitCode"`
+	Reason     string    `json:"reason"` // Completed, Error, OOMKilled
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+}
+
+// container returns the restart record of a container (a zero one if none).
+func (r *Record) container(name string) ContainerRecord {
+	if c := r.Containers[name]; c != nil {
+		return *c
+	}
+	return ContainerRecord{}
+}
+
+// containerID is the containerd ID of the current attempt of a container.
+func (r *Record) containerID(name string) string {
+	return ContainerAttemptID(r.ID, name, r.container(name).RestartCount)
+}
+
+// logPath is kubelet's log file of attempt n: <logdir>/<container>/<n>.log.
+func (r *Record) logPath(name string, n int) string {
+	return filepath.Join(r.LogDir, name, fmt.Sprintf("%d.log", n))
 }
 
 // Name is namespace/name.
