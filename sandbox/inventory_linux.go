@@ -27,6 +27,10 @@ import (
 // into it: podsim keeps it between pods, as a node keeps its CNI bridge.
 const IdleBridgeNote = " (idle: kept for the next pod; gc removes it)"
 
+// AgentNote marks the node agent's process in the inventory: it runs on
+// purpose between commands, like containerd; `podsim system stop` stops it.
+const AgentNote = " (the node agent: 'podsim system stop' stops it)"
+
 func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error) {
 	var out []string
 	add := func(kind, what string) { out = append(out, kind+" "+what) }
@@ -96,6 +100,9 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 	}
 	for _, p := range podsimProcesses() {
 		add("process", p)
+	}
+	if pid, ok := runtime.AgentPID(runtime.Options{}); ok {
+		add("process", fmt.Sprintf("%d podsim %s%s", pid, strings.Join(runtime.AgentArgs, " "), AgentNote))
 	}
 	sort.Strings(out)
 	return out, nil

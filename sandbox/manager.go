@@ -37,26 +37,30 @@ type Options struct {
 	Progress func(string)
 	// Warn receives warnings about fields podsim accepts but ignores.
 	Warn func(string)
+	// NeedAgent is called when a pod was built whose containers the node
+	// agent may have to restart (the CLI starts the agent; may be nil).
+	NeedAgent func()
 }
 
 // Manager builds, inspects and removes pods.
 type Manager struct {
-	client   *containerd.Client
-	images   ImageSource
-	net      Network
-	paths    Paths
-	logger   string
-	trace    func(Event)
-	traceMu  sync.Mutex // events come from concurrent container starts
-	progress func(string)
-	warn     func(string)
-	node     nodeConfig // host facts every spec needs, read once
+	client    *containerd.Client
+	images    ImageSource
+	net       Network
+	paths     Paths
+	logger    string
+	trace     func(Event)
+	traceMu   sync.Mutex // events come from concurrent container starts
+	progress  func(string)
+	warn      func(string)
+	needAgent func()
+	node      nodeConfig // host facts every spec needs, read once
 }
 
 // New returns a Manager.
 func New(o Options) *Manager {
 	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths, logger: o.LoggerPath,
-		trace: o.Trace, progress: o.Progress, warn: o.Warn,
+		trace: o.Trace, progress: o.Progress, warn: o.Warn, needAgent: o.NeedAgent,
 		node: readNodeConfig()}
 	if m.trace == nil {
 		m.trace = func(Event) {}

@@ -66,8 +66,10 @@ func (v *validator) run() {
 	if len(s.NodeSelector) > 0 || s.Affinity != nil || len(s.Tolerations) > 0 || s.NodeName != "" {
 		v.warn("scheduling fields (nodeSelector, affinity, tolerations, nodeName) are ignored: podsim has one node")
 	}
-	if s.RestartPolicy != "" && s.RestartPolicy != corev1.RestartPolicyNever {
-		v.warn("spec.restartPolicy %s is not enforced: podsim has no agent, an exited container stays exited", s.RestartPolicy)
+	switch s.RestartPolicy {
+	case "", corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever: // the node agent enforces it
+	default:
+		v.fail("spec.restartPolicy %q is not valid: use Always, OnFailure or Never", s.RestartPolicy)
 	}
 	if len(s.ImagePullSecrets) > 0 {
 		v.warn("spec.imagePullSecrets are ignored: podsim builds images offline")

@@ -49,6 +49,10 @@ type env struct {
 	catalog        *images.Catalog
 	netCfg         sandbox.NetworkConfig
 	progressPrefix string
+	// noAgent: this command must not start the node agent (the agent
+	// itself, system stop, gc).
+	noAgent bool
+	exe     string
 }
 
 // Run runs podsim with args and returns the process exit code.
@@ -138,13 +142,31 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.exe = exe
 	e.mgr = sandbox.New(sandbox.Options{
 		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: loggerPath(exe),
-		Trace:    e.trace,
-		Progress: e.progress,
-		Warn:     func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
+		Trace:     e.trace,
+		Progress:  e.progress,
+		Warn:      func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
+		NeedAgent: e.ensureAgent,
 	})
+	// A command run while pods need the node agent starts it if it is
+	// not running (it was stopped, killed, or containerd restarted).
+	if e.mgr.NeedsAgent() {
+		e.ensureAgent()
+	}
 	return e.mgr, nil
+}
+
+// ensureAgent starts the node agent (see agent.go) unless this command is
+// one that must not, or it runs already. Quiet: the agent logs to its own file.
+func (e *env) ensureAgent() {
+	if e.noAgent || e.exe == "" {
+		return
+	}
+	if _, err := runtime.StartAgent(runtime.Options{SelfExe: e.exe}, e.info.Address); err != nil {
+		fmt.Fprintln(e.errOut, "Warning: the node agent could not start, containers will not be restarted: "+err.Error())
+	}
 }
 
 func (e *env) images() (*images.Catalog, error) {

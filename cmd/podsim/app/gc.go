@@ -17,6 +17,7 @@ namespace, /run/netns/podsim-* pins, the podsim0 bridge, mounts, the /podsim
 cgroup tree, pod files and logs. --dry-run only lists them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			e.noAgent = true // gc removes pods; it never needs the agent
 			m, err := e.manager()
 			if err != nil {
 				return err
