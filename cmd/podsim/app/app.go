@@ -100,7 +100,7 @@ runs the article's multi-container pod scenarios.`,
 		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newLogsCommand(e),
 		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
 		newCreateCommand(e), newExportCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
-		newSystemCommand(e), newTourCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e),
+		newSystemCommand(e), newWaitCommand(e), newTourCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e),
 	)
 	return root
 }
