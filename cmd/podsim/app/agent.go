@@ -106,4 +106,3 @@ func agentLine() string {
 	}
 	return s
 }
-
