@@ -42,6 +42,9 @@ func newAgentCommand(e *env) *cobra.Command {
 			}
 			defer release()
 			runtime.NoInheritedFDs()
+			// A fault injected into the command that started the agent is
+			// not meant for the agent.
+			os.Unsetenv(sandbox.CrashEnv)
 			logger := log.New(e.errOut, "podsim-agent: ", log.LstdFlags)
 			pol, err := backoffPolicy()
 			if err != nil {
