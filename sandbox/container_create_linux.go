@@ -20,6 +20,7 @@ import (
 // exec) and StartContainer has not run yet.
 type createdContainer struct {
 	c       *corev1.Container
+	id      string // containerd ID of this attempt
 	role    string // RoleInit or RoleApp
 	task    containerd.Task
 	volumes []Mount // the container's volume mounts, for the trace
@@ -41,7 +42,11 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 		return fail(err)
 	}
 	attach := run.attachFor(c, role)
-	id := ContainerID(rec.ID, c.Name)
+	id := rec.containerID(c.Name)
+	if role == RoleInit {
+		id = ContainerID(rec.ID, c.Name) // init containers are not restarted
+	}
+	cc.id = id
 	opts, err := containerSpecOpts(containerConfig{ID: id, SandboxID: rec.ID, Pod: &rec.Pod, Container: c, Image: img.cfg,
 		PausePID: run.pause.Pid(), Cgroup: rec.Cgroup, Mounts: podMounts(run.files, cc.volumes),
 		TTY: attach != nil && attach.io.TTY, Node: m.node})
@@ -59,7 +64,7 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 	if err != nil {
 		return fail(fmt.Errorf("creating container: %w", err))
 	}
-	if cc.task, err = m.newTask(ctx, ctr, filepath.Join(rec.LogDir, c.Name, "0.log"), attach); err != nil {
+	if cc.task, err = m.newTask(ctx, ctr, rec.logPath(c.Name, rec.container(c.Name).RestartCount), attach); err != nil {
 		return fail(err)
 	}
 	return cc, nil

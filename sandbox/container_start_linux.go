@@ -41,7 +41,7 @@ func (m *Manager) emitContainerEvents(rec *Record, cc *createdContainer) {
 	} else {
 		own = append(own, cns["pid"].String())
 	}
-	cgPath := cgroups.ContainerPath(rec.Cgroup, ContainerID(rec.ID, c.Name))
+	cgPath := cgroups.ContainerPath(rec.Cgroup, cc.id)
 	for _, mt := range cc.volumes {
 		mode := "rw"
 		if mt.ReadOnly {

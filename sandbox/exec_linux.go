@@ -173,7 +173,7 @@ func (m *Manager) runningContainer(ctx context.Context, namespace, pod, containe
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := m.client.LoadContainer(ctx, ContainerID(r.ID, name))
+	c, err := m.client.LoadContainer(ctx, r.containerID(name))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: container %s of pod %s is gone (delete and re-create the pod)", ErrNotRunning, name, pod)
 	}

@@ -330,7 +330,7 @@ func refused(path, kube, podsim string, accept ...string) Field {
 
 const (
 	noScheduler = "is ignored: podsim has one node and no scheduler, every pod runs on it"
-	noAgent     = "podsim has no kubelet agent that keeps watching the pod"
+	noAgent     = "podsim's node agent restarts containers but does not do this yet"
 )
 
 // fieldTable builds the table. It is a function, not a package variable, so
@@ -351,8 +351,8 @@ func fieldTable() []Field {
 		supported("pod.spec.containers", "The pod's app containers.", "Created and started in order, joining the pause container's net, ipc and uts namespaces."),
 		refused("pod.spec.ephemeralContainers", "Debugging containers added to a running pod with 'kubectl debug'.",
 			"ephemeralContainers are not supported: use 'podsim exec' to run a command in a container of the pod"),
-		warned("pod.spec.restartPolicy", "Whether kubelet restarts containers that exit: Always (the default), OnFailure or Never.",
-			"restartPolicy is not enforced: "+noAgent+", an exited container stays exited (Never is what podsim does)", "Never"),
+		supported("pod.spec.restartPolicy", "Whether kubelet restarts containers that exit: Always (the default), OnFailure or Never.",
+			"Enforced by podsim's node agent with kubelet's back-off (10 s doubling to 5 min, reset after 10 min running; PODSIM_BACKOFF_BASE scales it): a restart is a new container in the same sandbox, so the netns, IP and volumes stay. Failed init containers are not restarted yet (the pod stays Init:Error)."),
 		supported("pod.spec.terminationGracePeriodSeconds", "Seconds between SIGTERM and SIGKILL when the pod is deleted.",
 			"Honoured by 'podsim delete'; a PID 1 without a SIGTERM handler gets SIGKILL at once, since the kernel drops the SIGTERM."),
 		refused("pod.spec.activeDeadlineSeconds", "Seconds after which kubelet kills a running pod (reason DeadlineExceeded).",
@@ -527,7 +527,7 @@ func containerFields(p string, init bool) []Field {
 		refused(p+".resources.claims", "Which of the pod's resourceClaims the container uses.", "resources.claims are not supported: podsim has no resource drivers: remove them"),
 		warned(p+".resizePolicy", "Whether a change of requests or limits in place restarts the container.", "resizePolicy is ignored: podsim never resizes a running container (pods are immutable here)"),
 		restart,
-		refused(p+".restartPolicyRules", "Exit codes for which the container is restarted, or not.", "restartPolicyRules are not supported: "+noAgent+", an exited container stays exited: remove them"),
+		refused(p+".restartPolicyRules", "Exit codes for which the container is restarted, or not.", "restartPolicyRules are not supported: "+noAgent+": remove them and use the pod's restartPolicy"),
 		supported(p+".volumeMounts", "Where the pod's volumes appear in the container.", "Bind mounts, as CRI makes them."),
 		supported(p+".volumeMounts.name", "The volume to mount.", "Must be one of spec.volumes."),
 		supported(p+".volumeMounts.readOnly", "Mount read-only.", "A read-only bind mount (checked in mountinfo by the scenarios)."),

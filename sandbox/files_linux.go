@@ -17,13 +17,7 @@ import (
 // writePodFiles writes the pod's files before it has an IP: the hosts
 // file gets the pod's own line from refreshHostsOf once CNI gave one.
 func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
-	dir := m.paths.podDir(id)
-	f := podFiles{
-		Hosts:    filepath.Join(dir, "etc-hosts"),
-		Hostname: filepath.Join(dir, "hostname"),
-		Resolv:   filepath.Join(dir, "resolv.conf"),
-		Shm:      filepath.Join(m.paths.podRun(id), "shm"),
-	}
+	f := m.podFilePaths(id)
 	hosts := hostsBase(name, "")
 	if err := os.WriteFile(f.Hosts, []byte(hosts), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod hosts file: %w", err)
@@ -52,6 +46,18 @@ func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
 // resolvConf gives pods the search path of a cluster namespace and the
 // host's non-loopback nameservers (a loopback resolver such as
 // 127.0.0.53 is unreachable from inside the pod's network namespace).
+// podFilePaths are where a pod's shared files live (a restarted container
+// mounts the same ones).
+func (m *Manager) podFilePaths(id string) podFiles {
+	dir := m.paths.podDir(id)
+	return podFiles{
+		Hosts:    filepath.Join(dir, "etc-hosts"),
+		Hostname: filepath.Join(dir, "hostname"),
+		Resolv:   filepath.Join(dir, "resolv.conf"),
+		Shm:      filepath.Join(m.paths.podRun(id), "shm"),
+	}
+}
+
 func resolvConf(namespace string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "search %s.svc.cluster.local svc.cluster.local cluster.local\n", namespace)

@@ -21,6 +21,10 @@ import (
 // as a node keeps its CNI bridge; gc removes it.
 const IdleNote = " (idle: kept for the next pod; gc removes it)"
 
+// AgentNote marks the node agent's process in the inventory: it runs on
+// purpose between commands, like containerd; `podsim system stop` stops it.
+const AgentNote = " (the node agent: 'podsim system stop' stops it)"
+
 // Inventory lists every object podsim made that exists now, found by
 // label and by name (not from podsim's records alone): pod records,
 // containerd containers, tasks, leases, active snapshots and content
@@ -105,6 +109,9 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 	}
 	for _, p := range listPodsimProcs() {
 		add("process", p.String())
+	}
+	if pid, ok := runtime.AgentPID(runtime.Options{}); ok {
+		add("process", fmt.Sprintf("%d podsim %s%s", pid, strings.Join(runtime.AgentArgs, " "), AgentNote))
 	}
 	sort.Strings(out)
 	return out, nil

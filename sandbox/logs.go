@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -16,6 +15,9 @@ type LogOptions struct {
 	Follow     bool
 	Tail       int // -1 = all
 	Timestamps bool
+	// Previous reads the attempt before the current one (kubectl logs
+	// --previous): kubelet's <restartCount-1>.log, kept after a restart.
+	Previous bool
 }
 
 // Logs writes a container's log to w, reading the CRI-format file written by
@@ -32,7 +34,14 @@ func (m *Manager) Logs(ctx context.Context, namespace, pod, container string, o 
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(r.LogDir, name, "0.log")
+	n := r.container(name).RestartCount
+	if o.Previous {
+		if n == 0 {
+			return fmt.Errorf("%w: previous terminated container %q in pod %q not found (it has not restarted)", ErrNoContainer, name, pod)
+		}
+		n, o.Follow = n-1, false
+	}
+	path := r.logPath(name, n)
 	f, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -76,7 +85,7 @@ func (m *Manager) Logs(ctx context.Context, namespace, pod, container string, o 
 		if err != io.EOF {
 			return err
 		}
-		st := m.containerState(ctx, ContainerID(r.ID, name), name, "", "")
+		st := m.containerState(ctx, ContainerAttemptID(r.ID, name, n), name, "", "")
 		if st.Status != "running" && st.Status != "created" {
 			return nil
 		}

@@ -38,28 +38,32 @@ type Options struct {
 	Progress func(string)
 	// Warn receives warnings about fields podsim accepts but ignores.
 	Warn func(string)
+	// NeedAgent is called when a pod was built whose containers the node
+	// agent may have to restart (the CLI starts the agent; may be nil).
+	NeedAgent func()
 }
 
 // Manager builds, inspects and removes pods.
 type Manager struct {
-	client   *containerd.Client
-	images   ImageSource
-	net      Network
-	paths    Paths
-	store    *store.Store // the objects pods read: ConfigMaps, Secrets, Services
-	logger   string
-	trace    func(Event)
-	traceMu  sync.Mutex // events come from concurrent container starts
-	progress func(string)
-	warn     func(string)
-	node     nodeConfig // host facts every spec needs, read once
+	client    *containerd.Client
+	images    ImageSource
+	net       Network
+	paths     Paths
+	store     *store.Store // the objects pods read: ConfigMaps, Secrets, Services
+	logger    string
+	trace     func(Event)
+	traceMu   sync.Mutex // events come from concurrent container starts
+	progress  func(string)
+	warn      func(string)
+	needAgent func()
+	node      nodeConfig // host facts every spec needs, read once
 }
 
 // New returns a Manager.
 func New(o Options) *Manager {
 	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths,
 		store: store.New(o.Paths.State, o.Paths.Run), logger: o.LoggerPath,
-		trace: o.Trace, progress: o.Progress, warn: o.Warn,
+		trace: o.Trace, progress: o.Progress, warn: o.Warn, needAgent: o.NeedAgent,
 		node: readNodeConfig()}
 	if m.trace == nil {
 		m.trace = func(Event) {}
@@ -96,6 +100,51 @@ type Record struct {
 	LogDir    string     `json:"logDir,omitempty"`
 	Created   time.Time  `json:"created"`
 	InitError string     `json:"initError,omitempty"`
+	// Built is set once createPod finished: from then on the node agent
+	// keeps the pod (restarts its containers); before, createPod does.
+	Built bool `json:"built,omitempty"`
+	// Containers keeps what outlives one attempt of each app container,
+	// by name: kubelet's restart count, last state and back-off.
+	Containers map[string]*ContainerRecord `json:"containers,omitempty"`
+}
+
+// ContainerRecord is what the pod keeps of an app container across its
+// restarts. The agent writes it before it acts, so it survives the agent.
+type ContainerRecord struct {
+	RestartCount    int          `json:"restartCount"`
+	LastTermination *Termination `json:"lastState,omitempty"`
+	// Backoff and LastRestart are kubelet's back-off entry (see
+	// BackoffPolicy); BackoffUntil is set while the container waits in
+	// CrashLoopBackOff.
+	Backoff      time.Duration `json:"backoffNs,omitempty"`
+	LastRestart  time.Time     `json:"lastRestart,omitempty"`
+	BackoffUntil time.Time     `json:"backoffUntil,omitempty"`
+}
+
+// Termination is a finished attempt: status.containerStatuses[].lastState.terminated.
+type Termination struct {
+	ExitCode   int       `json:"exitCode"`
+	Reason     string    `json:"reason"` // Completed, Error, OOMKilled
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+}
+
+// container returns the restart record of a container (a zero one if none).
+func (r *Record) container(name string) ContainerRecord {
+	if c := r.Containers[name]; c != nil {
+		return *c
+	}
+	return ContainerRecord{}
+}
+
+// containerID is the containerd ID of the current attempt of a container.
+func (r *Record) containerID(name string) string {
+	return ContainerAttemptID(r.ID, name, r.container(name).RestartCount)
+}
+
+// logPath is kubelet's log file of attempt n: <logdir>/<container>/<n>.log.
+func (r *Record) logPath(name string, n int) string {
+	return filepath.Join(r.LogDir, name, fmt.Sprintf("%d.log", n))
 }
 
 // Name is namespace/name.

@@ -9,8 +9,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// ContainerID is the containerd ID of a pod's container.
+// ContainerID is the containerd ID of a pod's container (its first attempt).
 func ContainerID(sandboxID, name string) string { return sandboxID + "-" + name }
+
+// ContainerAttemptID is the containerd ID of attempt n of a container: a
+// restart makes a new container, as kubelet does, so each attempt has its
+// own ID (<sandbox>-<name>.<n>; '.' cannot occur in a container name, so
+// no two containers' attempts collide). Attempt 0 is ContainerID.
+func ContainerAttemptID(sandboxID, name string, n int) string {
+	if n == 0 {
+		return ContainerID(sandboxID, name)
+	}
+	return fmt.Sprintf("%s.%d", ContainerID(sandboxID, name), n)
+}
 
 // containerLabels are what podsim puts on its containerd containers: the
 // sandbox they belong to (teardown finds a pod's containers by it) and the

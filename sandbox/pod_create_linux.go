@@ -55,6 +55,8 @@ func (m *Manager) CreatePod(ctx context.Context, pod *corev1.Pod) (*Record, erro
 //	Step 4: sync — ComputePodActions, then syncPod carries them out (the
 //	        sandbox, each init container, the app containers) until done.
 //	Step 5: the pod is up: Services selecting it now resolve to its IP.
+//	Step 6: mark it built; the node agent keeps it from now on (restarts),
+//	        started if the pod's restartPolicy can restart a container.
 func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attachment) (_ *Record, err error) {
 	// Step 1.
 	if pod, err = m.admitPod(pod); err != nil {
@@ -108,6 +110,14 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attach
 	// Step 5.
 	if err := m.refreshHostsOf(ctx, rec, false); err != nil {
 		m.warn("updating hosts files: " + err.Error())
+	}
+	// Step 6: from here on the node agent keeps the pod.
+	rec.Built = true
+	if err := m.saveRecord(rec); err != nil {
+		return nil, err
+	}
+	if RestartsContainers(&rec.Pod) && m.needAgent != nil {
+		m.needAgent()
 	}
 	return rec, nil
 }

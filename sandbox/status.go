@@ -27,6 +27,22 @@ type ContainerState struct {
 	Finished  time.Time
 	Cgroup    string // the container's cgroup path
 	OOMKilled bool   // the kernel's OOM killer killed a process of the container
+	// From the pod record: restarts by the node agent, the previous
+	// attempt's end, and Waiting ("CrashLoopBackOff") while it backs off.
+	RestartCount    int
+	LastTermination *Termination
+	Waiting         string
+}
+
+// Reason is kubelet's terminated reason of an exited container.
+func (c ContainerState) Reason() string {
+	switch {
+	case c.OOMKilled:
+		return "OOMKilled"
+	case c.ExitCode != 0:
+		return "Error"
+	}
+	return "Completed"
 }
 
 // PodState is a pod record plus the live state of its containers.
@@ -79,7 +95,13 @@ func (m *Manager) state(ctx context.Context, r *Record) *PodState {
 		ps.Init = append(ps.Init, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleInit, c.Image))
 	}
 	for _, c := range r.Pod.Spec.Containers {
-		ps.Containers = append(ps.Containers, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleApp, c.Image))
+		cs := m.containerState(ctx, r.containerID(c.Name), c.Name, RoleApp, c.Image)
+		cr := r.container(c.Name)
+		cs.RestartCount, cs.LastTermination = cr.RestartCount, cr.LastTermination
+		if cs.Status == "exited" && time.Now().Before(cr.BackoffUntil) {
+			cs.Waiting = "CrashLoopBackOff"
+		}
+		ps.Containers = append(ps.Containers, cs)
 	}
 	for _, l := range [][]ContainerState{ps.Init, ps.Containers} {
 		for i := range l {
@@ -131,6 +153,15 @@ func (m *Manager) containerState(ctx context.Context, id, name, role, image stri
 	return cs
 }
 
+// Restarts is the RESTARTS column: restarts of every app container.
+func (p *PodState) Restarts() int {
+	n := 0
+	for _, c := range p.Containers {
+		n += c.RestartCount
+	}
+	return n
+}
+
 // Ready counts running app containers.
 func (p *PodState) Ready() (ready, total int) {
 	for _, c := range p.Containers {
@@ -161,6 +192,11 @@ func (p *PodState) StatusText() string {
 	}
 	running, failed, done := 0, 0, 0
 	for _, c := range p.Containers {
+		if c.Waiting != "" { // kubectl shows a waiting container's reason
+			return c.Waiting
+		}
+	}
+	for _, c := range p.Containers {
 		if c.OOMKilled { // kubectl shows the terminated container's reason
 			return "OOMKilled"
 		}
@@ -189,7 +225,7 @@ func (p *PodState) StatusText() string {
 // Phase is the Kubernetes pod phase.
 func (p *PodState) Phase() corev1.PodPhase {
 	switch p.StatusText() {
-	case "Running", "NotReady":
+	case "Running", "NotReady", "CrashLoopBackOff": // it will be restarted
 		return corev1.PodRunning
 	case "OOMKilled", "Error":
 		for _, c := range p.Containers {
@@ -226,19 +262,25 @@ func (p *PodState) KubePod() *corev1.Pod {
 		pod.Status.StartTime = &t
 	}
 	conv := func(c ContainerState) corev1.ContainerStatus {
-		s := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: "containerd://" + c.ID}
+		s := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: "containerd://" + c.ID,
+			RestartCount: int32(c.RestartCount)}
+		if lt := c.LastTermination; lt != nil {
+			s.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(lt.ExitCode), Reason: lt.Reason,
+				StartedAt: metav1.NewTime(lt.StartedAt), FinishedAt: metav1.NewTime(lt.FinishedAt)}
+		}
+		if c.Waiting != "" {
+			s.Started = ptrBool(false)
+			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: c.Waiting,
+				Message: fmt.Sprintf("back-off restarting failed container %s", c.Name)}
+			return s
+		}
 		switch c.Status {
 		case "running":
 			s.Ready = true
 			s.Started = ptrBool(true)
 			s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.Started)}
 		case "exited":
-			reason := "Completed"
-			if c.OOMKilled {
-				reason = "OOMKilled"
-			} else if c.ExitCode != 0 {
-				reason = "Error"
-			}
+			reason := c.Reason()
 			s.Started = ptrBool(false)
 			s.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(c.ExitCode), Reason: reason,
 				StartedAt: metav1.NewTime(c.Started), FinishedAt: metav1.NewTime(c.Finished), ContainerID: "containerd://" + c.ID}

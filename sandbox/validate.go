@@ -59,6 +59,11 @@ func (v *validator) run() {
 	// Every set field the table warns about or refuses, by name.
 	warns, errs := checkFields("pod.spec", "spec", reflect.ValueOf(s).Elem())
 	v.warns, v.errs = append(v.warns, warns...), append(v.errs, errs...)
+	switch s.RestartPolicy {
+	case "", corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever: // the node agent enforces it
+	default:
+		v.fail("spec.restartPolicy %q is not valid: use Always, OnFailure or Never", s.RestartPolicy)
+	}
 	if s.SecurityContext != nil {
 		sc := s.SecurityContext
 		for _, sys := range sc.Sysctls {

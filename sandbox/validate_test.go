@@ -79,10 +79,15 @@ func TestValidateDuplicateContainer(t *testing.T) {
 }
 
 func TestValidateWarnsAboutIgnoredFields(t *testing.T) {
-	y := strings.Replace(base, "  containers:\n", "  restartPolicy: Always\n  containers:\n", 1)
+	y := strings.Replace(base, "  containers:\n", "  nodeName: n1\n  containers:\n", 1)
 	w, err := Validate(parsePod(t, y).Pod)
-	if err != nil || len(w) != 1 || !strings.Contains(w[0], "restartPolicy") {
+	if err != nil || len(w) != 1 || !strings.Contains(w[0], "nodeName") {
 		t.Fatalf("warnings %v, err %v", w, err)
+	}
+	// restartPolicy is enforced by the node agent: no warning.
+	y = strings.Replace(base, "  containers:\n", "  restartPolicy: OnFailure\n  containers:\n", 1)
+	if w, err := Validate(parsePod(t, y).Pod); err != nil || len(w) != 0 {
+		t.Fatalf("restartPolicy: warnings %v, err %v", w, err)
 	}
 }
 

@@ -16,6 +16,9 @@ kind: Pod
 metadata:
   name: limits
 spec:
+  # Never: the OOM-killed attempt stays, so its cgroup's oom_kill counter
+  # can be read (with Always the node agent would restart hog: CrashLoopBackOff).
+  restartPolicy: Never
   containers:
   - name: hog
     image: busybox

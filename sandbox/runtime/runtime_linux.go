@@ -518,6 +518,13 @@ func Supervise(ctx context.Context, configPath string) error {
 		logger.Printf("cannot record containerd pid: %v", err)
 	}
 	logger.Printf("pid %d is a child subreaper; started containerd pid %d (config %s)", os.Getpid(), pid, cfg)
+	// The node agent beside it, as a node runs kubelet beside containerd.
+	// It waits for containerd to answer; if one runs already it exits.
+	// Only for the host's own containerd (tests run others in temp dirs).
+	agent := 0
+	if filepath.Dir(cfg) == filepath.Join(DefaultRunDir, "containerd") {
+		agent = startAgentChild(filepath.Join(filepath.Dir(cfg), "containerd.sock"), logger)
+	}
 
 	var (
 		exited bool
@@ -553,6 +560,9 @@ func Supervise(ctx context.Context, configPath string) error {
 			case unix.SIGTERM, unix.SIGINT:
 				logger.Printf("forwarding %v to containerd (pid %d)", s, pid)
 				unix.Kill(pid, s.(syscall.Signal))
+				if agent > 0 && isLive(agent, isAgent) {
+					unix.Kill(agent, unix.SIGTERM)
+				}
 			case unix.SIGHUP:
 				// No terminal to hang up on; ignore rather than die.
 			}
@@ -620,4 +630,37 @@ func ReadHostLimits() (HostLimits, error) {
 	}
 	h.NoFileSoft, h.NoFileHard = rl.Cur, rl.Max
 	return h, nil
+}
+
+// startAgentChild starts `podsim system agent` as a child of the
+// supervisor (reaped by its wait loop), with its stdio to the agent's log;
+// the supervisor's fds are close-on-exec (NoInheritedFDs). 0: not started.
+func startAgentChild(address string, logger *log.Logger) int {
+	self, err := os.Executable()
+	if err != nil {
+		return 0
+	}
+	p := Options{}.Agent()
+	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
+		return 0
+	}
+	logf, err := os.OpenFile(p.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0
+	}
+	defer logf.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0
+	}
+	defer devnull.Close()
+	args := append(append([]string{self}, AgentArgs...), "--containerd-address", address)
+	pid, err := syscall.ForkExec(self, args, &syscall.ProcAttr{Dir: "/", Env: os.Environ(),
+		Files: []uintptr{devnull.Fd(), logf.Fd(), logf.Fd()}})
+	if err != nil {
+		logger.Printf("starting the node agent: %v", err)
+		return 0
+	}
+	logger.Printf("started the node agent, pid %d", pid)
+	return pid
 }

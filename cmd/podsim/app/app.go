@@ -50,6 +50,10 @@ type env struct {
 	catalog        *images.Catalog
 	netCfg         sandbox.NetworkConfig
 	progressPrefix string
+	// noAgent: this command must not start the node agent (the agent
+	// itself, system stop, gc).
+	noAgent bool
+	exe     string
 }
 
 // Run runs podsim with args and returns the process exit code.
@@ -97,7 +101,7 @@ runs the article's multi-container pod scenarios.`,
 		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newLogsCommand(e),
 		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
 		newCreateCommand(e), newExportCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
-		newSystemCommand(e), newTourCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e), newExplainCommand(e),
+		newSystemCommand(e), newWaitCommand(e), newTourCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e), newExplainCommand(e),
 	)
 	return root
 }
@@ -139,12 +143,19 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.exe = exe
 	e.mgr = sandbox.New(sandbox.Options{
 		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: loggerPath(exe),
-		Trace:    e.trace,
-		Progress: e.progress,
-		Warn:     func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
+		Trace:     e.trace,
+		Progress:  e.progress,
+		Warn:      func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
+		NeedAgent: e.ensureAgent,
 	})
+	// A command run while pods need the node agent starts it if it is
+	// not running (it was stopped, killed, or containerd restarted).
+	if e.mgr.NeedsAgent() {
+		e.ensureAgent()
+	}
 	return e.mgr, nil
 }
 
@@ -156,6 +167,17 @@ func (e *env) objectManager() (*objects.Manager, error) {
 		return nil, err
 	}
 	return objects.New(m), nil
+}
+
+// ensureAgent starts the node agent (see agent.go) unless this command is
+// one that must not, or it runs already. Quiet: the agent logs to its own file.
+func (e *env) ensureAgent() {
+	if e.noAgent || e.exe == "" {
+		return
+	}
+	if _, err := runtime.StartAgent(runtime.Options{SelfExe: e.exe}, e.info.Address); err != nil {
+		fmt.Fprintln(e.errOut, "Warning: the node agent could not start, containers will not be restarted: "+err.Error())
+	}
 }
 
 func (e *env) images() (*images.Catalog, error) {

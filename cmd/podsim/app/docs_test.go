@@ -16,13 +16,16 @@ func TestDocsCommand(t *testing.T) {
 	if code := Run(context.Background(), []string{"docs", "--dir", dir, "--fields", filepath.Join(dir, "fields.md")}, nil, &out, &errOut); code != 0 {
 		t.Fatalf("podsim docs: exit %d: %s", code, errOut.String())
 	}
-	for _, page := range []string{"podsim.md", "podsim_apply.md", "podsim_tour.md", "podsim_inspect.md"} {
+	for _, page := range []string{"podsim.md", "podsim_apply.md", "podsim_tour.md", "podsim_inspect.md", "podsim_wait.md", "podsim_system_status.md"} {
 		if _, err := os.Stat(filepath.Join(dir, page)); err != nil {
 			t.Errorf("missing %s: %v", page, err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "podsim_docs.md")); err == nil {
 		t.Errorf("the hidden docs command documented itself")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "podsim_system_agent.md")); err == nil {
+		t.Errorf("the hidden agent command is documented")
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "podsim_inspect.md"))
 	if !strings.Contains(string(b), "-o, --output") {

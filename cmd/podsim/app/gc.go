@@ -27,6 +27,7 @@ leases of podsim commands that still run are kept; both forms mention them.
 (the leak check the integration tests compare before and after).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			e.noAgent = true // gc removes pods; it never needs the agent
 			m, err := e.manager()
 			if err != nil {
 				return err

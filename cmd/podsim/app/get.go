@@ -120,7 +120,7 @@ func getPods(e *env, m *sandbox.Manager, names []string, sel labels.Selector, ou
 	node, _ := os.Hostname()
 	for _, p := range pods {
 		r, t := p.Ready()
-		row := fmt.Sprintf("%s\t%d/%d\t%s\t0\t%s", p.Pod.Name, r, t, p.StatusText(), age(p.Created))
+		row := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Pod.Name, r, t, p.StatusText(), p.Restarts(), age(p.Created))
 		if e.allNamespaces {
 			row = p.Pod.Namespace + "\t" + row
 		}

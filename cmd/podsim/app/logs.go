@@ -37,5 +37,6 @@ by the containerd shim) stores it in CRI's format under /var/log/podsim/pods/.`,
 	f.BoolVarP(&o.Follow, "follow", "f", false, "keep printing new output until the container exits")
 	f.IntVar(&o.Tail, "tail", -1, "number of recent lines to show (-1: all)")
 	f.BoolVar(&o.Timestamps, "timestamps", false, "prefix each line with its time")
+	f.BoolVarP(&o.Previous, "previous", "p", false, "print the logs of the previous attempt of a restarted container")
 	return cmd
 }

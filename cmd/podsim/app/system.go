@@ -12,13 +12,20 @@ import (
 func newSystemCommand(e *env) *cobra.Command {
 	sys := &cobra.Command{
 		Use:   "system",
-		Short: "Manage podsim's own containerd",
+		Short: "Manage podsim's own containerd and the node agent",
 	}
 	sys.AddCommand(&cobra.Command{
 		Use:   "stop",
-		Short: "Stop podsim's own containerd (by its recorded PID) and remove the idle pod bridge; running pods' containers keep running",
+		Short: "Stop the node agent and podsim's own containerd (by their recorded PIDs) and remove the idle pod bridge; running pods' containers keep running",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			e.noAgent = true
+			// The agent first: it must not act on pods while containerd goes.
+			if pid, err := runtime.StopAgent(e.ctx, runtime.Options{}); err != nil {
+				return err
+			} else if pid > 0 {
+				fmt.Fprintf(e.out, "stopped the node agent (pid %d)\n", pid)
+			}
 			// The bridge stays between pods like a node's cni0; with the
 			// runtime gone it goes too, unless a pod is still plugged in.
 			br := sandbox.DefaultNetworkConfig().Bridge
@@ -40,7 +47,7 @@ func newSystemCommand(e *env) *cobra.Command {
 		},
 	}, &cobra.Command{
 		Use:   "status",
-		Short: "Say whether podsim's own containerd is running",
+		Short: "Say whether podsim's own containerd and the node agent are running",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if pid, ok := runtime.EmbeddedStatus(runtime.Options{}); ok {
@@ -48,6 +55,7 @@ func newSystemCommand(e *env) *cobra.Command {
 			} else {
 				fmt.Fprintln(e.out, "podsim's containerd is not running")
 			}
+			fmt.Fprintln(e.out, agentLine())
 			return nil
 		},
 	})
@@ -77,6 +85,6 @@ func newSystemCommand(e *env) *cobra.Command {
 		},
 	}
 	sup.Flags().StringVar(&config, "config", "", "containerd config file")
-	sys.AddCommand(sup)
+	sys.AddCommand(sup, newAgentCommand(e))
 	return sys
 }
