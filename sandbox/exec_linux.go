@@ -167,7 +167,7 @@ func (m *Manager) runningContainer(ctx context.Context, namespace, pod, containe
 		return nil, nil, err
 	}
 	if r == nil {
-		return nil, nil, fmt.Errorf("%w: pod %q in namespace %q (list pods with 'podsim get pods')", ErrPodNotFound, pod, namespace)
+		return nil, nil, fmt.Errorf("%w: pod %q in namespace %q", ErrPodNotFound, pod, namespace)
 	}
 	name, err := r.ContainerName(container)
 	if err != nil {

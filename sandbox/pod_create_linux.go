@@ -137,7 +137,7 @@ func (m *Manager) syncPod(ctx context.Context, run *podRun, a PodActions, obs *O
 		run.rec.InitError = fmt.Sprintf("init container %s exited with %d", a.InitFailed, obs.Containers[a.InitFailed].ExitCode)
 		_ = m.saveRecord(run.rec)
 		// Kept, not rolled back: like kubectl, the pod shows Init:Error and its logs stay readable.
-		return fmt.Errorf("%w: pod/%s created but %s: see 'podsim logs %s -c %s'", ErrInitFailed, pod.Name, run.rec.InitError, pod.Name, a.InitFailed)
+		return podErr(pod.Namespace, pod.Name, a.InitFailed, fmt.Errorf("%w: pod/%s created but %s", ErrInitFailed, pod.Name, run.rec.InitError))
 	}
 	if a.NextInit >= 0 {
 		c := &pod.Spec.InitContainers[a.NextInit]
@@ -194,7 +194,7 @@ func (m *Manager) checkNewPod(ctx context.Context, pod *corev1.Pod) error {
 		return err
 	}
 	if existing, _ := m.find(ctx, pod.Namespace, pod.Name); existing != nil {
-		return fmt.Errorf("%w: pod %q in namespace %q: delete it first with 'podsim delete pod %s'", ErrPodExists, pod.Name, pod.Namespace, pod.Name)
+		return podErr(pod.Namespace, pod.Name, "", fmt.Errorf("%w: pod %q in namespace %q", ErrPodExists, pod.Name, pod.Namespace))
 	}
 	return nil
 }
@@ -217,7 +217,7 @@ func (m *Manager) newRecord(pod *corev1.Pod) (*Record, error) {
 // rollback undoes a half-built pod with the teardown `delete` uses.
 func (m *Manager) rollback(ctx context.Context, rec *Record, cause error) error {
 	if terr := m.teardown(context.WithoutCancel(ctx), rec, 0); terr != nil {
-		return errors.Join(cause, fmt.Errorf("rolling back pod %s: %w (what is left is still recorded: 'podsim delete pod %s' or 'podsim gc' removes it once containerd answers)", rec.Pod.Name, terr, rec.Pod.Name))
+		return errors.Join(cause, podErr(rec.Pod.Namespace, rec.Pod.Name, "", fmt.Errorf("rolling back pod %s: %w (%w: what is left is still recorded)", rec.Pod.Name, terr, ErrPodKept)))
 	}
 	return cause
 }

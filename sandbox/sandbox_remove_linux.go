@@ -26,7 +26,7 @@ func (m *Manager) DeletePod(ctx context.Context, namespace, name string, grace t
 		return err
 	}
 	if rec == nil {
-		return fmt.Errorf("%w: pod %q in namespace %q (list pods with 'podsim get pods')", ErrPodNotFound, name, namespace)
+		return fmt.Errorf("%w: pod %q in namespace %q", ErrPodNotFound, name, namespace)
 	}
 	return m.teardown(ctx, rec, grace)
 }
@@ -52,7 +52,7 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 	interrupted := ctx.Done()
 	ctx = context.WithoutCancel(ctx)
 	kept := func(err error) error {
-		return fmt.Errorf("pod %s: %w (the pod is kept; retry 'podsim delete' or run 'podsim gc')", name, err)
+		return podErr(r.Pod.Namespace, name, "", fmt.Errorf("pod %s: %w (%w)", name, err, ErrPodKept))
 	}
 	pc, err := m.podContainers(ctx, r)
 	if err != nil {

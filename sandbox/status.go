@@ -60,7 +60,7 @@ func (m *Manager) Get(ctx context.Context, namespace, name string) (*PodState, e
 		return nil, err
 	}
 	if r == nil {
-		return nil, fmt.Errorf("%w: pod %q in namespace %q (list pods with 'podsim get pods')", ErrPodNotFound, name, namespace)
+		return nil, fmt.Errorf("%w: pod %q in namespace %q", ErrPodNotFound, name, namespace)
 	}
 	return m.state(ctx, r), nil
 }

@@ -75,7 +75,7 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(errOut, "error: "+strings.TrimSpace(err.Error()))
+	fmt.Fprintln(errOut, "error: "+strings.TrimSpace(podHint(err).Error()))
 	return 1
 }
 

@@ -43,6 +43,33 @@ func applyHint(err error) error {
 	return err
 }
 
+// podHint adds the hint for people to an error about a pod, from the
+// sentinel it wraps and the pod it names (sandbox.PodError).
+func podHint(err error) error {
+	var pe *sandbox.PodError
+	if !errors.As(err, &pe) {
+		if errors.Is(err, sandbox.ErrPodNotFound) {
+			return withHint(err, "list pods with 'podsim get pods'")
+		}
+		return err
+	}
+	ns := ""
+	if pe.Namespace != "" && pe.Namespace != "default" {
+		ns = " -n " + pe.Namespace
+	}
+	switch {
+	case errors.Is(err, sandbox.ErrPodExists):
+		return withHint(err, fmt.Sprintf("delete it first with 'podsim delete pod %s%s'", pe.Name, ns))
+	case errors.Is(err, sandbox.ErrInitFailed):
+		return withHint(err, fmt.Sprintf("see 'podsim logs %s%s -c %s'", pe.Name, ns, pe.Container))
+	case errors.Is(err, sandbox.ErrPodKept):
+		return withHint(err, fmt.Sprintf("retry 'podsim delete pod %s%s' or run 'podsim gc' once containerd answers", pe.Name, ns))
+	case errors.Is(err, sandbox.ErrPodNotFound):
+		return withHint(err, "list pods with 'podsim get pods'")
+	}
+	return err
+}
+
 // resolvePod turns "deploy/NAME", "pod/NAME" or "NAME" into a pod name
 // (exec, logs, inspect).
 func resolvePod(e *env, m *sandbox.Manager, ref string) (string, error) {
