@@ -78,13 +78,8 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 	for _, mp := range podsimMounts() {
 		add("mount", mp)
 	}
-	for _, d := range cgroups.Dirs(cgroups.Parent) {
-		sub, _ := os.ReadDir(d)
-		for _, s := range sub {
-			if s.IsDir() {
-				add("cgroup", filepath.Join(d, s.Name()))
-			}
-		}
+	for _, d := range cgroups.PodDirs() {
+		add("cgroup", d)
 	}
 	for _, d := range []string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods"), filepath.Join(m.paths.Logs, "pods"), m.paths.deploymentsDir(),
 		filepath.Join(m.paths.State, "objects", "services"), filepath.Join(m.paths.State, "objects", "configmaps"), filepath.Join(m.paths.Run, "objects", "secrets")} {
