@@ -32,17 +32,20 @@ var ErrNotLinux = errors.New("podsim needs Linux: cgroups are a Linux kernel fea
 // in the tier of its QoS class ("BestEffort", "Burstable", "Guaranteed"):
 // /podsim/besteffort/pod<uid>, /podsim/burstable/pod<uid>, /podsim/pod<uid>.
 func PodPath(podUID, qos string) string {
-	return path.Join(tierOf(qos), "pod"+strings.ReplaceAll(podUID, "-", "_"))
+	return path.Join(TierPath(Parent, qos), "pod"+strings.ReplaceAll(podUID, "-", "_"))
 }
 
-func tierOf(qos string) string {
+// TierPath is the cgroup a pod of the QoS class goes in under root, as in
+// kubelet's cgroupfs layout: root/besteffort, root/burstable, or root itself
+// for Guaranteed pods.
+func TierPath(root, qos string) string {
 	switch qos {
 	case "BestEffort":
-		return path.Join(Parent, BestEffortTier)
+		return path.Join(root, BestEffortTier)
 	case "Burstable":
-		return path.Join(Parent, BurstableTier)
+		return path.Join(root, BurstableTier)
 	}
-	return Parent
+	return root
 }
 
 // ContainerPath is the cgroup of one container: a child of its pod's cgroup.

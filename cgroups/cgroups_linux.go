@@ -56,7 +56,7 @@ func CreatePod(podPath string, lim Limits) error {
 }
 
 func createPod(podPath string, lim Limits) error {
-	if tier := path.Dir(podPath); tier != Parent {
+	if tier := path.Dir(podPath); isTier(tier) {
 		if err := createCgroup(tier, Limits{CPUShares: tierShares(tier)}); err != nil {
 			return fmt.Errorf("creating QoS tier cgroup %s: %w", tier, err)
 		}
@@ -118,7 +118,7 @@ func createCgroup(cgPath string, lim Limits) error {
 // BestEffort; for Burstable the requests of its pods, read back from their
 // cgroups (a pod at MinShares asked for no CPU and adds nothing).
 func tierShares(tier string) uint64 {
-	if tier != path.Join(Parent, BurstableTier) {
+	if path.Base(tier) != BurstableTier {
 		return MinShares
 	}
 	var sum uint64
@@ -139,7 +139,7 @@ func tierShares(tier string) uint64 {
 
 // updateTier rewrites a tier's weight after a pod came or went.
 func updateTier(tier string) error {
-	if tier == Parent {
+	if !isTier(tier) {
 		return nil
 	}
 	shares := tierShares(tier)
@@ -151,6 +151,13 @@ func updateTier(tier string) error {
 		return fmt.Errorf("setting the weight of QoS tier %s: %w", tier, err)
 	}
 	return nil
+}
+
+// isTier says whether a cgroup is a QoS tier (of podsim's parent, or of
+// another root such as the benchmark's kubelet emulation).
+func isTier(cgPath string) bool {
+	b := path.Base(cgPath)
+	return b == BestEffortTier || b == BurstableTier
 }
 
 func weightFile() string {
@@ -260,7 +267,7 @@ func Remove(cgPath string) error {
 			errs = append(errs, err)
 		}
 	}
-	if tier := path.Dir(filepath.Clean(cgPath)); tier != Parent && strings.HasPrefix(tier, Parent+"/") {
+	if tier := path.Dir(filepath.Clean(cgPath)); isTier(tier) {
 		if err := updateTier(tier); err != nil {
 			errs = append(errs, err)
 		}

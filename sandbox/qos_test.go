@@ -86,7 +86,7 @@ func TestPodCgroupWeight(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pod := &corev1.Pod{Spec: tc.spec}
-			if got := podLimits(pod).CPUShares; got != tc.want {
+			if got := PodLimits(pod).CPUShares; got != tc.want {
 				t.Errorf("pod cpu.shares = %d, want %d", got, tc.want)
 			}
 			if p := cgroups.PodPath("u", QOSClass(&pod.Spec)); !strings.HasPrefix(p, tc.tier) {

@@ -34,10 +34,10 @@ func ContainerMemory(r corev1.ResourceRequirements) int64 {
 	return 0
 }
 
-// podLimits sums container limits for the pod cgroup, as kubelet does, only
+// PodLimits sums container limits for the pod cgroup, as kubelet does, only
 // when every app container has the limit (otherwise the pod is unbounded),
 // and weighs it by its CPU requests (kubelet's ResourceConfigForPod).
-func podLimits(pod *corev1.Pod) cgroups.Limits {
+func PodLimits(pod *corev1.Pod) cgroups.Limits {
 	l := cgroups.Limits{CPUShares: cgroups.MilliCPUToShares(podCPURequest(pod))}
 	memAll, cpuAll := true, true
 	for _, c := range pod.Spec.Containers {

@@ -55,7 +55,7 @@ func (m *Manager) createPodCgroup(rec *Record) error {
 	if err := m.saveRecord(rec); err != nil {
 		return err
 	}
-	lim := podLimits(&rec.Pod)
+	lim := PodLimits(&rec.Pod)
 	if err := cgroups.CreatePod(rec.Cgroup, lim); err != nil {
 		return err
 	}
