@@ -513,7 +513,12 @@ func specFacts(f *Facts, row string, raw []byte) {
 	for _, m := range s.Mounts {
 		set("mount "+m.Destination, m.Type+" "+strings.Join(filterOpts(m.Options), ","))
 	}
-	set("mounts count", strconv.Itoa(len(s.Mounts)))
+	var dests []string
+	for _, m := range s.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	// In order, duplicates kept: a later mount hides an earlier one.
+	set("mount destinations", strings.Join(dests, " "))
 }
 
 func filterOpts(o []string) []string {
