@@ -517,7 +517,10 @@ func specFacts(f *Facts, row string, raw []byte) {
 	for _, m := range s.Mounts {
 		dests = append(dests, m.Destination)
 	}
-	// In order, duplicates kept: a later mount hides an earlier one.
+	// Sorted (CRI orders the kubelet's mounts by depth, podsim keeps the
+	// pod's first; what the container sees is the "mount" items above),
+	// duplicates kept: a mount hidden under another one shows here.
+	sort.Strings(dests)
 	set("mount destinations", strings.Join(dests, " "))
 }
 
