@@ -98,7 +98,8 @@ func resourceLimits() *Scenario {
 			out, code, cmd := t.Exec(ctx, "limits", "steady", "sh", "-c",
 				"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "+
 					"cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us; "+
-					"(touch /sys/fs/cgroup/memory.max || touch /sys/fs/cgroup/memory/memory.limit_in_bytes) 2>&1; grep ' /sys/fs/cgroup' /proc/self/mounts | head -3")
+					"f=/sys/fs/cgroup/memory.max; [ -d /sys/fs/cgroup/memory ] && f=/sys/fs/cgroup/memory/memory.limit_in_bytes; touch $f 2>&1; "+
+					"grep ' /sys/fs/cgroup' /proc/self/mounts | head -3")
 			inOK := code == 0 && strings.Contains(out, "67108864") && (strings.Contains(out, "50000 100000") || strings.Contains(out, "50000\n100000")) &&
 				strings.Contains(out, "Read-only file system")
 			t.Check("inside: steady reads its own memory limit (64Mi) and CPU quota (50ms/100ms) from /sys/fs/cgroup, mounted read-only as CRI does",
