@@ -59,8 +59,10 @@ type Explanation struct {
 // pod and a kubelet + containerd CRI pod. An item that differs and has none
 // is "unexplained".
 var Explanations = []Explanation{
-	{"cgroup path", "same nesting (the pod cgroup holds one child per container, the sandbox's too); only the parent differs: kubelet's /kubepods/<qos>/pod<uid> (here /podsimbench/pod<uid>) vs podsim's /podsim/pod<uid>, and CRI names children by container ID"},
+	{"cgroup path", "same nesting (QoS tier, the pod cgroup, one child per container, the sandbox's too); only the parent differs: kubelet's /kubepods/<tier>/pod<uid> (here /podsimbench/<tier>/pod<uid>) vs podsim's /podsim/<tier>/pod<uid>, and CRI names children by container ID"},
 	{"file /etc/hosts", "kubelet's managed hosts file vs podsim's: the same entries, podsim's first comment line differs; podsim also adds the names of the Services it resolves (it has no cluster DNS)"},
+	{"spec linux.seccomp", "the sandbox's RuntimeDefault profile is containerd's contrib/seccomp DefaultProfile of whichever containerd builds the spec: the reference daemon's (1.6) for CRI, podsim's containerd 1.7 client's, whose lists differ; the kernel holds a filter on both sides (status Seccomp 2), and app containers are unconfined on both"},
+	{"spec mount destinations", "containerd 1.6's sandbox spec keeps the default /dev/shm tmpfs under the pod's /dev/shm bind (containerd 1.7 removes it first, as podsim does); the pause sees the same mounts on both sides (the mount items)"},
 	{"spec maskedPaths", "the sandbox's spec comes from the daemon's own defaults (containerd 1.6's list, without /sys/devices/virtual/powercap), podsim's from its containerd 1.7 client's defaults, which mask it too; app containers get kubelet's list on both sides"},
 }
 

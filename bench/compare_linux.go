@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/namespaces"
 	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/sandbox/images"
@@ -95,8 +96,9 @@ func CollectFacts(v PodView) *Facts {
 					f.Set(r.Name, "cgroup", "pod cgroup memory.limit_in_bytes", strings.TrimSpace(string(b)))
 				}
 			}
+			f.Set(r.Name, "cgroup", "cgroup ancestry (weight, limits)", cgroupAncestry(cg))
 			st := procStatus(r.PID)
-			for _, k := range []string{"CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb", "NoNewPrivs", "Seccomp"} {
+			for _, k := range []string{"CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"} {
 				f.Set(r.Name, "security", k, st[k])
 			}
 			aa := "(no LSM attribute)"
@@ -134,20 +136,42 @@ func CollectFacts(v PodView) *Facts {
 			if m, ok := mi["/"]; ok {
 				f.Set(r.Name, "mounts", "mount / (rootfs)", m.fstype+" "+m.rwFlag())
 			}
+			// The pod's shared objects: the same #N in two containers is one
+			// inode (one tmpfs, one file) mounted in both.
+			shared := map[string]bool{"/etc/hosts": true, "/etc/hostname": true, "/etc/resolv.conf": true, "/dev/shm": true}
+			for _, mp := range r.Mounts {
+				shared[mp] = true
+			}
 			if !r.Sandbox {
-				for _, mp := range append([]string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/shm"}, r.Mounts...) {
-					m, ok := mi[mp]
-					if !ok {
+				for mp := range shared {
+					if _, ok := mi[mp]; !ok {
 						f.Set(r.Name, "mounts", "mount "+mp, "(not a mount)")
-						continue
 					}
+				}
+			}
+			// Every mount of the container, as it sees it: type, flags and
+			// what it is — a new filesystem, a bind (from the host, or of
+			// a masked path), or one of the pod's shared objects.
+			for _, mp := range sortedKeys(mi) {
+				if mp == "/" {
+					continue
+				}
+				m := mi[mp]
+				kind := "new"
+				if m.root != "/" {
+					kind = "bind"
+				}
+				if shared[mp] {
 					key := m.dev + " " + m.root
 					if _, ok := ident[key]; !ok {
 						ident[key] = len(ident) + 1
 					}
-					f.Set(r.Name, "mounts", "mount "+mp, fmt.Sprintf("%s %s, object #%d", m.fstype, m.opts(), ident[key]))
+					kind = fmt.Sprintf("object #%d", ident[key])
 				}
-				for _, p := range KubeletMaskedPaths {
+				f.Set(r.Name, "mounts", "mount "+mp, fmt.Sprintf("%s %s, %s", m.fstype, m.opts(), kind))
+			}
+			if !r.Sandbox {
+				for _, p := range sandbox.NodeMaskedPaths() {
 					if m, ok := mi[p]; ok {
 						f.Set(r.Name, "security", "masked "+p, "masked ("+m.fstype+" "+m.rwFlag()+")")
 					} else if _, err := os.Stat(fmt.Sprintf("/proc/%d/root%s", r.PID, p)); err != nil {
@@ -156,7 +180,7 @@ func CollectFacts(v PodView) *Facts {
 						f.Set(r.Name, "security", "masked "+p, "visible")
 					}
 				}
-				for _, p := range KubeletReadonlyPaths {
+				for _, p := range sandbox.KubeletReadonlyPaths {
 					if m, ok := mi[p]; ok {
 						f.Set(r.Name, "security", "read-only "+p, m.rwFlag())
 					} else {
@@ -175,6 +199,39 @@ func CollectFacts(v PodView) *Facts {
 		}
 	}
 	return f
+}
+
+// cgroupAncestry is the chain of cgroups from the container's up to (not
+// including) the runtime's top parent (/podsim, or the benchmark's stand-in
+// for kubepods), each with its CPU weight and limits as the kernel holds
+// them: "container[...] < pod[...] < besteffort[...]". Names are generic
+// (container, pod, the QoS tier) so both runtimes' chains compare.
+func cgroupAncestry(cg string) string {
+	parts := strings.Split(strings.Trim(cg, "/"), "/")
+	var out []string
+	for i := len(parts) - 1; i >= 1; i-- {
+		p := "/" + strings.Join(parts[:i+1], "/")
+		name := parts[i]
+		switch {
+		case i == len(parts)-1:
+			name = "container"
+		case strings.HasPrefix(name, "pod"):
+			name = "pod"
+		}
+		var vals []string
+		for _, file := range cgroups.LimitFiles() {
+			if file == "cpu.cfs_period_us" || file == "pids.max" {
+				continue
+			}
+			v, err := cgroups.ReadFile(p, file)
+			if err != nil {
+				v = "?"
+			}
+			vals = append(vals, file+"="+v)
+		}
+		out = append(out, name+"["+strings.Join(vals, " ")+"]")
+	}
+	return strings.Join(out, " < ")
 }
 
 // waitExec waits (briefly) until a freshly started container process has
@@ -454,12 +511,17 @@ func specFacts(f *Facts, row string, raw []byte) {
 		}
 	}
 	for _, m := range s.Mounts {
-		switch m.Destination {
-		case "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/shm":
-			set("mount "+m.Destination, m.Type+" "+strings.Join(filterOpts(m.Options), ","))
-		}
+		set("mount "+m.Destination, m.Type+" "+strings.Join(filterOpts(m.Options), ","))
 	}
-	set("mounts count", strconv.Itoa(len(s.Mounts)))
+	var dests []string
+	for _, m := range s.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	// Sorted (CRI orders the kubelet's mounts by depth, podsim keeps the
+	// pod's first; what the container sees is the "mount" items above),
+	// duplicates kept: a mount hidden under another one shows here.
+	sort.Strings(dests)
+	set("mount destinations", strings.Join(dests, " "))
 }
 
 func filterOpts(o []string) []string {

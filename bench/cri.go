@@ -156,6 +156,12 @@ type CRIPod struct {
 	// EmptyDirs are host directories kubelet would create for emptyDir
 	// volumes before creating containers (name -> host path).
 	EmptyDirs map[string]string
+	// PodCgroup is the pod cgroup kubelet makes before RunPodSandbox, in
+	// the tier of the pod's QoS class (CgroupRoot/<tier>/pod<uid>).
+	PodCgroup string
+	// TerminationLogs are the empty 0666 files kubelet makes for each
+	// container's terminationMessagePath (container name -> host path).
+	TerminationLogs map[string]string
 }
 
 // CRIOptions say where the kubelet-side files of a translated pod live.
@@ -169,16 +175,11 @@ type CRIOptions struct {
 	// MemoryCapacity is the node's memory in bytes, for kubelet's
 	// Burstable oom_score_adj formula.
 	MemoryCapacity int64
+	// MaskedPaths is kubelet's masked-path list for the node
+	// (sandbox.NodeMaskedPaths; empty: sandbox.KubeletMaskedPaths), passed
+	// explicitly in every container's config as kubelet does.
+	MaskedPaths []string
 }
-
-// Kubelet's defaults for ProcMount "Default" (pkg/securitycontext's
-// defaultMaskedPaths and defaultReadonlyPaths, kept in sync with Docker's):
-// kubelet passes them explicitly in every non-privileged container's config.
-var (
-	KubeletMaskedPaths = []string{"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"}
-	KubeletReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
-)
 
 // TranslateToCRI turns a Pod into the CRI configs kubelet would send for it.
 // It supports what the bench and compare pods use: containers and init
@@ -231,15 +232,18 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 		Labels:       podLabels,
 		Annotations:  copyMap(pod.Annotations),
 		Linux: &CRILinuxPodSandboxConfig{
-			CgroupParent: path.Join(o.CgroupRoot, "pod"+o.UID),
+			CgroupParent: path.Join(cgroups.TierPath(o.CgroupRoot, sandbox.QOSClass(spec)), "pod"+o.UID),
 			SecurityContext: &CRISandboxSecurityContext{
 				NamespaceOptions: nsOpt,
-				// kubelet sends Unconfined unless the pod asks for a
-				// profile (SeccompDefault off, the default).
-				Seccomp: &CRISecurityProfile{ProfileType: ProfileUnconfined},
+				// kubelet always asks RuntimeDefault for the sandbox,
+				// whatever the pod says (kubernetes#84623).
+				Seccomp: &CRISecurityProfile{ProfileType: ProfileRuntimeDefault},
 			},
 		},
 	}
+	// Containers get Unconfined unless the pod or the container asks for
+	// a profile (kubelet's SeccompDefault off, the default).
+	podSeccomp := &CRISecurityProfile{ProfileType: ProfileUnconfined}
 	if psc := spec.SecurityContext; psc != nil {
 		ssc := sb.Linux.SecurityContext
 		if psc.RunAsUser != nil {
@@ -254,7 +258,7 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 			if err != nil {
 				return nil, fmt.Errorf("pod %s: %w", pod.Name, err)
 			}
-			ssc.Seccomp = p
+			podSeccomp = p
 		}
 		if len(psc.Sysctls) > 0 {
 			sb.Linux.Sysctls = map[string]string{}
@@ -264,7 +268,11 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 		}
 	}
 
-	out := &CRIPod{Sandbox: sb, EmptyDirs: map[string]string{}}
+	out := &CRIPod{Sandbox: sb, EmptyDirs: map[string]string{}, PodCgroup: sb.Linux.CgroupParent, TerminationLogs: map[string]string{}}
+	masked := o.MaskedPaths
+	if len(masked) == 0 {
+		masked = sandbox.KubeletMaskedPaths
+	}
 	volHost := map[string]string{}
 	for _, v := range spec.Volumes {
 		switch {
@@ -320,6 +328,14 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 			// kubelet's managed /etc/hosts (kubelet_pods.go makeMounts).
 			cc.Mounts = append(cc.Mounts, CRIMount{ContainerPath: "/etc/hosts", HostPath: o.HostsFile})
 		}
+		// kubelet's termination-message file, in the pod's directory.
+		tl := filepath.Join(o.PodRoot, o.UID, "containers", c.Name, "termination-log")
+		out.TerminationLogs[c.Name] = tl
+		tmp := c.TerminationMessagePath
+		if tmp == "" {
+			tmp = sandbox.DefaultTerminationMessagePath
+		}
+		cc.Mounts = append(cc.Mounts, CRIMount{ContainerPath: tmp, HostPath: tl})
 		res := &CRILinuxContainerResources{OomScoreAdj: sandbox.ContainerOOMScoreAdj(qos, c, o.MemoryCapacity)}
 		res.MemoryLimitInBytes = sandbox.ContainerMemory(c.Resources)
 		shares, quota := sandbox.ContainerCPU(c.Resources)
@@ -329,9 +345,9 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 		}
 		sc := &CRIContainerSecurityContext{
 			NamespaceOptions: nsOpt,
-			MaskedPaths:      KubeletMaskedPaths,
-			ReadonlyPaths:    KubeletReadonlyPaths,
-			Seccomp:          sb.Linux.SecurityContext.Seccomp,
+			MaskedPaths:      masked,
+			ReadonlyPaths:    sandbox.KubeletReadonlyPaths,
+			Seccomp:          podSeccomp,
 		}
 		if psc := spec.SecurityContext; psc != nil {
 			if psc.RunAsUser != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +19,7 @@ func translate(t *testing.T, yaml string, o CRIOptions) *CRIPod {
 		o.UID = "11111111-2222-4333-8444-555555555555"
 	}
 	if o.LogRoot == "" {
-		o.LogRoot, o.PodRoot, o.CgroupRoot = "/var/log/pods", "/var/lib/kubelet/pods", "/kubepods/besteffort"
+		o.LogRoot, o.PodRoot, o.CgroupRoot = "/var/log/pods", "/var/lib/kubelet/pods", "/kubepods"
 	}
 	cp, err := TranslateToCRI(pod, o)
 	if err != nil {
@@ -67,8 +68,9 @@ func TestTranslatePodtest(t *testing.T) {
 		if cc.LogPath != name+"/0.log" {
 			t.Fatalf("log path %q", cc.LogPath)
 		}
-		if len(cc.Mounts) != 2 || cc.Mounts[0] != (CRIMount{ContainerPath: "/shared", HostPath: ed}) ||
-			cc.Mounts[1] != (CRIMount{ContainerPath: "/etc/hosts", HostPath: "/h/etc-hosts"}) {
+		if len(cc.Mounts) != 3 || cc.Mounts[0] != (CRIMount{ContainerPath: "/shared", HostPath: ed}) ||
+			cc.Mounts[1] != (CRIMount{ContainerPath: "/etc/hosts", HostPath: "/h/etc-hosts"}) ||
+			cc.Mounts[2] != (CRIMount{ContainerPath: "/dev/termination-log", HostPath: cp.TerminationLogs[name]}) {
 			t.Fatalf("mounts %+v", cc.Mounts)
 		}
 		r := cc.Linux.Resources
@@ -76,9 +78,17 @@ func TestTranslatePodtest(t *testing.T) {
 			t.Fatalf("BestEffort resources %+v", r)
 		}
 		sc := cc.Linux.SecurityContext
-		if sc.NamespaceOptions.PID != NSModeContainer || len(sc.MaskedPaths) != len(KubeletMaskedPaths) || sc.Seccomp.ProfileType != ProfileUnconfined {
+		if sc.NamespaceOptions.PID != NSModeContainer || !slices.Contains(sc.MaskedPaths, "/proc/interrupts") || sc.Seccomp.ProfileType != ProfileUnconfined {
 			t.Fatalf("security context %+v", sc)
 		}
+	}
+	// kubelet: the sandbox always RuntimeDefault; a BestEffort pod's cgroup
+	// in the besteffort tier.
+	if sc := cp.Sandbox.Linux.SecurityContext; sc.Seccomp.ProfileType != ProfileRuntimeDefault {
+		t.Errorf("sandbox seccomp %+v, want RuntimeDefault", sc.Seccomp)
+	}
+	if p := cp.Sandbox.Linux.CgroupParent; !strings.HasPrefix(p, "/kubepods/besteffort/pod") || cp.PodCgroup != p {
+		t.Errorf("cgroup parent %q (pod cgroup %q), want /kubepods/besteffort/pod<uid>", p, cp.PodCgroup)
 	}
 }
 
@@ -98,7 +108,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"log_directory":`, `"cgroup_parent":`, `"namespace_options":{"network":0,"pid":0,"ipc":0}`, `"app":"x"`, `"io.kubernetes.pod.namespace":"ns1"`, `"seccomp":{"profile_type":1}`} {
+	for _, want := range []string{`"log_directory":`, `"cgroup_parent":`, `"namespace_options":{"network":0,"pid":0,"ipc":0}`, `"app":"x"`, `"io.kubernetes.pod.namespace":"ns1"`, `"seccomp":{"profile_type":0}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("sandbox JSON lacks %s: %s", want, b)
 		}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/sandbox/images"
 	"github.com/podsim/podsim/sandbox/runtime"
@@ -271,6 +272,7 @@ func stopStaleSupervisor(l Layout) {
 // criPod is a pod the CRI system built.
 type criPod struct {
 	name, uid, id string
+	cgroup        string // the pod cgroup, in its QoS tier
 	ctrs          []string
 	files         string
 }
@@ -323,7 +325,7 @@ func (c *CRISystem) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *criPod, 
 		}
 	}()
 	o := CRIOptions{UID: uid, LogRoot: l.kubeletLogs(), PodRoot: filepath.Join(l.kubeletDir(), "pods"),
-		CgroupRoot: CgroupParent, DNS: c.DNS, MemoryCapacity: c.MemTotal}
+		CgroupRoot: CgroupParent, DNS: c.DNS, MemoryCapacity: c.MemTotal, MaskedPaths: sandbox.NodeMaskedPaths()}
 	if c.KubeHosts {
 		o.HostsFile = filepath.Join(l.kubeletDir(), "pods", uid, "etc-hosts")
 	}
@@ -339,6 +341,22 @@ func (c *CRISystem) CreatePod(ctx context.Context, pod *corev1.Pod) (_ *criPod, 
 			return h, err
 		}
 		os.Chmod(d, 0o777) // kubelet makes emptyDirs world-writable
+	}
+	// kubelet makes the pod cgroup in its QoS tier, with the pod's weight
+	// and limits (ResourceConfigForPod), before RunPodSandbox.
+	h.cgroup = cp.PodCgroup
+	if err := cgroups.CreatePod(cp.PodCgroup, sandbox.PodLimits(pod)); err != nil {
+		return h, err
+	}
+	// ... and each container's termination-message file, empty, 0666.
+	for _, p := range cp.TerminationLogs {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return h, err
+		}
+		if err := os.WriteFile(p, nil, 0o666); err != nil {
+			return h, err
+		}
+		os.Chmod(p, 0o666)
 	}
 	sbPath := filepath.Join(h.files, "sandbox.json")
 	if err := writeJSON(sbPath, cp.Sandbox); err != nil {
@@ -425,8 +443,15 @@ func (c *CRISystem) Delete(ctx context.Context, hh Handle) (time.Duration, error
 			errs = append(errs, err)
 		}
 	}
-	if err := removeCgroupTree(filepath.Join(CgroupParent, "pod"+h.uid)); err != nil {
-		errs = append(errs, err)
+	if h.cgroup != "" {
+		if err := removeCgroupTree(h.cgroup); err != nil {
+			errs = append(errs, err)
+		}
+		if tier := filepath.Dir(h.cgroup); tier != CgroupParent {
+			for _, d := range cgroups.Dirs(tier) {
+				os.Remove(d) // the QoS tier, once its last pod is gone
+			}
+		}
 	}
 	if err := removeTree(filepath.Join(c.S.L.kubeletDir(), "pods", h.uid)); err != nil {
 		errs = append(errs, err)

@@ -7,8 +7,10 @@ import (
 	"github.com/moby/sys/mountinfo"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	cg "github.com/containerd/cgroups/v3"
@@ -34,37 +36,68 @@ func Mode() string {
 	return "unavailable"
 }
 
-// CreatePod creates the pod cgroup (and the podsim parent) and writes the
-// pod-level limits. On v2 it also enables the controllers in every
+// CreatePod creates the pod cgroup in its QoS tier (and the tier and the
+// podsim parent) and writes the pod-level weight and limits, as kubelet's
+// cgroupfs driver does: the BestEffort tier weighs MinShares, the Burstable
+// tier the sum of its pods' requests (updated here and in Remove), the pod
+// its own requests. On v2 it also enables the controllers in every
 // cgroup.subtree_control on the way down, without which a container cgroup
 // under the pod could not get memory or cpu limits.
 func CreatePod(podPath string, lim Limits) error {
+	err := createPod(podPath, lim)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The tier was removed by the last pod of it leaving at the
+		// same moment: make it again.
+		err = createPod(podPath, lim)
+	}
+	if err != nil {
+		return err
+	}
+	return updateTier(path.Dir(podPath))
+}
+
+func createPod(podPath string, lim Limits) error {
+	if tier := path.Dir(podPath); isTier(tier) {
+		if err := createCgroup(tier, Limits{CPUShares: tierShares(tier)}); err != nil {
+			return fmt.Errorf("creating QoS tier cgroup %s: %w", tier, err)
+		}
+	}
+	if err := createCgroup(podPath, lim); err != nil {
+		return fmt.Errorf("creating pod cgroup %s: %w", podPath, err)
+	}
+	return nil
+}
+
+// createCgroup makes one cgroup with a CPU weight and limits.
+func createCgroup(cgPath string, lim Limits) error {
+	shares := max(lim.CPUShares, MinShares)
 	if cg.Mode() == cg.Unified {
-		res := &cgroup2.Resources{}
+		weight := SharesToWeight(shares)
+		res := &cgroup2.Resources{CPU: &cgroup2.CPU{Weight: &weight}}
 		if lim.MemoryBytes > 0 {
 			m := lim.MemoryBytes
 			res.Memory = &cgroup2.Memory{Max: &m}
 		}
 		if lim.CPUMilli > 0 {
-			res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(ptr(MilliCPUToQuota(lim.CPUMilli)), ptr(uint64(QuotaPeriod)))}
+			res.CPU.Max = cgroup2.NewCPUMax(ptr(MilliCPUToQuota(lim.CPUMilli)), ptr(uint64(QuotaPeriod)))
 		}
-		if _, err := cgroup2.NewManager(unifiedMount, podPath, res); err != nil {
-			return fmt.Errorf("creating pod cgroup %s (v2): %w", podPath, err)
+		if _, err := cgroup2.NewManager(unifiedMount, cgPath, res); err != nil {
+			return fmt.Errorf("(v2): %w", err)
 		}
-		probe, err := cgroup2.Load(filepath.Join(podPath, "child"), cgroup2.WithMountpoint(unifiedMount))
+		probe, err := cgroup2.Load(path.Join(cgPath, "child"), cgroup2.WithMountpoint(unifiedMount))
 		if err != nil {
-			return fmt.Errorf("loading pod cgroup %s: %w", podPath, err)
+			return fmt.Errorf("loading %s: %w", cgPath, err)
 		}
 		ctrls, err := probe.RootControllers()
 		if err != nil {
 			return fmt.Errorf("reading cgroup.controllers: %w", err)
 		}
 		if err := probe.ToggleControllers(ctrls, cgroup2.Enable); err != nil {
-			return fmt.Errorf("enabling controllers %v for pod cgroup %s: %w", ctrls, podPath, err)
+			return fmt.Errorf("enabling controllers %v for %s: %w", ctrls, cgPath, err)
 		}
 		return nil
 	}
-	res := &specs.LinuxResources{}
+	res := &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares}}
 	if lim.MemoryBytes > 0 {
 		m := lim.MemoryBytes
 		res.Memory = &specs.LinuxMemory{Limit: &m}
@@ -72,15 +105,121 @@ func CreatePod(podPath string, lim Limits) error {
 	if lim.CPUMilli > 0 {
 		period := uint64(QuotaPeriod)
 		quota := MilliCPUToQuota(lim.CPUMilli)
-		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
+		res.CPU.Period, res.CPU.Quota = &period, &quota
 	}
 	// Only real controllers: the named "systemd" hierarchy of a hybrid host is
 	// not one, and runc does not place containers there under cgroupfs.
-	_, err := cgroup1.New(cgroup1.StaticPath(podPath), res, cgroup1.WithHiearchy(controllersOnly))
-	if err != nil {
-		return fmt.Errorf("creating pod cgroup %s (v1): %w", podPath, err)
+	if _, err := cgroup1.New(cgroup1.StaticPath(cgPath), res, cgroup1.WithHiearchy(controllersOnly)); err != nil {
+		return fmt.Errorf("(v1): %w", err)
 	}
 	return nil
+}
+
+// tierShares is the weight kubelet gives a QoS tier: MinShares for
+// BestEffort; for Burstable the requests of its pods, read back from their
+// cgroups (a pod at MinShares asked for no CPU and adds nothing).
+func tierShares(tier string) uint64 {
+	if path.Base(tier) != BurstableTier {
+		return MinShares
+	}
+	var sum uint64
+	for _, pod := range children(tier) {
+		if v, err := ReadFile(pod, weightFile()); err == nil {
+			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+				if cg.Mode() == cg.Unified {
+					n = weightToShares(n)
+				}
+				if n > MinShares {
+					sum += n
+				}
+			}
+		}
+	}
+	return max(sum, MinShares)
+}
+
+// updateTier rewrites a tier's weight after a pod came or went.
+func updateTier(tier string) error {
+	if !isTier(tier) {
+		return nil
+	}
+	shares := tierShares(tier)
+	v := strconv.FormatUint(shares, 10)
+	if cg.Mode() == cg.Unified {
+		v = strconv.FormatUint(SharesToWeight(shares), 10)
+	}
+	if err := os.WriteFile(file(tier, weightFile()), []byte(v), 0o644); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("setting the weight of QoS tier %s: %w", tier, err)
+	}
+	return nil
+}
+
+// isTier says whether a cgroup is a QoS tier (of podsim's parent, or of
+// another root such as the benchmark's kubelet emulation).
+func isTier(cgPath string) bool {
+	b := path.Base(cgPath)
+	return b == BestEffortTier || b == BurstableTier
+}
+
+func weightFile() string {
+	if cg.Mode() == cg.Unified {
+		return "cpu.weight"
+	}
+	return "cpu.shares"
+}
+
+// weightToShares inverts SharesToWeight (to within its rounding).
+func weightToShares(w uint64) uint64 {
+	if w <= 1 {
+		return MinShares
+	}
+	return 2 + ((w-1)*262142+9998)/9999
+}
+
+// children lists the cgroup paths of the sub-cgroups of cgPath (in the cpu
+// hierarchy on v1, the one tree on v2).
+func children(cgPath string) []string {
+	ents, _ := os.ReadDir(filepath.Dir(file(cgPath, "cpu.x")))
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, path.Join(cgPath, e.Name()))
+		}
+	}
+	return out
+}
+
+// PodDirs lists, in every hierarchy, the directories of podsim's pod
+// cgroups and of any tier without pods: what gc removes and leak checks
+// look for. An empty list means podsim left nothing in the cgroup tree.
+func PodDirs() []string {
+	var out []string
+	for _, d := range Dirs(Parent) {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			sub := filepath.Join(d, e.Name())
+			if e.Name() != BestEffortTier && e.Name() != BurstableTier {
+				out = append(out, sub)
+				continue
+			}
+			pods, _ := os.ReadDir(sub)
+			n := 0
+			for _, p := range pods {
+				if p.IsDir() {
+					out = append(out, filepath.Join(sub, p.Name()))
+					n++
+				}
+			}
+			if n == 0 {
+				out = append(out, sub)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func controllersOnly() ([]cgroup1.Subsystem, error) {
@@ -129,9 +268,12 @@ func Remove(cgPath string) error {
 			errs = append(errs, err)
 		}
 	}
-	for _, d := range Dirs(Parent) {
-		os.Remove(d) // fails while other pods exist: that is intended
+	if tier := path.Dir(filepath.Clean(cgPath)); isTier(tier) {
+		if err := updateTier(tier); err != nil {
+			errs = append(errs, err)
+		}
 	}
+	RemoveParent()
 	return errors.Join(errs...)
 }
 
@@ -220,8 +362,15 @@ func ControllersMissing() []string {
 	return miss
 }
 
-// RemoveParent removes the podsim parent cgroup if it is empty.
+// RemoveParent removes the QoS tiers and the podsim parent cgroup where
+// they are empty (it fails while pods exist: that is intended), so podsim
+// leaves nothing behind when its last pod goes.
 func RemoveParent() {
+	for _, t := range Tiers {
+		for _, d := range Dirs(t) {
+			os.Remove(d)
+		}
+	}
 	for _, d := range Dirs(Parent) {
 		os.Remove(d)
 	}

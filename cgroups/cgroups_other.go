@@ -12,3 +12,4 @@ func RemoveParent()                                {}
 func ReadFile(cgPath, name string) (string, error) { return "", ErrNotLinux }
 func LimitFiles() []string                         { return nil }
 func OOMKills(cgPath string) int                   { return 0 }
+func PodDirs() []string                            { return nil }

@@ -296,9 +296,17 @@ func added(before, after []string) []string {
 func containerPIDs(t *testing.T, uid string) map[string]int {
 	t.Helper()
 	pod := "pod" + strings.ReplaceAll(uid, "-", "_")
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/pids/podsim/" + pod + "/*")
-	if len(dirs) == 0 {
-		dirs, _ = filepath.Glob("/sys/fs/cgroup/podsim/" + pod + "/*")
+	// The pod cgroup is in its QoS tier, as kubelet's: podsim/pod<uid>
+	// (Guaranteed), podsim/burstable/pod<uid>, podsim/besteffort/pod<uid>.
+	var dirs []string
+	for _, root := range []string{"/sys/fs/cgroup/pids/podsim/", "/sys/fs/cgroup/podsim/"} {
+		for _, tier := range []string{"", "besteffort/", "burstable/"} {
+			d, _ := filepath.Glob(root + tier + pod + "/*")
+			dirs = append(dirs, d...)
+		}
+		if len(dirs) > 0 {
+			break
+		}
 	}
 	out := map[string]int{}
 	for _, d := range dirs {

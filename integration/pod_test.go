@@ -126,7 +126,8 @@ func TestIntegrationPodtestKernel(t *testing.T) {
 	if len(pids) != 3 {
 		t.Errorf("pod cgroup has %d container cgroups, want 3 (pause, c1, c2): %v", len(pids), pids)
 	}
-	mem := filepath.Join("/sys/fs/cgroup/memory/podsim", "pod"+strings.ReplaceAll(string(pod.UID), "-", "_"))
+	// podtest is BestEffort: kubelet's besteffort QoS tier.
+	mem := filepath.Join("/sys/fs/cgroup/memory/podsim/besteffort", "pod"+strings.ReplaceAll(string(pod.UID), "-", "_"))
 	if _, err := os.Stat("/sys/fs/cgroup/memory"); err == nil {
 		if _, err := os.Stat(mem); err != nil {
 			t.Errorf("pod memory cgroup missing: %v", err)

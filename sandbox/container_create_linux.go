@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/containerd/containerd"
@@ -47,9 +48,13 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 		id = ContainerID(rec.ID, c.Name) // init containers are not restarted
 	}
 	cc.id = id
+	termLog, err := m.writeTerminationLog(rec.ID, c.Name)
+	if err != nil {
+		return fail(err)
+	}
 	opts, err := containerSpecOpts(containerConfig{ID: id, SandboxID: rec.ID, Pod: &rec.Pod, Container: c, Image: img.cfg,
 		PausePID: run.pause.Pid(), Cgroup: rec.Cgroup, Mounts: podMounts(run.files, cc.volumes),
-		TTY: attach != nil && attach.io.TTY, Node: m.node})
+		TerminationLog: termLog, TTY: attach != nil && attach.io.TTY, Node: m.node})
 	if err != nil {
 		return fail(err)
 	}
@@ -68,6 +73,27 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 		return fail(err)
 	}
 	return cc, nil
+}
+
+// writeTerminationLog makes the container's termination-message file as
+// kubelet does: empty, mode 0666 (whatever user the container runs as can
+// write it), in the pod's directory, which teardown and gc remove.
+func (m *Manager) writeTerminationLog(podID, name string) (string, error) {
+	dir := filepath.Join(m.paths.podDir(podID), "containers", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("termination-message file: %w", err)
+	}
+	p := filepath.Join(dir, "termination-log")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o666)
+	if err != nil {
+		return "", fmt.Errorf("termination-message file: %w", err)
+	}
+	f.Close()
+	// The umask took bits off at creation.
+	if err := os.Chmod(p, 0o666); err != nil {
+		return "", fmt.Errorf("termination-message file: %w", err)
+	}
+	return p, nil
 }
 
 // newTask creates the container's task (runc create) with its stdio: the

@@ -546,7 +546,7 @@ func containerFields(p string, init bool) []Field {
 		warned(p+".startupProbe", "Holds the other probes back until the container has started.", "startupProbe: "+probes),
 		refused(p+".lifecycle", "postStart and preStop hooks kubelet runs in the container, and the stop signal.", "lifecycle hooks are not supported: remove them"),
 		warned(p+".terminationMessagePath", "The file (default /dev/termination-log) kubelet reads into the container's status message when it exits.",
-			"terminationMessagePath is ignored: podsim mounts no termination-log file and keeps no termination message; read the logs with 'podsim logs'"),
+			"podsim mounts an empty 0666 file from the pod's directory there, as kubelet does, but does not yet copy what the container writes into its status; read it on the host under the pod's directory or use 'podsim logs'", "/dev/termination-log"),
 		warned(p+".terminationMessagePolicy", "File (the default) or FallbackToLogsOnError: where the termination message comes from.",
 			"terminationMessagePolicy is ignored: podsim keeps no termination message; read the logs with 'podsim logs'"),
 		warned(p+".imagePullPolicy", "When kubelet pulls the image: Always, IfNotPresent or Never.",

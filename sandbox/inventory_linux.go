@@ -93,13 +93,8 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 	for _, mp := range podsimMounts() {
 		add("mount", mp)
 	}
-	for _, d := range cgroups.Dirs(cgroups.Parent) {
-		sub, _ := os.ReadDir(d)
-		for _, s := range sub {
-			if s.IsDir() {
-				add("cgroup", filepath.Join(d, s.Name()))
-			}
-		}
+	for _, d := range cgroups.PodDirs() {
+		add("cgroup", d)
 	}
 	for _, d := range append([]string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods"), filepath.Join(m.paths.Logs, "pods")}, m.store.Dirs()...) {
 		ents, _ := os.ReadDir(d)

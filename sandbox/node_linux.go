@@ -4,5 +4,6 @@ import cg "github.com/containerd/cgroups/v3"
 
 // readNodeConfig reads the host facts every spec depends on, once.
 func readNodeConfig() nodeConfig {
-	return nodeConfig{Unified: cg.Mode() == cg.Unified, OOMFloor: oomFloor(), MemCapacity: HostMemoryBytes()}
+	return nodeConfig{Unified: cg.Mode() == cg.Unified, OOMFloor: oomFloor(), MemCapacity: HostMemoryBytes(),
+		MaskedPaths: NodeMaskedPaths()}
 }

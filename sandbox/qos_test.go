@@ -1,10 +1,13 @@
 package sandbox
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/podsim/podsim/cgroups"
 )
 
 func TestQOSAndOOMScoreAdj(t *testing.T) {
@@ -51,5 +54,44 @@ func TestRestrictOOMScoreAdj(t *testing.T) {
 		if g := RestrictOOMScoreAdj(tc.want, tc.floor); g != tc.got {
 			t.Errorf("RestrictOOMScoreAdj(%d, %d) = %d, want %d", tc.want, tc.floor, g, tc.got)
 		}
+	}
+}
+
+// TestPodCgroupWeight: the pod cgroup's cpu.shares is kubelet's
+// ResourceConfigForPod — MilliCPUToShares of the requests summed (a limit
+// alone is the request), the largest init container's if more, 2 for none.
+func TestPodCgroupWeight(t *testing.T) {
+	cpu := func(req, lim string) corev1.ResourceRequirements {
+		r := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
+		if req != "" {
+			r.Requests[corev1.ResourceCPU] = resource.MustParse(req)
+		}
+		if lim != "" {
+			r.Limits[corev1.ResourceCPU] = resource.MustParse(lim)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		spec corev1.PodSpec
+		want uint64
+		tier string
+	}{
+		{"BestEffort", corev1.PodSpec{Containers: []corev1.Container{{Name: "a"}, {Name: "b"}}}, 2, "/podsim/besteffort/pod"},
+		{"Burstable: requests summed", corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Resources: cpu("100m", "")}, {Name: "b", Resources: cpu("250m", "")}}}, 358, "/podsim/burstable/pod"},
+		{"Guaranteed: the limit is the request", corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("64Mi")}}}}}, 512, "/podsim/pod"},
+		{"a bigger init container wins", corev1.PodSpec{InitContainers: []corev1.Container{{Name: "i", Resources: cpu("1", "")}},
+			Containers: []corev1.Container{{Name: "a", Resources: cpu("100m", "")}}}, 1024, "/podsim/burstable/pod"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := &corev1.Pod{Spec: tc.spec}
+			if got := PodLimits(pod).CPUShares; got != tc.want {
+				t.Errorf("pod cpu.shares = %d, want %d", got, tc.want)
+			}
+			if p := cgroups.PodPath("u", QOSClass(&pod.Spec)); !strings.HasPrefix(p, tc.tier) {
+				t.Errorf("pod cgroup %s, want it under %s<uid>", p, tc.tier)
+			}
+		})
 	}
 }

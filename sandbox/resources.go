@@ -34,10 +34,11 @@ func ContainerMemory(r corev1.ResourceRequirements) int64 {
 	return 0
 }
 
-// podLimits sums container limits for the pod cgroup, as kubelet does, only
-// when every app container has the limit (otherwise the pod is unbounded).
-func podLimits(pod *corev1.Pod) cgroups.Limits {
-	var l cgroups.Limits
+// PodLimits sums container limits for the pod cgroup, as kubelet does, only
+// when every app container has the limit (otherwise the pod is unbounded),
+// and weighs it by its CPU requests (kubelet's ResourceConfigForPod).
+func PodLimits(pod *corev1.Pod) cgroups.Limits {
+	l := cgroups.Limits{CPUShares: cgroups.MilliCPUToShares(podCPURequest(pod))}
 	memAll, cpuAll := true, true
 	for _, c := range pod.Spec.Containers {
 		if v := ContainerMemory(c.Resources); v > 0 {
@@ -58,4 +59,28 @@ func podLimits(pod *corev1.Pod) cgroups.Limits {
 		l.CPUMilli = 0
 	}
 	return l
+}
+
+// podCPURequest is kubelet's PodRequests for CPU, in millicores: the app
+// containers' requests summed, or the largest init container's if more (a
+// limit alone stands for the request, as API defaulting makes it); 0 when
+// no container asks (BestEffort: MinShares).
+func podCPURequest(pod *corev1.Pod) int64 {
+	milli := func(c corev1.Container) int64 {
+		if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
+			return q.MilliValue()
+		}
+		if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+			return q.MilliValue()
+		}
+		return 0
+	}
+	var sum, initMax int64
+	for _, c := range pod.Spec.Containers {
+		sum += milli(c)
+	}
+	for _, c := range pod.Spec.InitContainers {
+		initMax = max(initMax, milli(c))
+	}
+	return max(sum, initMax)
 }

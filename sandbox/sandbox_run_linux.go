@@ -46,21 +46,23 @@ func (m *Manager) runPodSandbox(ctx context.Context, run *podRun) error {
 	return nil
 }
 
-// createPodCgroup makes kubelet's pod<uid> cgroup with the pod's limits.
+// createPodCgroup makes kubelet's pod<uid> cgroup, in the tier of the
+// pod's QoS class, with the pod's weight and limits.
 func (m *Manager) createPodCgroup(rec *Record) error {
 	t := time.Now()
-	rec.Cgroup = cgroups.PodPath(string(rec.Pod.UID))
+	qos := QOSClass(&rec.Pod.Spec)
+	rec.Cgroup = cgroups.PodPath(string(rec.Pod.UID), qos)
 	if err := m.saveRecord(rec); err != nil {
 		return err
 	}
-	lim := podLimits(&rec.Pod)
+	lim := PodLimits(&rec.Pod)
 	if err := cgroups.CreatePod(rec.Cgroup, lim); err != nil {
 		return err
 	}
 	crashPoint("cgroup")
-	m.emitEvent(Event{Pod: rec.Pod.Name, Step: "cgroup", Concept: "pod cgroup (kubelet's pod<uid> level)", Object: rec.Cgroup,
-		Detail: fmt.Sprintf("created pod cgroup %s (cgroup %s); limits: memory %s, cpu %s", rec.Cgroup, cgroups.Mode(), limitText(lim.MemoryBytes, "bytes"), limitText(lim.CPUMilli, "m")),
-		Attrs:  map[string]string{"cgroup": rec.Cgroup, "mode": cgroups.Mode(), "dirs": strings.Join(cgroups.Dirs(rec.Cgroup), ",")}}, t)
+	m.emitEvent(Event{Pod: rec.Pod.Name, Step: "cgroup", Concept: "pod cgroup (kubelet's pod<uid> level, in its QoS tier)", Object: rec.Cgroup,
+		Detail: fmt.Sprintf("created pod cgroup %s (%s, cgroup %s); cpu.shares %d; limits: memory %s, cpu %s", rec.Cgroup, qos, cgroups.Mode(), lim.CPUShares, limitText(lim.MemoryBytes, "bytes"), limitText(lim.CPUMilli, "m")),
+		Attrs:  map[string]string{"cgroup": rec.Cgroup, "qos": qos, "mode": cgroups.Mode(), "dirs": strings.Join(cgroups.Dirs(rec.Cgroup), ",")}}, t)
 	return nil
 }
 

@@ -35,17 +35,17 @@ func TestPauseSpec(t *testing.T) {
 		sysctls  map[string]string
 	}{
 		{"cgroup v1 host", sandboxConfig{}, false, nil},
-		{"cgroup v2 host: own cgroup namespace", sandboxConfig{Node: nodeConfig{Unified: true, OOMFloor: -1000}}, true, nil},
+		{"cgroup v2 host: own cgroup namespace", sandboxConfig{Node: nodeConfig{Unified: true, OOMFloor: -1000, MemCapacity: 8 << 30}}, true, nil},
 		{"pod sysctls go on the sandbox", sandboxConfig{Sysctls: []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}},
 			false, map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
 			c.ID, c.Hostname, c.NetNS, c.Cgroup, c.Files = "abc123", "podtest", "/run/netns/podsim-podtest-abc123", "/podsim/pod1", testFiles
-			if c.Node == (nodeConfig{}) {
+			if c.Node.MemCapacity == 0 {
 				c.Node = testNode
 			}
-			c.Image = ImageConfig{Entrypoint: []string{"/pause"}}
+			c.Image = ImageConfig{Entrypoint: []string{"/pause"}, User: "65535:65535"}
 			s := genSpec(t, pauseSpecOpts(c)...)
 			ns := nsMap(s)
 			if ns[specs.NetworkNamespace] != c.NetNS {
@@ -77,6 +77,108 @@ func TestPauseSpec(t *testing.T) {
 				if s.Linux.Sysctl[k] != v {
 					t.Errorf("sysctl %s = %q, want %q", k, s.Linux.Sysctl[k], v)
 				}
+			}
+			// Issue 18 item 3: no /run tmpfs; CRI gives the sandbox no
+			// cgroup filesystem either.
+			for _, d := range []string{"/run", "/sys/fs/cgroup"} {
+				if m := mountDest(s, d); m != nil {
+					t.Errorf("pause has a %s mount %+v; CRI's sandbox has none", d, m)
+				}
+			}
+			// Item 4: the image's unprivileged user, RuntimeDefault seccomp.
+			if u := s.Process.User; u.UID != 65535 || u.GID != 65535 {
+				t.Errorf("pause user %d:%d, want the image's 65535:65535", u.UID, u.GID)
+			}
+			if sc := s.Linux.Seccomp; sc == nil || sc.DefaultAction != specs.ActErrno || len(sc.Syscalls) == 0 {
+				t.Errorf("pause seccomp = %+v, want containerd's RuntimeDefault profile (default ERRNO, an allow list)", sc)
+			}
+		})
+	}
+}
+
+// TestContainerKubeletMounts covers issue 18's items 1, 2, 3 and 6 on the
+// app container's spec: the cgroup filesystem, kubelet's masked and
+// read-only paths, no /run tmpfs, the termination-message file.
+func TestContainerKubeletMounts(t *testing.T) {
+	yes := true
+	node := testNode
+	node.MaskedPaths = append(append([]string(nil), KubeletMaskedPaths...), "/sys/devices/system/cpu/cpu0/thermal_throttle")
+	for _, tc := range []struct {
+		name        string
+		ctr         corev1.Container
+		node        nodeConfig
+		termLog     string
+		wantCgroup  string // cgroup mount's ro/rw, "" for none
+		wantMasked  []string
+		wantRO      []string
+		wantTermAt  string // "" = no termination-log mount
+		wantSeccomp bool
+	}{
+		{name: "default container: cgroupfs ro, kubelet's paths, /dev/termination-log",
+			ctr: corev1.Container{Name: "c1", Command: []string{"sleep"}}, node: testNode, termLog: "/state/p/containers/c1/termination-log",
+			wantCgroup: "ro", wantMasked: KubeletMaskedPaths, wantRO: KubeletReadonlyPaths, wantTermAt: "/dev/termination-log"},
+		{name: "the node's thermal_throttle directories are masked too",
+			ctr: corev1.Container{Name: "c1", Command: []string{"sleep"}}, node: node, termLog: "/t",
+			wantCgroup: "ro", wantMasked: node.MaskedPaths, wantRO: KubeletReadonlyPaths, wantTermAt: "/dev/termination-log"},
+		{name: "terminationMessagePath moves the file",
+			ctr: corev1.Container{Name: "c1", Command: []string{"sleep"}, TerminationMessagePath: "/tmp/why"}, node: testNode, termLog: "/t",
+			wantCgroup: "ro", wantMasked: KubeletMaskedPaths, wantRO: KubeletReadonlyPaths, wantTermAt: "/tmp/why"},
+		{name: "privileged: cgroupfs writable, nothing masked",
+			ctr:  corev1.Container{Name: "c1", Command: []string{"sleep"}, SecurityContext: &corev1.SecurityContext{Privileged: &yes}},
+			node: testNode, termLog: "/t", wantCgroup: "rw", wantTermAt: "/dev/termination-log"},
+		{name: "no file, no termination-log mount",
+			ctr: corev1.Container{Name: "c1", Command: []string{"sleep"}}, node: testNode,
+			wantCgroup: "ro", wantMasked: KubeletMaskedPaths, wantRO: KubeletReadonlyPaths},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{tc.ctr}}}
+			pod.Name = "podtest"
+			opts, err := containerSpecOpts(containerConfig{ID: "abc-c1", SandboxID: "abc", Pod: pod, Container: &pod.Spec.Containers[0],
+				PausePID: 42, Cgroup: "/podsim/besteffort/pod1", Mounts: podMounts(testFiles, nil), TerminationLog: tc.termLog, Node: tc.node})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := genSpec(t, opts...)
+			if m := mountDest(s, "/run"); m != nil {
+				t.Errorf("/run mount %+v; CRI removes containerd's default /run tmpfs", m)
+			}
+			cg := mountDest(s, "/sys/fs/cgroup")
+			switch {
+			case cg == nil:
+				t.Error("no /sys/fs/cgroup mount")
+			case cg.Type != "cgroup" || !slices.Contains(cg.Options, tc.wantCgroup):
+				t.Errorf("/sys/fs/cgroup = %+v, want type cgroup, %s", cg, tc.wantCgroup)
+			}
+			// The cgroup mount must come after /sys, or sysfs would hide it.
+			sysAt, cgAt := -1, -1
+			for i, m := range s.Mounts {
+				switch m.Destination {
+				case "/sys":
+					sysAt = i
+				case "/sys/fs/cgroup":
+					cgAt = i
+				}
+			}
+			if sysAt < 0 || cgAt < sysAt {
+				t.Errorf("/sys at %d, /sys/fs/cgroup at %d: the cgroup mount must follow /sys", sysAt, cgAt)
+			}
+			if !slices.Equal(s.Linux.MaskedPaths, tc.wantMasked) || !slices.Equal(s.Linux.ReadonlyPaths, tc.wantRO) {
+				t.Errorf("masked %v readonly %v, want %v and %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths, tc.wantMasked, tc.wantRO)
+			}
+			if tc.wantMasked != nil && !slices.Contains(s.Linux.MaskedPaths, "/proc/interrupts") {
+				t.Error("/proc/interrupts is not masked (kubelet 1.34 masks it)")
+			}
+			tl := mountDest(s, tc.wantTermAt)
+			switch {
+			case tc.wantTermAt == "":
+				if m := mountDest(s, DefaultTerminationMessagePath); m != nil {
+					t.Errorf("termination-log mount %+v without a file", m)
+				}
+			case tl == nil || tl.Source != tc.termLog || tl.Type != "bind" || !slices.Contains(tl.Options, "rw"):
+				t.Errorf("termination-log mount at %s = %+v, want a rw bind of %s", tc.wantTermAt, tl, tc.termLog)
+			}
+			if s.Linux.Seccomp != nil {
+				t.Error("app container has a seccomp profile; kubelet asks for Unconfined unless the pod sets one")
 			}
 		})
 	}

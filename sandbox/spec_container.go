@@ -22,7 +22,10 @@ type containerConfig struct {
 	Cgroup    string  // the pod cgroup
 	Mounts    []Mount // pod files, then volumes
 	TTY       bool    // an attached terminal (podsim run -it)
-	Node      nodeConfig
+	// TerminationLog is the host file (in the pod's directory) mounted at
+	// the container's terminationMessagePath; "" for none.
+	TerminationLog string
+	Node           nodeConfig
 }
 
 // containerSpecOpts is the full option list of a container, as containerd's
@@ -50,7 +53,14 @@ func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 		withPodNamespaces(c.PausePID, share),
 		withCgroupNamespace(c.Node.Unified),
 		oci.WithCgroup(cgroups.ContainerPath(c.Cgroup, c.ID)),
+		// CRI's mounts besides the pod's: no /run tmpfs, the cgroup
+		// filesystem read-only, kubelet's masked and read-only /proc and
+		// /sys paths, the termination-message file.
+		withoutRunTmpfs,
+		withCgroupfs,
 		withPodMounts(c.Mounts),
+		withTerminationLog(c.TerminationLog, ctr.TerminationMessagePath),
+		withKubeletProcPaths(c.Node.MaskedPaths),
 		withResources(ctr.Resources),
 		withoutRlimits,
 		withOOMScoreAdj(oom),

@@ -19,6 +19,9 @@ type nodeConfig struct {
 	// RestrictOOMScoreAdj); MemCapacity is the node's memory, for kubelet's
 	// Burstable oom_score_adj formula.
 	OOMFloor, MemCapacity int64
+	// MaskedPaths is kubelet's masked-path list for this node
+	// (NodeMaskedPaths); empty means KubeletMaskedPaths.
+	MaskedPaths []string
 }
 
 // sandboxConfig is everything the pause container's spec depends on: what
@@ -63,6 +66,11 @@ func pauseSpecOpts(c sandboxConfig) []oci.SpecOpts {
 		// Namespaced sysctls are written by runc as the pause starts: they
 		// shape the pod's net/ipc namespaces that every container joins.
 		withSysctls(c.Sysctls),
+		// As CRI's sandboxContainerSpec: no /run tmpfs, and kubelet's
+		// RuntimeDefault seccomp for the sandbox (after the capabilities
+		// the profile depends on).
+		withoutRunTmpfs,
+		withSandboxSeccomp(),
 	}
 }
 

@@ -145,10 +145,10 @@ func TestNaming(t *testing.T) {
 	if n := netnsName(p, id); n != "podsim-podtest-"+id[:6] {
 		t.Errorf("netns name %q", n)
 	}
-	if got := cgroups.ContainerPath(cgroups.PodPath(uid), ContainerID(id, "c1")); !strings.HasPrefix(got, "/podsim/pod") || !strings.HasSuffix(got, "/"+id+"-c1") {
+	if got := cgroups.ContainerPath(cgroups.PodPath(uid, QOSGuaranteed), ContainerID(id, "c1")); !strings.HasPrefix(got, "/podsim/pod") || !strings.HasSuffix(got, "/"+id+"-c1") {
 		t.Errorf("container cgroup %q", got)
 	}
-	if strings.Contains(cgroups.PodPath(uid), "-") {
-		t.Errorf("pod cgroup %q: kubelet's cgroupfs names use _ for -", cgroups.PodPath(uid))
+	if strings.Contains(cgroups.PodPath(uid, QOSGuaranteed), "-") {
+		t.Errorf("pod cgroup %q: kubelet's cgroupfs names use _ for -", cgroups.PodPath(uid, QOSGuaranteed))
 	}
 }

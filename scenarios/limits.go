@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -34,11 +35,36 @@ spec:
       limits: {memory: 64Mi, cpu: 500m}
 `
 
+// QoSTierYAML: a BestEffort and a Guaranteed pod beside the Burstable
+// "limits", to see the three land in kubelet's QoS tiers.
+const QoSTierYAML = `apiVersion: v1
+kind: Pod
+metadata:
+  name: qos-besteffort
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: ['sleep', '5000']
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: qos-guaranteed
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: ['sleep', '5000']
+    resources:
+      limits: {memory: 16Mi, cpu: 100m}
+`
+
 func resourceLimits() *Scenario {
 	return &Scenario{
 		Name:      "resource-limits",
 		Summary:   "limits are cgroup files: the container over its memory limit is OOM-killed, its sibling runs on",
-		Manifests: []string{ResourceLimitsYAML},
+		Manifests: []string{ResourceLimitsYAML, QoSTierYAML},
 		Run: func(ctx context.Context, t *T) {
 			p, err := t.Procs(ctx, "limits")
 			if err != nil {
@@ -70,6 +96,59 @@ func resourceLimits() *Scenario {
 			t.Check("kernel: steady's limits (64Mi, 500m CPU) are in its cgroup files: memory limit and CFS quota 50ms per 100ms",
 				"cat <cgroup>/{"+strings.Join(cgroups.LimitFiles(), ",")+"}", b.String(), memOK && cpuOK)
 
+			// From inside, as a JVM or automaxprocs does: the read-only
+			// cgroup filesystem at /sys/fs/cgroup is the container's own.
+			out, code, cmd := t.Exec(ctx, "limits", "steady", "sh", "-c",
+				"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "+
+					"cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us; "+
+					"f=/sys/fs/cgroup/memory.max; [ -d /sys/fs/cgroup/memory ] && f=/sys/fs/cgroup/memory/memory.limit_in_bytes; touch $f 2>&1; "+
+					"grep ' /sys/fs/cgroup' /proc/self/mounts | head -3")
+			inOK := code == 0 && strings.Contains(out, "67108864") && (strings.Contains(out, "50000 100000") || strings.Contains(out, "50000\n100000")) &&
+				strings.Contains(out, "Read-only file system")
+			t.Check("inside: steady reads its own memory limit (64Mi) and CPU quota (50ms/100ms) from /sys/fs/cgroup, mounted read-only as CRI does",
+				cmd, out, inOK)
+
+			// kubelet's QoS tiers and weights (cgroupfs driver): the pod
+			// cgroup's cpu.shares is its CPU requests (250m + 100m -> 358),
+			// BestEffort pods weigh 2, the tiers as kubelet sets them.
+			podCg := map[string]string{"limits": path.Dir(steady)}
+			for _, name := range []string{"qos-besteffort", "qos-guaranteed"} {
+				if q, err := t.Procs(ctx, name); err == nil && len(q.State.Containers) > 0 {
+					podCg[name] = path.Dir(q.State.Containers[0].Cgroup)
+				}
+			}
+			weight := func(cg string) string {
+				for _, f := range []string{"cpu.shares", "cpu.weight"} {
+					if v, err := cgroups.ReadFile(cg, f); err == nil {
+						return f + "=" + v
+					}
+				}
+				return "?"
+			}
+			w := func(shares uint64) string {
+				if cgroups.Mode() == "v2" {
+					return fmt.Sprintf("cpu.weight=%d", cgroups.SharesToWeight(shares))
+				}
+				return fmt.Sprintf("cpu.shares=%d", shares)
+			}
+			want := []struct{ pod, tier, weight, tierWeight string }{
+				{"qos-besteffort", "/podsim/besteffort", w(2), w(2)},
+				{"limits", "/podsim/burstable", w(358), ""},
+				{"qos-guaranteed", "/podsim", w(102), ""},
+			}
+			var qb strings.Builder
+			qosOK := true
+			for _, x := range want {
+				cg := podCg[x.pod]
+				got, tierGot := weight(cg), weight(path.Dir(cg))
+				fmt.Fprintf(&qb, "%-15s %-45s %s; tier %s %s\n", x.pod, cg, got, path.Dir(cg), tierGot)
+				if path.Dir(cg) != x.tier || got != x.weight || (x.tierWeight != "" && tierGot != x.tierWeight) {
+					qosOK = false
+				}
+			}
+			t.Check("kernel: BestEffort, Burstable and Guaranteed pods sit in kubelet's QoS tiers (besteffort/, burstable/, the parent) with kubelet's weights",
+				"cat /sys/fs/cgroup/[cpu/]podsim/<tier>/pod<uid>/{cpu.shares|cpu.weight}", qb.String(), qosOK)
+
 			// Wait for the hog to hit its limit.
 			deadline := time.Now().Add(180 * time.Second)
 			var st string
@@ -92,7 +171,7 @@ func resourceLimits() *Scenario {
 				st+fmt.Sprintf("\nkernel: oom_kill counter of hog's cgroup = %d", kills),
 				strings.Contains(st, "code 137") && strings.Contains(st, "OOMKilled=true") && strings.Contains(st, "status OOMKilled") && kills > 0)
 
-			out, code, cmd := t.Exec(ctx, "limits", "steady", "echo", "still running")
+			out, code, cmd = t.Exec(ctx, "limits", "steady", "echo", "still running")
 			t.Check("steady keeps running: the OOM kill stayed inside hog's cgroup", cmd, out, code == 0 && strings.Contains(out, "still running"))
 		},
 	}

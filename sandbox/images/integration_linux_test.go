@@ -242,8 +242,8 @@ func TestIntegrationImportBusyboxAndPause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(pspec.Config.Entrypoint, []string{"/pause"}) || pspec.Config.User != "0:0" {
-		t.Errorf("pause Entrypoint %q User %q, want [/pause] and 0:0", pspec.Config.Entrypoint, pspec.Config.User)
+	if !slices.Equal(pspec.Config.Entrypoint, []string{"/pause"}) || pspec.Config.User != "65535:65535" {
+		t.Errorf("pause Entrypoint %q User %q, want [/pause] and 65535:65535", pspec.Config.Entrypoint, pspec.Config.User)
 	}
 	if pause.Labels()[LabelStandIn] != "false" {
 		t.Errorf("pause labels = %v", pause.Labels())

@@ -65,16 +65,19 @@ func pauseRecipe(pauseBinary string) *recipe {
 		name:    PauseImage,
 		source:  fmt.Sprintf("podsim's static pause program (%s)", pauseBinary),
 		from:    pauseBinary,
-		version: 1,
+		version: 2,
 		files: []fileSpec{{
 			Host: pauseBinary, Path: "/pause", Mode: 0o755,
 			Hint: "build it with `make` (it becomes bin/pause)",
 		}},
 		config: imageConfig{
 			Entrypoint: []string{"/pause"},
-			// Numeric uid:gid: there is no /etc/passwd in this image
-			// to look a user name up in.
-			User: "0:0",
+			// Unprivileged, as registry.k8s.io/pause: the pause needs
+			// nothing but signals and wait4, and a container of the pod
+			// that shares its PID namespace cannot read /proc/1/root or
+			// /proc/1/environ of another user. Numeric: there is no
+			// /etc/passwd in this image to look a user name up in.
+			User: "65535:65535",
 		},
 	}
 }
