@@ -97,7 +97,7 @@ podsim's; --rm deletes the pod when it exits.`,
 	f.BoolVarP(&c.stdin, "stdin", "i", false, "client pod: keep stdin open and stream the output")
 	f.BoolVarP(&c.tty, "tty", "t", false, "client pod: allocate a terminal")
 	f.BoolVar(&c.rm, "rm", false, "client pod: delete the pod when its container exits")
-	f.StringVar(&c.restart, "restart", "Never", "client pod: restart policy (podsim never restarts)")
+	f.StringVar(&c.restart, "restart", "Never", "client pod: restart policy: Never (the default here: a one-off pod runs once; kubectl run defaults to Always), OnFailure or Always (the node agent restarts the container)")
 	f.StringArrayVar(&c.env, "env", nil, "client pod: environment variable K=V")
 	f.StringVarP(&c.labels, "labels", "l", "", "client pod: labels k=v,k2=v2")
 	f.BoolVar(&c.command, "command", false, "client pod: the arguments after -- replace the Entrypoint, not the Cmd")
