@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
+	"github.com/containerd/containerd/events"
 	"github.com/containerd/typeurl/v2"
 
 	"github.com/podsim/podsim/sandbox/runtime"
@@ -42,49 +43,11 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	evCh, errCh := m.client.EventService().Subscribe(ctx, ExitFilter)
-	wake := make(chan string, 16)
-	timers := map[string]*time.Timer{}
-	wakeAt := map[string]time.Time{}
-	var rep AgentReport
-	sync := func(id string) {
-		before := m.restartCounts(id)
-		at, err := m.SyncPod(ctx, id, pol)
-		if after := m.restartCounts(id); after > before {
-			rep.Restarts += after - before
-			logf("pod %s: restarted %d container(s)", id, after-before)
-		}
-		if err != nil && !errors.Is(err, ErrSyncSkipped) {
-			logf("pod %s: %v", id, err)
-		}
-		if t := timers[id]; t != nil {
-			t.Stop()
-			delete(timers, id)
-			delete(wakeAt, id)
-		}
-		if !at.IsZero() {
-			wakeAt[id] = at
-			timers[id] = time.AfterFunc(time.Until(at)+10*time.Millisecond, func() {
-				select {
-				case wake <- id:
-				case <-ctx.Done():
-				}
-			})
-		}
-	}
-	publish := func() {
-		rep.Watched, rep.BackingOff, rep.NextWake = 0, len(wakeAt), time.Time{}
-		recs, _ := m.Records()
-		for _, r := range recs {
-			if r.Built && RestartsContainers(&r.Pod) {
-				rep.Watched++
-			}
-		}
-		for _, t := range wakeAt {
-			if rep.NextWake.IsZero() || t.Before(rep.NextWake) {
-				rep.NextWake = t
-			}
-		}
-		report(rep)
+	a := &agentState{
+		m: m, pol: pol, logf: logf, report: report,
+		wake:   make(chan string, 16),
+		timers: map[string]*time.Timer{},
+		wakeAt: map[string]time.Time{},
 	}
 	recs, err := m.Records()
 	if err != nil {
@@ -93,10 +56,10 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
 	for _, r := range recs {
 		if r.Built && RestartsContainers(&r.Pod) {
-			sync(r.ID)
+			a.sync(ctx, r.ID)
 		}
 	}
-	publish()
+	a.publish()
 	logf("watching task exits (%s)", ExitFilter)
 	for {
 		select {
@@ -107,28 +70,96 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 				return nil
 			}
 			return fmt.Errorf("containerd's event stream ended: %w", err)
-		case id := <-wake:
-			sync(id)
+		case id := <-a.wake:
+			a.sync(ctx, id)
 		case env := <-evCh:
-			if env == nil || env.Event == nil {
-				continue
-			}
-			v, err := typeurl.UnmarshalAny(env.Event)
-			if err != nil {
-				continue
-			}
-			exit, ok := v.(*apievents.TaskExit)
-			if !ok || exit.ID != exit.ContainerID { // an exec'd process, not the container
-				continue
-			}
-			id, ok := podOf(ctx, m.client, exit.ContainerID)
+			id, ok := m.exitedPod(ctx, env)
 			if !ok {
-				continue // removed meanwhile (delete, gc)
+				continue
 			}
-			sync(id)
+			a.sync(ctx, id)
 		}
-		publish()
+		a.publish()
 	}
+}
+
+// agentState is what the node agent's loop keeps between events.
+type agentState struct {
+	m      *Manager
+	pol    BackoffPolicy
+	logf   func(string, ...any)
+	report func(AgentReport)
+	wake   chan string            // pods whose back-off timer fired
+	timers map[string]*time.Timer // one per pod in CrashLoopBackOff
+	wakeAt map[string]time.Time   // when each of those timers fires
+	rep    AgentReport
+}
+
+// sync runs the pod's SyncPod, counts and logs the containers it
+// restarted, and (re)sets the pod's back-off timer to the time SyncPod
+// asks to be woken at (none when zero).
+func (a *agentState) sync(ctx context.Context, id string) {
+	before := a.m.restartCounts(id)
+	at, err := a.m.SyncPod(ctx, id, a.pol)
+	if after := a.m.restartCounts(id); after > before {
+		a.rep.Restarts += after - before
+		a.logf("pod %s: restarted %d container(s)", id, after-before)
+	}
+	if err != nil && !errors.Is(err, ErrSyncSkipped) {
+		a.logf("pod %s: %v", id, err)
+	}
+	if t := a.timers[id]; t != nil {
+		t.Stop()
+		delete(a.timers, id)
+		delete(a.wakeAt, id)
+	}
+	if !at.IsZero() {
+		a.wakeAt[id] = at
+		a.timers[id] = time.AfterFunc(time.Until(at)+10*time.Millisecond, func() {
+			select {
+			case a.wake <- id:
+			case <-ctx.Done():
+			}
+		})
+	}
+}
+
+// publish reports the agent's state (AgentReport) after a round.
+func (a *agentState) publish() {
+	a.rep.Watched, a.rep.BackingOff, a.rep.NextWake = 0, len(a.wakeAt), time.Time{}
+	recs, _ := a.m.Records()
+	for _, r := range recs {
+		if r.Built && RestartsContainers(&r.Pod) {
+			a.rep.Watched++
+		}
+	}
+	for _, t := range a.wakeAt {
+		if a.rep.NextWake.IsZero() || t.Before(a.rep.NextWake) {
+			a.rep.NextWake = t
+		}
+	}
+	a.report(a.rep)
+}
+
+// exitedPod maps an event of the agent's subscription to the pod whose
+// container's task exited; false for any other event.
+func (m *Manager) exitedPod(ctx context.Context, env *events.Envelope) (string, bool) {
+	if env == nil || env.Event == nil {
+		return "", false
+	}
+	v, err := typeurl.UnmarshalAny(env.Event)
+	if err != nil {
+		return "", false
+	}
+	exit, ok := v.(*apievents.TaskExit)
+	if !ok || exit.ID != exit.ContainerID { // an exec'd process, not the container
+		return "", false
+	}
+	id, ok := podOf(ctx, m.client, exit.ContainerID)
+	if !ok {
+		return "", false // removed meanwhile (delete, gc)
+	}
+	return id, true
 }
 
 // restartCounts sums a pod's recorded restarts (0 when it has no record).

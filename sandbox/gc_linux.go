@@ -104,6 +104,9 @@ func (m *Manager) GC(ctx context.Context, bridge string, dryRun bool) (*GCReport
 	return rep, errors.Join(errs...)
 }
 
+// gcAdd adds one object to gc's plan: what names it, remove removes it.
+type gcAdd = func(what string, remove func(context.Context) error)
+
 // gcPlan finds what gc removes, in the order it removes it: pods, then
 // stray containers, processes, mounts, leases, snapshots, ingests, netns
 // pins, files, cgroups, IPAM reservations and the bridge.
@@ -112,7 +115,36 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 	var plan []gcItem
 	add := func(what string, f func(context.Context) error) { plan = append(plan, gcItem{what, f}) }
 
-	// Pods, torn down from their records.
+	recorded := m.gcPods(add)
+	if err := m.gcContainers(ctx, add, recorded); err != nil {
+		return nil, rep, err
+	}
+	m.gcProcesses(add)
+	gcMounts(add)
+	// Leases, and what live ones hold.
+	held, err := m.gcLeases(ctx, add, rep)
+	if err != nil {
+		return nil, rep, err
+	}
+	if err := m.gcSnapshots(ctx, add, held); err != nil {
+		return nil, rep, err
+	}
+	if err := m.gcIngests(ctx, add, held); err != nil {
+		return nil, rep, err
+	}
+	gcNetNSPins(add)
+	m.gcPodFiles(add)
+	gcCgroups(add)
+	ipam := filepath.Join(m.paths.cniDir(), "networks")
+	gcIPAM(add, ipam)
+	gcBridge(add, bridge, ipam)
+	rep.Kept = append(rep.Kept, m.storedObjects()...)
+	return plan, rep, nil
+}
+
+// gcPods plans the pods, torn down from their records, and returns the
+// IDs of the recorded ones.
+func (m *Manager) gcPods(add gcAdd) map[string]bool {
 	recs, _ := m.Records()
 	recorded := map[string]bool{}
 	for _, r := range recs {
@@ -120,10 +152,15 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 		recorded[r.ID] = true
 		add("pod "+r.Name()+" ("+r.ID+")", func(ctx context.Context) error { return m.teardown(ctx, r, 0) })
 	}
-	// Containers without a record (a crash before the record was written).
+	return recorded
+}
+
+// gcContainers plans the containers without a record (a crash before the
+// record was written); those of recorded pods go with their pod.
+func (m *Manager) gcContainers(ctx context.Context, add gcAdd, recorded map[string]bool) error {
 	ctrs, err := m.client.Containers(ctx)
 	if err != nil {
-		return nil, rep, fmt.Errorf("listing containers: %w", err)
+		return fmt.Errorf("listing containers: %w", err)
 	}
 	for _, c := range ctrs {
 		c := c
@@ -132,8 +169,13 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 		}
 		add("container "+c.ID(), func(ctx context.Context) error { return removeContainer(ctx, c, 0, nil) })
 	}
-	// Processes: every shim, pause and log driver goes with the pods. A
-	// shim still there once its pod is gone is an orphan: shut down.
+	return nil
+}
+
+// gcProcesses plans the processes: every shim, pause and log driver goes
+// with the pods. A shim still there once its pod is gone is an orphan:
+// shut down.
+func (m *Manager) gcProcesses(add gcAdd) {
 	for _, p := range listPodsimProcs() {
 		p := p
 		add("process "+p.String(), func(ctx context.Context) error {
@@ -152,8 +194,12 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 			return fmt.Errorf("%w: process %d has not exited (its shim is gone; gc only stops shims)", errStillGoing, p.PID)
 		})
 	}
-	// Mounts: container rootfs mounts go with their shim's task; pins and
-	// pod tmpfs with the pod. What stays is unmounted (lazily, as umount -l).
+}
+
+// gcMounts plans the mounts: container rootfs mounts go with their shim's
+// task; pins and pod tmpfs with the pod. What stays is unmounted (lazily,
+// as umount -l).
+func gcMounts(add gcAdd) {
 	for _, mp := range podsimMounts() {
 		mp := mp
 		add("mount "+mp, func(ctx context.Context) error {
@@ -166,11 +212,10 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 			return nil
 		})
 	}
-	// Leases, and what live ones hold.
-	held, err := m.gcLeases(ctx, add, rep)
-	if err != nil {
-		return nil, rep, err
-	}
+}
+
+// gcSnapshots plans the active snapshots that no kept lease holds.
+func (m *Manager) gcSnapshots(ctx context.Context, add gcAdd, held map[string]bool) error {
 	sn := m.client.SnapshotService(runtime.Snapshotter)
 	if err := sn.Walk(ctx, func(_ context.Context, info snapshots.Info) error {
 		if info.Kind == snapshots.KindCommitted || held["snapshots/"+runtime.Snapshotter+"/"+info.Name] {
@@ -185,12 +230,17 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 		})
 		return nil
 	}); err != nil {
-		return nil, rep, fmt.Errorf("listing snapshots: %w", err)
+		return fmt.Errorf("listing snapshots: %w", err)
 	}
+	return nil
+}
+
+// gcIngests plans the content ingests that no kept lease holds.
+func (m *Manager) gcIngests(ctx context.Context, add gcAdd, held map[string]bool) error {
 	cs := m.client.ContentStore()
 	sts, err := cs.ListStatuses(ctx)
 	if err != nil {
-		return nil, rep, fmt.Errorf("listing content ingests: %w", err)
+		return fmt.Errorf("listing content ingests: %w", err)
 	}
 	for _, st := range sts {
 		if held["ingests/"+st.Ref] {
@@ -199,7 +249,11 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 		ref := st.Ref
 		add("ingest "+ref, func(ctx context.Context) error { return abortIngest(ctx, cs, ref) })
 	}
-	// Netns pins.
+	return nil
+}
+
+// gcNetNSPins plans the netns pins.
+func gcNetNSPins(add gcAdd) {
 	ents, _ := os.ReadDir(namespaces.NetNSDir)
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), "podsim-") {
@@ -207,7 +261,10 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 			add("netns "+p, func(context.Context) error { return namespaces.RemoveNetNS(p) })
 		}
 	}
-	// Pod state, run and log dirs.
+}
+
+// gcPodFiles plans the pod state, run and log dirs.
+func (m *Manager) gcPodFiles(add gcAdd) {
 	for _, d := range []string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods")} {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
@@ -216,13 +273,16 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 		}
 	}
 	logs := filepath.Join(m.paths.Logs, "pods")
-	ents, _ = os.ReadDir(logs)
+	ents, _ := os.ReadDir(logs)
 	for _, e := range ents {
 		p := filepath.Join(logs, e.Name())
 		add("file "+p, func(context.Context) error { return os.RemoveAll(p) })
 	}
-	// Pod cgroups (one line per controller directory, as the inventory
-	// lists them), then the idle /podsim parent.
+}
+
+// gcCgroups plans the pod cgroups (one line per controller directory, as
+// the inventory lists them), then the idle /podsim parent.
+func gcCgroups(add gcAdd) {
 	for _, d := range cgroups.Dirs(cgroups.Parent) {
 		sub, _ := os.ReadDir(d)
 		for _, s := range sub {
@@ -242,8 +302,11 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 	if dirs := cgroups.Dirs(cgroups.Parent); len(dirs) > 0 {
 		add("cgroup tree "+cgroups.Parent+IdleNote, func(context.Context) error { cgroups.RemoveParent(); return nil })
 	}
-	// IP reservations of host-local IPAM left by a crash (files named by IP).
-	ipam := filepath.Join(m.paths.cniDir(), "networks")
+}
+
+// gcIPAM plans the IP reservations of host-local IPAM left by a crash
+// (files named by IP) in ipam, its networks directory.
+func gcIPAM(add gcAdd, ipam string) {
 	nets, _ := os.ReadDir(ipam)
 	for _, n := range nets {
 		res, _ := os.ReadDir(filepath.Join(ipam, n.Name()))
@@ -259,7 +322,11 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 			}
 		}
 	}
-	// The bridge, once nothing is plugged into it, with IPAM's state.
+}
+
+// gcBridge plans the bridge, once nothing is plugged into it, with IPAM's
+// state (ipam).
+func gcBridge(add gcAdd, bridge, ipam string) {
 	if br := bridgeLine(bridge); br != "" {
 		add(br, func(context.Context) error {
 			if _, err := RemoveBridgeIfUnused(bridge); err != nil {
@@ -268,14 +335,12 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 			return os.RemoveAll(ipam)
 		})
 	}
-	rep.Kept = append(rep.Kept, m.storedObjects()...)
-	return plan, rep, nil
 }
 
 // gcLeases plans the removal of leases in podsim's namespace whose owner is
 // gone and returns the resources ("snapshots/<snapshotter>/<key>",
 // "ingests/<ref>") that the kept leases hold.
-func (m *Manager) gcLeases(ctx context.Context, add func(string, func(context.Context) error), rep *GCReport) (map[string]bool, error) {
+func (m *Manager) gcLeases(ctx context.Context, add gcAdd, rep *GCReport) (map[string]bool, error) {
 	ls := m.client.LeasesService()
 	all, err := ls.List(ctx)
 	if err != nil {

@@ -40,9 +40,39 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 	for _, r := range recs {
 		add("pod", r.Name()+" ("+r.ID+")")
 	}
+	if err := m.inventoryContainerd(ctx, add); err != nil {
+		return nil, err
+	}
+	ents, _ := os.ReadDir(namespaces.NetNSDir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "podsim-") {
+			add("netns", filepath.Join(namespaces.NetNSDir, e.Name()))
+		}
+	}
+	if line := bridgeLine(bridge); line != "" {
+		out = append(out, line)
+		veths, _ := bridgeVeths(bridge)
+		for _, v := range veths {
+			add("veth", v)
+		}
+	}
+	m.inventoryPaths(add)
+	for _, p := range listPodsimProcs() {
+		add("process", p.String())
+	}
+	if pid, ok := runtime.AgentPID(runtime.Options{}); ok {
+		add("process", fmt.Sprintf("%d podsim %s%s", pid, strings.Join(runtime.AgentArgs, " "), AgentNote))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// inventoryContainerd lists the objects in podsim's containerd namespace:
+// containers, tasks, leases, active snapshots and content ingests.
+func (m *Manager) inventoryContainerd(ctx context.Context, add func(kind, what string)) error {
 	ctrs, err := m.client.Containers(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+		return fmt.Errorf("listing containers: %w", err)
 	}
 	for _, c := range ctrs {
 		add("container", c.ID())
@@ -52,7 +82,7 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 	}
 	ls, err := m.client.LeasesService().List(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing leases: %w", err)
+		return fmt.Errorf("listing leases: %w", err)
 	}
 	for _, l := range ls {
 		if o, ok := runtime.OwnerOf(l); ok {
@@ -68,28 +98,21 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 		}
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("listing snapshots: %w", err)
+		return fmt.Errorf("listing snapshots: %w", err)
 	}
 	sts, err := m.client.ContentStore().ListStatuses(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing content ingests: %w", err)
+		return fmt.Errorf("listing content ingests: %w", err)
 	}
 	for _, st := range sts {
 		add("ingest", st.Ref)
 	}
-	ents, _ := os.ReadDir(namespaces.NetNSDir)
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "podsim-") {
-			add("netns", filepath.Join(namespaces.NetNSDir, e.Name()))
-		}
-	}
-	if line := bridgeLine(bridge); line != "" {
-		out = append(out, line)
-		veths, _ := bridgeVeths(bridge)
-		for _, v := range veths {
-			add("veth", v)
-		}
-	}
+	return nil
+}
+
+// inventoryPaths lists mounts under podsim's paths, pod cgroups, pod
+// files and logs, and stored objects.
+func (m *Manager) inventoryPaths(add func(kind, what string)) {
 	for _, mp := range podsimMounts() {
 		add("mount", mp)
 	}
@@ -102,14 +125,6 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 			add("file", filepath.Join(d, e.Name()))
 		}
 	}
-	for _, p := range listPodsimProcs() {
-		add("process", p.String())
-	}
-	if pid, ok := runtime.AgentPID(runtime.Options{}); ok {
-		add("process", fmt.Sprintf("%d podsim %s%s", pid, strings.Join(runtime.AgentArgs, " "), AgentNote))
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // bridgeVeths lists the links plugged into the bridge; ok is false when

@@ -120,24 +120,40 @@ func startEmbedded(ctx context.Context, o Options, p paths) (int, error) {
 	}
 	defer unlock()
 
+	if pid, found, err := runningEmbedded(ctx, o, p, bin); found {
+		return pid, err
+	}
+	return launchSupervisor(ctx, o, p, bin, self)
+}
+
+// runningEmbedded, called under the start lock, checks whether podsim's
+// containerd or its supervisor already runs. When one does (found), the
+// pid and error are startEmbedded's answer: it must not start another.
+func runningEmbedded(ctx context.Context, o Options, p paths, bin string) (int, bool, error) {
 	// Re-check under the lock: whoever held it may just have started it.
 	if answers(ctx, p.Socket) {
 		pid, _ := supervisorPID(p)
-		return pid, nil
+		return pid, true, nil
 	}
 	if pid, ok := supervisorPID(p); ok {
 		// A supervisor runs but containerd does not answer (yet): its
 		// starter gave up waiting, or it is slow. Wait for it instead of
 		// starting a second one.
 		o.progress("waiting for podsim's containerd (supervisor pid %d) to answer (log: %s)", pid, p.Log)
-		return pid, waitAnswer(ctx, p, bin, nil)
+		return pid, true, waitAnswer(ctx, p, bin, nil)
 	}
 	if pid, ok := containerdPID(p); ok {
 		// Its supervisor was killed but containerd lives on without
 		// answering: it holds the root, so a new one could not start.
-		return 0, fmt.Errorf("podsim's containerd (pid %d) runs without its supervisor and does not answer at %s; stop it with 'podsim system stop' (log: %s)", pid, p.Socket, p.Log)
+		return 0, true, fmt.Errorf("podsim's containerd (pid %d) runs without its supervisor and does not answer at %s; stop it with 'podsim system stop' (log: %s)", pid, p.Socket, p.Log)
 	}
+	return 0, false, nil
+}
 
+// launchSupervisor, called under the start lock, writes the config, starts
+// the containerd supervisor (self) and waits until containerd (bin)
+// answers; it returns the supervisor pid.
+func launchSupervisor(ctx context.Context, o Options, p paths, bin, self string) (int, error) {
 	if err := os.WriteFile(p.Config, []byte(renderConfig(p)), 0o644); err != nil {
 		return 0, fmt.Errorf("writing containerd config: %w", err)
 	}
@@ -150,22 +166,7 @@ func startEmbedded(ctx context.Context, o Options, p paths) (int, error) {
 	fmt.Fprintf(logf, "\n=== %s podsim starts its containerd (%s, config %s)\n", time.Now().Format(time.RFC3339), bin, p.Config)
 
 	o.progress("starting podsim's own containerd (log: %s)", p.Log)
-	cmd := exec.Command(self, append(append([]string{}, SuperviseArgs...), "--config", p.Config)...)
-	// Detach the supervisor from this command so it outlives it:
-	//  - Setsid: a new session and process group without a controlling
-	//    terminal, so closing the terminal (SIGHUP) or Ctrl-C (SIGINT to the
-	//    foreground process group) never reaches it;
-	//  - stdin from /dev/null (exec's default for a nil Stdin), stdout and
-	//    stderr straight into the log file (an *os.File is handed to the child
-	//    as is; a pipe would break when podsim exits);
-	//  - cwd "/" so it does not pin the directory podsim was run from.
-	// The start lock's fd is opened close-on-exec, so the supervisor does
-	// not inherit (and hold) it; NoInheritedFDs does the same for the fds
-	// podsim itself inherited (such as the one `flock LOCK podsim` holds).
-	NoInheritedFDs()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd := supervisorCmd(self, p, logf)
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting the containerd supervisor (%s): %w", self, err)
 	}
@@ -190,6 +191,29 @@ func startEmbedded(ctx context.Context, o Options, p paths) (int, error) {
 	}
 	o.progress("podsim's containerd is up at %s (supervisor pid %d)", p.Socket, pid)
 	return pid, nil
+}
+
+// supervisorCmd is the (not yet started) command of the containerd
+// supervisor, `<self> system supervise-containerd --config <config>`,
+// detached from this podsim, with its stdout and stderr to logf.
+func supervisorCmd(self string, p paths, logf *os.File) *exec.Cmd {
+	cmd := exec.Command(self, append(append([]string{}, SuperviseArgs...), "--config", p.Config)...)
+	// Detach the supervisor from this command so it outlives it:
+	//  - Setsid: a new session and process group without a controlling
+	//    terminal, so closing the terminal (SIGHUP) or Ctrl-C (SIGINT to the
+	//    foreground process group) never reaches it;
+	//  - stdin from /dev/null (exec's default for a nil Stdin), stdout and
+	//    stderr straight into the log file (an *os.File is handed to the child
+	//    as is; a pipe would break when podsim exits);
+	//  - cwd "/" so it does not pin the directory podsim was run from.
+	// The start lock's fd is opened close-on-exec, so the supervisor does
+	// not inherit (and hold) it; NoInheritedFDs does the same for the fds
+	// podsim itself inherited (such as the one `flock LOCK podsim` holds).
+	NoInheritedFDs()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd
 }
 
 // waitAnswer polls p.Socket until containerd answers, the supervisor exits
@@ -496,21 +520,9 @@ func Supervise(ctx context.Context, configPath string) error {
 	signal.Notify(sigc, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGCHLD)
 	defer signal.Stop(sigc)
 
-	devnull, err := os.Open(os.DevNull)
+	pid, err := forkContainerd(bin, cfg)
 	if err != nil {
 		return err
-	}
-	NoInheritedFDs() // containerd gets stdio only, whoever started us
-	// syscall.ForkExec, not os/exec: exec.Cmd.Wait waits for its own pid and
-	// would race with the wait4(-1) below, which reaps containerd too.
-	pid, err := syscall.ForkExec(bin, []string{bin, "--config", cfg}, &syscall.ProcAttr{
-		Dir:   "/",
-		Env:   os.Environ(),
-		Files: []uintptr{devnull.Fd(), os.Stdout.Fd(), os.Stderr.Fd()},
-	})
-	devnull.Close()
-	if err != nil {
-		return fmt.Errorf("starting %s: %w", bin, err)
 	}
 	ctrdPIDFile := filepath.Join(filepath.Dir(cfg), "containerd.pid")
 	supPIDFile := filepath.Join(filepath.Dir(cfg), "supervisor.pid")
@@ -526,32 +538,77 @@ func Supervise(ctx context.Context, configPath string) error {
 		agent = startAgentChild(filepath.Join(filepath.Dir(cfg), "containerd.sock"), logger)
 	}
 
-	var (
-		exited bool
-		status unix.WaitStatus
-		reaped int
-	)
-	reapAll := func() {
-		for {
-			var ws unix.WaitStatus
-			wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil || wpid <= 0 { // ECHILD: no children; 0: none has exited
-				return
-			}
-			if wpid == pid {
-				exited, status = true, ws
-			} else {
-				reaped++
-			}
+	r := &reaper{pid: pid}
+	superviseLoop(ctx, sigc, r, agent, logger)
+	r.reapAll()
+	removePIDIf(ctrdPIDFile, pid)
+	removePIDIf(supPIDFile, os.Getpid())
+	// Shims still running (containers outlive containerd) are re-parented
+	// again when the supervisor exits: to the next subreaper or PID 1.
+	return containerdExitErr(r.status, r.reaped, logger)
+}
+
+// forkContainerd starts containerd (bin) with config cfg as a child of
+// this process, stdin from /dev/null, stdout and stderr as ours, and
+// returns its pid.
+func forkContainerd(bin, cfg string) (int, error) {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, err
+	}
+	NoInheritedFDs() // containerd gets stdio only, whoever started us
+	// syscall.ForkExec, not os/exec: exec.Cmd.Wait waits for its own pid and
+	// would race with the wait4(-1) of reaper.reapAll, which reaps
+	// containerd too.
+	pid, err := syscall.ForkExec(bin, []string{bin, "--config", cfg}, &syscall.ProcAttr{
+		Dir:   "/",
+		Env:   os.Environ(),
+		Files: []uintptr{devnull.Fd(), os.Stdout.Fd(), os.Stderr.Fd()},
+	})
+	devnull.Close()
+	if err != nil {
+		return 0, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	return pid, nil
+}
+
+// reaper reaps the supervisor's children: containerd (pid), whose exit
+// status it keeps, and every other (re-parented shims), which it counts.
+type reaper struct {
+	pid    int
+	exited bool
+	status unix.WaitStatus
+	reaped int
+}
+
+// reapAll reaps, without blocking, every child that has exited.
+func (r *reaper) reapAll() {
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || wpid <= 0 { // ECHILD: no children; 0: none has exited
+			return
+		}
+		if wpid == r.pid {
+			r.exited, r.status = true, ws
+		} else {
+			r.reaped++
 		}
 	}
+}
+
+// superviseLoop reaps children as they exit and forwards SIGTERM/SIGINT to
+// containerd (and to the node agent, pid agent when > 0), or stops
+// containerd when ctx ends, until containerd has exited.
+func superviseLoop(ctx context.Context, sigc <-chan os.Signal, r *reaper, agent int, logger *log.Logger) {
+	pid := r.pid
 	done := ctx.Done()
 	for {
-		reapAll()
-		if exited {
+		r.reapAll()
+		if r.exited {
 			break
 		}
 		select {
@@ -572,11 +629,12 @@ func Supervise(ctx context.Context, configPath string) error {
 			unix.Kill(pid, unix.SIGTERM)
 		}
 	}
-	reapAll()
-	removePIDIf(ctrdPIDFile, pid)
-	removePIDIf(supPIDFile, os.Getpid())
-	// Shims still running (containers outlive containerd) are re-parented
-	// again when the supervisor exits: to the next subreaper or PID 1.
+}
+
+// containerdExitErr logs how containerd ended (status; reaped other
+// processes were reaped meanwhile) and returns Supervise's error: nil for
+// exit status 0 or death by SIGTERM/SIGINT.
+func containerdExitErr(status unix.WaitStatus, reaped int, logger *log.Logger) error {
 	switch {
 	case status.Exited():
 		logger.Printf("containerd exited with status %d (reaped %d other processes)", status.ExitStatus(), reaped)
