@@ -11,18 +11,14 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // writePodFiles writes the pod's files before it has an IP: the hosts
 // file gets the pod's own line from refreshHosts once CNI gave one.
-func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
-	dir := m.paths.podDir(id)
-	f := podFiles{
-		Hosts:    filepath.Join(dir, "etc-hosts"),
-		Hostname: filepath.Join(dir, "hostname"),
-		Resolv:   filepath.Join(dir, "resolv.conf"),
-		Shm:      filepath.Join(m.paths.podRun(id), "shm"),
-	}
+func (m *Manager) writePodFiles(id string, pod *corev1.Pod) (podFiles, error) {
+	f := m.podFilesOf(id, pod)
+	name, namespace := PodHostname(pod, m.node.Hostname), pod.Namespace
 	hosts := hostsBase(name, "")
 	if err := os.WriteFile(f.Hosts, []byte(hosts), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod hosts file: %w", err)
@@ -37,6 +33,9 @@ func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
 	if err := os.MkdirAll(m.paths.podRun(id), 0o700); err != nil {
 		return f, fmt.Errorf("creating pod run dir: %w", err)
 	}
+	if pod.Spec.HostIPC {
+		return f, nil // the host's /dev/shm, as CRI mounts it for hostIPC pods
+	}
 	if err := os.MkdirAll(f.Shm, 0o755); err != nil {
 		return f, fmt.Errorf("creating pod shm dir: %w", err)
 	}
@@ -46,6 +45,22 @@ func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
 		return f, fmt.Errorf("mounting pod /dev/shm tmpfs on %s: %w", f.Shm, err)
 	}
 	return f, nil
+}
+
+// podFilesOf are the paths of the pod's files (writePodFiles makes them):
+// a hostIPC pod shares the host's IPC namespace and so the host's /dev/shm.
+func (m *Manager) podFilesOf(id string, pod *corev1.Pod) podFiles {
+	dir := m.paths.podDir(id)
+	f := podFiles{
+		Hosts:    filepath.Join(dir, "etc-hosts"),
+		Hostname: filepath.Join(dir, "hostname"),
+		Resolv:   filepath.Join(dir, "resolv.conf"),
+		Shm:      filepath.Join(m.paths.podRun(id), "shm"),
+	}
+	if pod.Spec.HostIPC {
+		f.Shm = "/dev/shm"
+	}
+	return f
 }
 
 // resolvConf gives pods the search path of a cluster namespace and the

@@ -222,7 +222,7 @@ func (m *Manager) refreshHosts(ctx context.Context) error {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		content := hostsBase(r.Pod.Name, r.IP) + serviceHosts(r.Pod.Namespace, svcs, eps)
+		content := hostsBase(PodHostname(&r.Pod, m.node.Hostname), r.IP) + serviceHosts(r.Pod.Namespace, svcs, eps)
 		if err := rewriteHosts(p, content); err != nil {
 			errs = append(errs, fmt.Errorf("hosts file of pod %s: %w", r.Pod.Name, err))
 		}
@@ -263,5 +263,5 @@ func (m *Manager) refreshHostsOf(ctx context.Context, r *Record, gone bool) erro
 	if gone {
 		return nil
 	}
-	return rewriteHosts(filepath.Join(m.paths.podDir(r.ID), "etc-hosts"), hostsBase(r.Pod.Name, r.IP))
+	return rewriteHosts(filepath.Join(m.paths.podDir(r.ID), "etc-hosts"), hostsBase(PodHostname(&r.Pod, m.node.Hostname), r.IP))
 }

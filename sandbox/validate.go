@@ -54,12 +54,7 @@ func (v *validator) run() {
 	if len(s.Containers) == 0 {
 		v.fail("spec.containers: a pod needs at least one container")
 	}
-	if s.HostNetwork || s.HostPID || s.HostIPC {
-		v.fail("spec.hostNetwork/hostPID/hostIPC are not supported: podsim pods always get their own namespaces")
-	}
-	if len(s.EphemeralContainers) > 0 {
-		v.fail("spec.ephemeralContainers are not supported")
-	}
+	v.checkIsolation() // host namespaces, ephemeral containers, runtimeClassName
 	if s.HostUsers != nil && !*s.HostUsers {
 		v.fail("spec.hostUsers: false (user namespaces) is not supported")
 	}
@@ -160,7 +155,7 @@ func (v *validator) run() {
 			if p.ContainerPort < 1 || p.ContainerPort > 65535 {
 				v.fail("%s.ports: containerPort %d is out of range 1-65535", f, p.ContainerPort)
 			}
-			if p.HostPort != 0 {
+			if p.HostPort != 0 && !s.HostNetwork { // hostNetwork: see checkIsolation
 				v.fail("%s.ports: hostPort is not supported (podsim never exposes pods outside the machine)", f)
 			}
 		}
