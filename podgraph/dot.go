@@ -130,6 +130,11 @@ func containerTitle(c Container) string {
 		return c.Name + " (pause container)"
 	case "init":
 		return c.Name + " (init container)"
+	case "ephemeral":
+		if c.Target != "" {
+			return c.Name + " (ephemeral container, --target " + c.Target + ")"
+		}
+		return c.Name + " (ephemeral container)"
 	}
 	return c.Name + " (container)"
 }

@@ -133,7 +133,11 @@ func FromInspection(in *sandbox.Inspection, o Options) *Pod {
 	// Ephemeral (debug) containers: drawn with the app containers; one that
 	// joined its --target's PID namespace lists it as its own.
 	for _, c := range st.Ephemeral {
-		p.Containers = append(p.Containers, build(byRow[c.Name], c, sandbox.RoleEphemeral))
+		ec := build(byRow[c.Name], c, sandbox.RoleEphemeral)
+		if r := byRow[c.Name]; r != nil {
+			ec.Target = r.Target
+		}
+		p.Containers = append(p.Containers, ec)
 	}
 
 	for _, v := range spec.Volumes {

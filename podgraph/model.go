@@ -58,6 +58,9 @@ type Container struct {
 	// what hostNetwork, hostPID, hostIPC ask for).
 	Host   []string
 	Mounts []Mount
+	// Target is an ephemeral container's --target: the container whose
+	// PID namespace it joined (listed in Own, the same inode as the target's).
+	Target string
 }
 
 // Volume is a pod volume: a directory on the host bind-mounted into the
