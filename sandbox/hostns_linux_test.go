@@ -45,4 +45,3 @@ func TestEphemeralContainersInRecordAndStatus(t *testing.T) {
 		t.Errorf("an exited ephemeral container changed the pod's status: %s", ps.StatusText())
 	}
 }
-

@@ -228,4 +228,3 @@ func dialRead(addr string) string {
 	_, _ = b.ReadFrom(c)
 	return b.String()
 }
-
