@@ -251,3 +251,32 @@ func TestIntegrationDebugContainer(t *testing.T) {
 		t.Errorf("a refused debug changed spec.ephemeralContainers: %d", len(after.Spec.EphemeralContainers))
 	}
 }
+
+// TestIntegrationHostNetworkGC: a hostNetwork pod's record has no netns;
+// gc (what cleans a host after a crash) removes it all the same, with its
+// ephemeral container, and touches no host interface.
+func TestIntegrationHostNetworkGC(t *testing.T) {
+	requireRoot(t)
+	checkNoLeaks(t)
+	links := run(t, "ip", "-o", "link", "show")
+	applyPod(t, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hostnet-gc\nspec:\n  hostNetwork: true\n  containers:\n  - {name: c1, image: busybox, command: [sleep, '5000']}\n", "hostnet-gc")
+	mustPodsim(t, "debug", "hostnet-gc", "--image=busybox", "--target=c1", "-c", "dbg", "--", "sleep", "3600")
+	if out := mustPodsim(t, "gc"); !strings.Contains(out, "hostnet-gc") {
+		t.Errorf("gc did not name the pod: %s", out)
+	}
+	if r := podsim(t, "", "get", "pod", "hostnet-gc"); r.code == 0 {
+		t.Errorf("pod still listed after gc: %s", r)
+	}
+	var names []string
+	for _, l := range strings.Split(links, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && !strings.HasPrefix(f[1], "veth") && !strings.HasPrefix(f[1], "podsim0") {
+			names = append(names, strings.Split(f[1], "@")[0])
+		}
+	}
+	after := run(t, "ip", "-o", "link", "show")
+	for _, n := range names {
+		if !strings.Contains(after, " "+n) {
+			t.Errorf("host interface %s is gone after the hostNetwork pod's gc", n)
+		}
+	}
+}
