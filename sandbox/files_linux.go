@@ -19,7 +19,7 @@ import (
 func (m *Manager) writePodFiles(id string, pod *corev1.Pod) (podFiles, error) {
 	f := m.podFilesOf(id, pod)
 	name, namespace := PodHostname(pod, m.node.Hostname), pod.Namespace
-	hosts := hostsBase(name, "")
+	hosts := podHostsBase(pod, "")
 	if err := os.WriteFile(f.Hosts, []byte(hosts), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod hosts file: %w", err)
 	}

@@ -103,8 +103,9 @@ func ExpandVars(s string, vars map[string]string) string {
 
 // HostNamespaces are the pod's namespaces that are the host's (CRI's
 // NamespaceMode NODE), from hostNetwork, hostPID and hostIPC. A host
-// namespace is simply absent from the OCI spec: runc then leaves the
-// process in the namespace it started in, which is the host's.
+// namespace is simply absent from the pause's OCI spec: runc then leaves
+// the pause in the namespace it started in, the host's; the containers
+// join the pause's, as always.
 type HostNamespaces struct {
 	Network bool // hostNetwork: the host's net namespace, and its UTS too (the node's hostname), as CRI does
 	PID     bool // hostPID
@@ -151,8 +152,11 @@ type podNamespaces struct {
 // shares one PID namespace (shareProcessNamespace), in which case the
 // pause's is joined too and the pause becomes PID 1 for every container,
 // or the container targets another one (an ephemeral debug container),
-// whose PID namespace it joins. A namespace the pod takes from the host
-// (hostNetwork, hostPID, hostIPC) has no entry at all.
+// whose PID namespace it joins. What the pod takes from the host
+// (hostNetwork, hostPID, hostIPC) comes through the pause, as with CRI:
+// the pause's spec has no entry for it, so the pause is in the host's
+// namespace, and joining the pause's joins the host's (hostPID: the
+// pause's PID namespace, the host's, instead of a new one).
 func withPodNamespaces(n podNamespaces) oci.SpecOpts {
 	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
 		nsPath := func(pid uint32, t string) string { return fmt.Sprintf("/proc/%d/ns/%s", pid, t) }
@@ -166,17 +170,11 @@ func withPodNamespaces(n podNamespaces) oci.SpecOpts {
 		switch {
 		case n.TargetPID != 0:
 			joins[4].Path = nsPath(n.TargetPID, "pid")
-		case n.SharePID:
+		case n.SharePID || n.Host.PID:
 			joins[4].Path = nsPath(n.PausePID, "pid")
 		}
-		host := map[specs.LinuxNamespaceType]bool{specs.NetworkNamespace: n.Host.Network, specs.UTSNamespace: n.Host.Network,
-			specs.IPCNamespace: n.Host.IPC, specs.PIDNamespace: n.Host.PID}
 		for _, ns := range joins {
-			opt := oci.WithLinuxNamespace(ns)
-			if host[ns.Type] {
-				opt = oci.WithHostNamespace(ns.Type)
-			}
-			if err := opt(ctx, c, ctr, s); err != nil {
+			if err := oci.WithLinuxNamespace(ns)(ctx, c, ctr, s); err != nil {
 				return err
 			}
 		}

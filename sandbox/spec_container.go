@@ -47,9 +47,9 @@ func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 		oci.WithProcessArgs(args...),
 		oci.WithProcessCwd(firstNonEmpty(ctr.WorkingDir, c.Image.WorkingDir, "/")),
 		withImageUser(c.Image.User),
-		// Join the pause's net/ipc/uts (and pid with shareProcessNamespace,
-		// or the target's with an ephemeral container's --target); none
-		// for what the pod takes from the host.
+		// Join the pause's net/ipc/uts (and pid with shareProcessNamespace
+		// or hostPID, or the target's with an ephemeral container's
+		// --target); what the pod takes from the host comes through the pause.
 		withPodNamespaces(podNamespaces{PausePID: c.PausePID, TargetPID: c.TargetPID, SharePID: share, Host: HostNamespacesOf(&c.Pod.Spec)}),
 		withCgroupNamespace(c.Node.Unified),
 		oci.WithCgroup(cgroups.ContainerPath(c.Cgroup, c.ID)),

@@ -54,10 +54,12 @@ func TestPodNamespaces(t *testing.T) {
 		{"ephemeral --target joins the target's pid namespace", podNamespaces{PausePID: 42, TargetPID: 77}, map[specs.LinuxNamespaceType]string{
 			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
 			specs.MountNamespace: "", specs.PIDNamespace: "/proc/77/ns/pid"}},
-		{"hostNetwork: no net or uts entry (the host's)", podNamespaces{PausePID: 42, Host: HostNamespaces{Network: true}}, map[specs.LinuxNamespaceType]string{
-			specs.IPCNamespace: "/proc/42/ns/ipc", specs.MountNamespace: "", specs.PIDNamespace: ""}},
-		{"hostPID and hostIPC: no pid or ipc entry", podNamespaces{PausePID: 42, Host: HostNamespaces{PID: true, IPC: true}}, map[specs.LinuxNamespaceType]string{
-			specs.NetworkNamespace: "/proc/42/ns/net", specs.UTSNamespace: "/proc/42/ns/uts", specs.MountNamespace: ""}},
+		{"hostNetwork/hostIPC: the pause's net, uts, ipc, which are the host's (as CRI)", podNamespaces{PausePID: 42, Host: HostNamespaces{Network: true, IPC: true}}, map[specs.LinuxNamespaceType]string{
+			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
+			specs.MountNamespace: "", specs.PIDNamespace: ""}},
+		{"hostPID: the pause's pid namespace, the host's", podNamespaces{PausePID: 42, Host: HostNamespaces{PID: true}}, map[specs.LinuxNamespaceType]string{
+			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
+			specs.MountNamespace: "", specs.PIDNamespace: "/proc/42/ns/pid"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := nsMap(genSpec(t, withPodNamespaces(tc.ns)))
