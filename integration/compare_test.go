@@ -37,9 +37,11 @@ func TestIntegrationCompareWithCRI(t *testing.T) {
 	for _, tc := range []struct {
 		name, manifest string
 		sharePID       bool
+		host           bool // hostNetwork, hostPID, hostIPC
 	}{
-		{"podtest", podtest, false},
-		{"podtest-sharepid", scenarios.PodTestSharedPIDYAML, true},
+		{"podtest", podtest, false, false},
+		{"podtest-sharepid", scenarios.PodTestSharedPIDYAML, true, false},
+		{"podtest-host", scenarios.PodTestHostYAML, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := podsim(t, "", "compare", "--strict", "--json", writeManifest(t, tc.manifest))
@@ -59,6 +61,9 @@ func TestIntegrationCompareWithCRI(t *testing.T) {
 			want := map[string]string{"net": "shared", "ipc": "shared", "uts": "shared", "mnt": "own", "pid": "own"}
 			if tc.sharePID {
 				want["pid"] = "shared"
+			}
+			if tc.host {
+				want = map[string]string{"net": "host", "ipc": "host", "uts": "host", "mnt": "own", "pid": "host"}
 			}
 			seen := map[string]bool{}
 			for _, d := range out.Diffs {

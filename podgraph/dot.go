@@ -46,7 +46,9 @@ func DOT(w io.Writer, p *Pod) error {
 		shared = append(shared, line)
 	}
 	ln(3, "label=%s; style=filled; fillcolor=\"#dbeafe\";", dotQ(strings.Join(shared, "\n")))
-	if p.IP != "" || p.MAC != "" {
+	if p.HostNetwork {
+		ln(3, "eth0 [label=%s, fillcolor=\"#fde2c4\"];", dotQ("host network "+p.IP+"\n(hostNetwork: true: no eth0 of its own, no CNI)"))
+	} else if p.IP != "" || p.MAC != "" {
 		ln(3, "eth0 [label=%s, fillcolor=\"#fde2c4\"];", dotQ("eth0 "+p.IP+"\nMAC "+p.MAC))
 	}
 	for i, c := range p.All() {
@@ -68,7 +70,7 @@ func DOT(w io.Writer, p *Pod) error {
 			proc = append(proc, joinedText(c)+" "+strings.Join(c.Joined, " "))
 		}
 		if len(c.Host) > 0 {
-			proc = append(proc, "host's: "+strings.Join(c.Host, " "))
+			proc = append(proc, "host's: "+p.HostText(c.Host))
 		}
 		ln(4, "%s [label=%s];", id, dotQ(strings.Join(proc, "\n")))
 		for _, n := range c.Own {
@@ -128,6 +130,11 @@ func containerTitle(c Container) string {
 		return c.Name + " (pause container)"
 	case "init":
 		return c.Name + " (init container)"
+	case "ephemeral":
+		if c.Target != "" {
+			return c.Name + " (ephemeral container, --target " + c.Target + ")"
+		}
+		return c.Name + " (ephemeral container)"
 	}
 	return c.Name + " (container)"
 }

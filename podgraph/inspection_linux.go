@@ -30,6 +30,12 @@ func FromInspection(in *sandbox.Inspection, o Options) *Pod {
 		Namespace: rec.Pod.Namespace, Name: rec.Pod.Name, UID: string(rec.Pod.UID),
 		Cgroup: rec.Cgroup, CgroupMode: o.CgroupMode, NetNSPin: rec.NetNS,
 		IP: rec.IP, MAC: rec.MAC, Veth: rec.HostIf, Bridge: rec.Bridge,
+		HostNetwork: spec.HostNetwork, HostWhy: map[string]string{},
+	}
+	for _, t := range []string{"net", "ipc", "uts", "pid"} {
+		if why := sandbox.HostReason(&spec, t); why != "" {
+			p.HostWhy[t] = why
+		}
 	}
 	for _, t := range namespaces.Types {
 		if id, ok := in.Host[t]; ok {
@@ -123,6 +129,15 @@ func FromInspection(in *sandbox.Inspection, o Options) *Pod {
 	}
 	for _, c := range st.Containers {
 		p.Containers = append(p.Containers, build(byRow[c.Name], c, sandbox.RoleApp))
+	}
+	// Ephemeral (debug) containers: drawn with the app containers; one that
+	// joined its --target's PID namespace lists it as its own.
+	for _, c := range st.Ephemeral {
+		ec := build(byRow[c.Name], c, sandbox.RoleEphemeral)
+		if r := byRow[c.Name]; r != nil {
+			ec.Target = r.Target
+		}
+		p.Containers = append(p.Containers, ec)
 	}
 
 	for _, v := range spec.Volumes {

@@ -13,6 +13,7 @@ package podgraph
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // NS is one namespace, printed the way the kernel prints /proc/<pid>/ns/*
@@ -43,7 +44,7 @@ func (m Mount) Mode() string {
 // Container is the pause container or a container of the pod.
 type Container struct {
 	Name   string
-	Role   string // sandbox, init, app
+	Role   string // sandbox, init, app, ephemeral
 	Image  string
 	Status string // running, exited (code), missing...
 	PID    uint32 // host PID of its first process; 0 when not running
@@ -53,9 +54,13 @@ type Container struct {
 	// Joined are the types of the pod's namespaces it is in (net, ipc, uts,
 	// and pid with shareProcessNamespace).
 	Joined []string
-	// Host are the types of namespaces it shares with the host (user).
+	// Host are the types of namespaces it shares with the host (user, and
+	// what hostNetwork, hostPID, hostIPC ask for).
 	Host   []string
 	Mounts []Mount
+	// Target is an ephemeral container's --target: the container whose
+	// PID namespace it joined (listed in Own, the same inode as the target's).
+	Target string
 }
 
 // Volume is a pod volume: a directory on the host bind-mounted into the
@@ -77,12 +82,16 @@ type Pod struct {
 	// Shared are the pod's namespaces, held by the pause container and
 	// joined by every container: net, ipc, uts (and pid when the pod sets
 	// shareProcessNamespace).
-	Shared     []NS
-	Host       []NS // the host's namespaces (podsim's own), for reference
-	Pause      Container
-	Init       []Container
-	Containers []Container
-	Volumes    []Volume
+	Shared []NS
+	Host   []NS // the host's namespaces (podsim's own), for reference
+	// HostWhy names the pod field that made a namespace type the host's:
+	// "net": "hostNetwork: true".
+	HostWhy     map[string]string
+	HostNetwork bool // no network namespace of its own: IP is the node's
+	Pause       Container
+	Init        []Container
+	Containers  []Container
+	Volumes     []Volume
 }
 
 // All returns the pause container, the init containers and the app
@@ -91,6 +100,20 @@ func (p *Pod) All() []Container {
 	out := []Container{p.Pause}
 	out = append(out, p.Init...)
 	return append(out, p.Containers...)
+}
+
+// HostText lists host namespace types with the pod field that asked for
+// each: "net uts (hostNetwork: true) user".
+func (p *Pod) HostText(types []string) string {
+	var out []string
+	for i, t := range types {
+		why := p.HostWhy[t]
+		if why != "" && (i+1 == len(types) || p.HostWhy[types[i+1]] != why) {
+			t += " (" + why + ")"
+		}
+		out = append(out, t)
+	}
+	return strings.Join(out, " ")
 }
 
 // SharedType returns the pod namespace of a type, if the pod has one.

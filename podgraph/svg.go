@@ -116,7 +116,7 @@ type ctrLayout struct {
 	mountX map[string]float64 // volume name -> x where its edge leaves the box
 }
 
-func newCtrLayout(c Container) *ctrLayout {
+func newCtrLayout(p *Pod, c Container) *ctrLayout {
 	l := &ctrLayout{c: c, own: c.Own}
 	l.head = []line{{text: containerTitle(c), bold: true}, {text: processLine(c)}}
 	if c.Image != "" {
@@ -129,7 +129,7 @@ func newCtrLayout(c Container) *ctrLayout {
 		l.tail = append(l.tail, line{text: joinedText(c) + " " + strings.Join(c.Joined, " "), color: "#1d4ed8"})
 	}
 	if len(c.Host) > 0 {
-		l.tail = append(l.tail, line{text: "host's (not isolated): " + strings.Join(c.Host, " "), color: "#6b7280"})
+		l.tail = append(l.tail, line{text: "host's (not isolated): " + p.HostText(c.Host), color: "#6b7280"})
 	}
 	for _, m := range c.Mounts {
 		t := fmt.Sprintf("mount %s <- %s (%s)", m.Path, m.Volume, m.Mode())
@@ -194,7 +194,7 @@ func SVG(w io.Writer, p *Pod) error {
 	// Containers, bottom-up: their sizes decide the rest.
 	var ctrs []*ctrLayout
 	for _, c := range p.All() {
-		ctrs = append(ctrs, newCtrLayout(c))
+		ctrs = append(ctrs, newCtrLayout(p, c))
 	}
 	rowW, rowH := 0.0, 0.0
 	for i, c := range ctrs {
@@ -228,6 +228,9 @@ func SVG(w io.Writer, p *Pod) error {
 		nsHead = append(nsHead, line{text: t})
 	}
 	eth := []line{{text: "eth0  " + orDash(p.IP), bold: true}, {text: "MAC " + orDash(p.MAC)}}
+	if p.HostNetwork {
+		eth = []line{{text: "host network  " + orDash(p.IP), bold: true}, {text: "hostNetwork: true: the node's interfaces, no CNI"}}
+	}
 	ethB := box{w: linesW(eth) + 2*pad, h: float64(len(eth))*lineH + pad}
 	podHead := []line{{text: "pod " + p.Namespace + "/" + p.Name, bold: true},
 		{text: "uid " + p.UID, color: "#4b5563"},
@@ -337,6 +340,9 @@ func SVG(w io.Writer, p *Pod) error {
 		hostHead = append(hostHead, line{text: part, color: "#4b5563"})
 	}
 	vethL := []line{{text: "veth " + orDash(p.Veth), bold: true}, {text: "host end of the pod's veth pair"}}
+	if p.HostNetwork {
+		vethL[1].text = "none: hostNetwork: true"
+	}
 	brL := []line{{text: "bridge " + orDash(p.Bridge), bold: true}, {text: "connects the pods' veths"}}
 	vethB := box{w: linesW(vethL) + 2*pad, h: float64(len(vethL))*lineH + pad}
 	brB := box{w: linesW(brL) + 2*pad, h: vethB.h}

@@ -70,7 +70,27 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 // code once it exits. The pod stays (Completed/Error) for the caller to
 // delete.
 func (m *Manager) RunAttached(ctx context.Context, pod *corev1.Pod, eio ExecIO) (int, error) {
-	outErr := make(chan struct{})
+	s := newAttachSession(eio)
+	if _, err := m.createPod(ctx, pod, s.att); err != nil {
+		return -1, err
+	}
+	if s.att.task == nil {
+		return -1, fmt.Errorf("pod %s: no container to attach to", pod.Name)
+	}
+	return s.wait(ctx)
+}
+
+// attachSession is a container's stdio wired to this process (podsim run
+// -i, podsim debug -i): the attachment createContainer uses, and what
+// wait needs to notice the reader going away or the input ending.
+type attachSession struct {
+	att       *attachment
+	outErr    chan struct{} // closed when writing the output failed
+	stdinDone chan struct{} // closed when the input ended
+}
+
+func newAttachSession(eio ExecIO) *attachSession {
+	s := &attachSession{outErr: make(chan struct{}), stdinDone: make(chan struct{})}
 	var once sync.Once // stdout and stderr are copied by two goroutines
 	guard := func(w io.Writer) io.Writer {
 		if w == nil {
@@ -79,24 +99,23 @@ func (m *Manager) RunAttached(ctx context.Context, pod *corev1.Pod, eio ExecIO) 
 		return writerFunc(func(p []byte) (int, error) {
 			n, err := w.Write(p)
 			if err != nil {
-				once.Do(func() { close(outErr) })
+				once.Do(func() { close(s.outErr) })
 			}
 			return n, err
 		})
 	}
-	stdinDone := make(chan struct{})
 	if eio.Stdin != nil {
-		eio.Stdin = &eofNotifier{r: eio.Stdin, done: stdinDone}
+		eio.Stdin = &eofNotifier{r: eio.Stdin, done: s.stdinDone}
 	}
 	eio.Stdout, eio.Stderr = guard(eio.Stdout), guard(eio.Stderr)
-	att := &attachment{io: eio}
-	if _, err := m.createPod(ctx, pod, att); err != nil {
-		return -1, err
-	}
-	task := att.task
-	if task == nil {
-		return -1, fmt.Errorf("pod %s: no container to attach to", pod.Name)
-	}
+	s.att = &attachment{io: eio}
+	return s
+}
+
+// wait streams the started container's stdio until it exits and returns
+// its exit code.
+func (s *attachSession) wait(ctx context.Context) (int, error) {
+	task, eio := s.att.task, s.att.io
 	// This process owns the task's FIFOs: close them when done.
 	defer func() {
 		if tio := task.IO(); tio != nil {
@@ -110,7 +129,7 @@ func (m *Manager) RunAttached(ctx context.Context, pod *corev1.Pod, eio ExecIO) 
 	}
 	go func() {
 		select {
-		case <-stdinDone:
+		case <-s.stdinDone:
 			_ = task.CloseIO(ctx, containerd.WithStdinCloser)
 		case <-ctx.Done():
 		}
@@ -129,7 +148,7 @@ func (m *Manager) RunAttached(ctx context.Context, pod *corev1.Pod, eio ExecIO) 
 			tio.Wait()
 		}
 		return int(code), err
-	case <-outErr:
+	case <-s.outErr:
 		_ = task.Kill(context.WithoutCancel(ctx), syscall.SIGKILL)
 		<-exitCh
 		return 141, ErrOutputClosed // 128 + SIGPIPE, what a shell reports

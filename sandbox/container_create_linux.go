@@ -20,21 +20,25 @@ import (
 // (runc create: namespaces joined, mounts made, the process waiting before
 // exec) and StartContainer has not run yet.
 type createdContainer struct {
-	c       *corev1.Container
-	id      string // containerd ID of this attempt
-	role    string // RoleInit or RoleApp
-	task    containerd.Task
-	volumes []Mount // the container's volume mounts, for the trace
-	t0      time.Time
+	c    *corev1.Container
+	id   string // containerd ID of this attempt
+	role string // RoleInit, RoleApp or RoleEphemeral
+	task containerd.Task
+	// pausePID and, for an ephemeral container with --target, the target's
+	// name and PID: the processes whose namespaces it joined.
+	pausePID, targetPID uint32
+	target              string
+	volumes             []Mount // the container's volume mounts, for the trace
+	t0                  time.Time
 }
 
 // createContainer is CRI's CreateContainer: the container's volume mounts,
 // its spec (containerSpecOpts), a containerd container with its own
 // snapshot, and a task whose stdout/stderr go to the CRI-format log (or,
 // for an attached container, to this process).
-func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Container, role string) (*createdContainer, error) {
+func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Container, role string, target targetContainer) (*createdContainer, error) {
 	rec, img := run.rec, run.images[c.Image]
-	cc := &createdContainer{c: c, role: role, t0: time.Now()}
+	cc := &createdContainer{c: c, role: role, t0: time.Now(), pausePID: run.pause.Pid(), target: target.Name, targetPID: target.PID}
 	fail := func(err error) (*createdContainer, error) {
 		return nil, fmt.Errorf("pod %s: step container %s: %w", rec.Pod.Name, c.Name, err)
 	}
@@ -53,7 +57,7 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 		return fail(err)
 	}
 	opts, err := containerSpecOpts(containerConfig{ID: id, SandboxID: rec.ID, Pod: &rec.Pod, Container: c, Image: img.cfg,
-		PausePID: run.pause.Pid(), Cgroup: rec.Cgroup, Mounts: podMounts(run.files, cc.volumes),
+		PausePID: cc.pausePID, TargetPID: target.PID, Cgroup: rec.Cgroup, Mounts: podMounts(run.files, cc.volumes),
 		TerminationLog: termLog, TTY: attach != nil && attach.io.TTY, Node: m.node})
 	if err != nil {
 		return fail(err)
@@ -122,8 +126,19 @@ func (m *Manager) newTask(ctx context.Context, ctr containerd.Container, logPath
 	return task, nil
 }
 
-// attachFor is the attachment for the pod's first app container, if any.
+// targetContainer is the container whose PID namespace an ephemeral
+// container joins (kubectl debug --target); the zero value is none.
+type targetContainer struct {
+	Name string
+	PID  uint32
+}
+
+// attachFor is the attachment for the pod's first app container (podsim
+// run -i) or for an ephemeral container (podsim debug -i), if any.
 func (r *podRun) attachFor(c *corev1.Container, role string) *attachment {
+	if r.attach != nil && role == RoleEphemeral {
+		return r.attach
+	}
 	if r.attach == nil || role != RoleApp || c.Name != r.rec.Pod.Spec.Containers[0].Name {
 		return nil
 	}

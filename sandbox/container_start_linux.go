@@ -23,7 +23,7 @@ func (m *Manager) startContainer(ctx context.Context, run *podRun, cc *createdCo
 		return fmt.Errorf("pod %s: step container %s: starting %v: %w", rec.Pod.Name, c.Name, ResolveArgs(run.images[c.Image].cfg, c.Command, c.Args), err)
 	}
 	crashPoint("container:" + c.Name)
-	if cc.role == RoleApp && run.attachFor(c, cc.role) != nil {
+	if run.attachFor(c, cc.role) != nil {
 		run.attach.task = task
 	}
 	m.emitContainerEvents(rec, cc)
@@ -34,13 +34,13 @@ func (m *Manager) startContainer(ctx context.Context, run *podRun, cc *createdCo
 func (m *Manager) emitContainerEvents(rec *Record, cc *createdContainer) {
 	c, pid := cc.c, cc.task.Pid()
 	cns, _ := namespaces.Of(int(pid))
-	joined := []string{cns["net"].String(), cns["ipc"].String(), cns["uts"].String()}
-	own := []string{cns["mnt"].String()}
-	if rec.Pod.Spec.ShareProcessNamespace != nil && *rec.Pod.Spec.ShareProcessNamespace {
-		joined = append(joined, cns["pid"].String())
-	} else {
-		own = append(own, cns["pid"].String())
+	pns, _ := namespaces.Of(int(cc.pausePID))
+	host, _ := namespaces.Of(0)
+	var tns map[string]namespaces.ID
+	if cc.targetPID != 0 {
+		tns, _ = namespaces.Of(int(cc.targetPID))
 	}
+	joined, own, hosts := nsRoles(&rec.Pod, cns, pns, host, tns, cc.target)
 	cgPath := cgroups.ContainerPath(rec.Cgroup, cc.id)
 	for _, mt := range cc.volumes {
 		mode := "rw"
@@ -55,10 +55,15 @@ func (m *Manager) emitContainerEvents(rec *Record, cc *createdContainer) {
 			Detail: fmt.Sprintf("%s: bind %s -> %s (%s)", c.Name, from, mt.Destination, mode),
 			Attrs:  map[string]string{"container": c.Name, "source": mt.Source, "destination": mt.Destination, "mode": mode}}, cc.t0)
 	}
+	detail := fmt.Sprintf("%s pid %d joined pause's %s; own %s", c.Name, pid, strings.Join(joined, " "), strings.Join(own, " "))
+	attrs := map[string]string{"container": c.Name, "pid": fmt.Sprint(pid), "joined": strings.Join(joined, " "),
+		"own": strings.Join(own, " "), "cgroup": cgPath, "image": c.Image}
+	if len(hosts) > 0 {
+		detail += "; " + strings.Join(hosts, ", ")
+		attrs["host"] = strings.Join(hosts, ", ")
+	}
 	m.emitEvent(Event{Pod: rec.Pod.Name, Step: cc.role, Concept: "container: joins the pod's namespaces, gets its own", Object: c.Name,
-		Detail: fmt.Sprintf("%s pid %d joined pause's %s; own %s; cgroup %s", c.Name, pid, strings.Join(joined, " "), strings.Join(own, " "), cgPath),
-		Attrs: map[string]string{"container": c.Name, "pid": fmt.Sprint(pid), "joined": strings.Join(joined, " "),
-			"own": strings.Join(own, " "), "cgroup": cgPath, "image": c.Image}}, cc.t0)
+		Detail: detail + "; cgroup " + cgPath, Attrs: attrs}, cc.t0)
 }
 
 // runInitContainer creates and starts one init container and waits for its
@@ -66,7 +71,7 @@ func (m *Manager) emitContainerEvents(rec *Record, cc *createdContainer) {
 // makes (a Service, a pod): the host-wide lock is let go meanwhile.
 func (m *Manager) runInitContainer(ctx context.Context, run *podRun, c *corev1.Container) (uint32, error) {
 	pod := &run.rec.Pod
-	cc, err := m.createContainer(ctx, run, c, RoleInit)
+	cc, err := m.createContainer(ctx, run, c, RoleInit, targetContainer{})
 	if err != nil {
 		return 0, err
 	}
@@ -100,7 +105,7 @@ func (m *Manager) startAppContainers(ctx context.Context, run *podRun, idx []int
 		wg.Add(1)
 		go func(n int, c *corev1.Container) {
 			defer wg.Done()
-			created[n], errs[n] = m.createContainer(ctx, run, c, RoleApp)
+			created[n], errs[n] = m.createContainer(ctx, run, c, RoleApp, targetContainer{})
 		}(n, &run.rec.Pod.Spec.Containers[i])
 	}
 	wg.Wait()

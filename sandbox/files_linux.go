@@ -12,13 +12,15 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // writePodFiles writes the pod's files before it has an IP: the hosts
 // file gets the pod's own line from refreshHostsOf once CNI gave one.
-func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
-	f := m.podFilePaths(id)
-	hosts := hostsBase(name, "")
+func (m *Manager) writePodFiles(id string, pod *corev1.Pod) (podFiles, error) {
+	f := m.podFilesOf(id, pod)
+	name, namespace := PodHostname(pod, m.node.Hostname), pod.Namespace
+	hosts := podHostsBase(pod, "")
 	if err := os.WriteFile(f.Hosts, []byte(hosts), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod hosts file: %w", err)
 	}
@@ -32,6 +34,9 @@ func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
 	if err := os.MkdirAll(m.paths.podRun(id), 0o700); err != nil {
 		return f, fmt.Errorf("creating pod run dir: %w", err)
 	}
+	if pod.Spec.HostIPC {
+		return f, nil // the host's /dev/shm, as CRI mounts it for hostIPC pods
+	}
 	if err := os.MkdirAll(f.Shm, 0o755); err != nil {
 		return f, fmt.Errorf("creating pod shm dir: %w", err)
 	}
@@ -43,21 +48,26 @@ func (m *Manager) writePodFiles(id, name, namespace string) (podFiles, error) {
 	return f, nil
 }
 
-// resolvConf gives pods the search path of a cluster namespace and the
-// host's non-loopback nameservers (a loopback resolver such as
-// 127.0.0.53 is unreachable from inside the pod's network namespace).
-// podFilePaths are where a pod's shared files live (a restarted container
-// mounts the same ones).
-func (m *Manager) podFilePaths(id string) podFiles {
+// podFilesOf are the paths of the pod's files (writePodFiles makes them; a
+// restarted container mounts the same ones): a hostIPC pod shares the
+// host's IPC namespace and so the host's /dev/shm.
+func (m *Manager) podFilesOf(id string, pod *corev1.Pod) podFiles {
 	dir := m.paths.podDir(id)
-	return podFiles{
+	f := podFiles{
 		Hosts:    filepath.Join(dir, "etc-hosts"),
 		Hostname: filepath.Join(dir, "hostname"),
 		Resolv:   filepath.Join(dir, "resolv.conf"),
 		Shm:      filepath.Join(m.paths.podRun(id), "shm"),
 	}
+	if pod.Spec.HostIPC {
+		f.Shm = "/dev/shm"
+	}
+	return f
 }
 
+// resolvConf gives pods the search path of a cluster namespace and the
+// host's non-loopback nameservers (a loopback resolver such as
+// 127.0.0.53 is unreachable from inside the pod's network namespace).
 func resolvConf(namespace string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "search %s.svc.cluster.local svc.cluster.local cluster.local\n", namespace)

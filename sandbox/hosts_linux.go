@@ -70,6 +70,20 @@ func serviceHosts(ns string, svcs []*corev1.Service, eps map[string][]string) st
 	return b.String()
 }
 
+// podHostsBase is the start of a pod's hosts file: kubelet's managed file
+// with the pod's own line, or for a hostNetwork pod the node's /etc/hosts,
+// as kubelet writes it (nodeHostsFileContent).
+func podHostsBase(pod *corev1.Pod, ip string) string {
+	if !pod.Spec.HostNetwork {
+		return hostsBase(pod.Name, ip)
+	}
+	b, _ := os.ReadFile("/etc/hosts")
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	return "# Kubernetes-managed hosts file (host network).\n" + string(b)
+}
+
 func hostsBase(name, ip string) string {
 	h := "# Kubernetes-managed hosts file (written by podsim, shared by every container of the pod).\n" +
 		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +
@@ -103,7 +117,7 @@ func (m *Manager) RefreshHosts(ctx context.Context) error {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		content := hostsBase(r.Pod.Name, r.IP) + serviceHosts(r.Pod.Namespace, svcs, eps)
+		content := podHostsBase(&r.Pod, r.IP) + serviceHosts(r.Pod.Namespace, svcs, eps)
 		if err := rewriteHosts(p, content); err != nil {
 			errs = append(errs, fmt.Errorf("hosts file of pod %s: %w", r.Pod.Name, err))
 		}
@@ -144,5 +158,5 @@ func (m *Manager) refreshHostsOf(ctx context.Context, r *Record, gone bool) erro
 	if gone {
 		return nil
 	}
-	return rewriteHosts(filepath.Join(m.paths.podDir(r.ID), "etc-hosts"), hostsBase(r.Pod.Name, r.IP))
+	return rewriteHosts(filepath.Join(m.paths.podDir(r.ID), "etc-hosts"), podHostsBase(&r.Pod, r.IP))
 }

@@ -21,15 +21,18 @@ type Inspection struct {
 
 // NSRow is one process (pause or a container's main process).
 type NSRow struct {
-	Name string
-	PID  uint32
-	NS   map[string]namespaces.ID
-	Err  string
+	Name   string
+	Role   string // RoleSandbox, RoleApp, RoleEphemeral
+	PID    uint32
+	NS     map[string]namespaces.ID
+	Err    string
+	Target string // an ephemeral container's --target, whose PID namespace it joined
 }
 
 // Relation says how a row's namespace relates to the pod: "pause" for the
 // pause container itself, "shared" (same inode as the pause's), "own" (a
-// namespace of its own), "host" (the host's, i.e. not isolated).
+// namespace of its own), "host" (the host's, i.e. not isolated), or
+// "target" (an ephemeral container in its --target's PID namespace).
 func (in *Inspection) Relation(row NSRow, typ string) string {
 	id, ok := row.NS[typ]
 	if !ok {
@@ -44,7 +47,30 @@ func (in *Inspection) Relation(row NSRow, typ string) string {
 	if len(in.Rows) > 0 && in.Rows[0].NS[typ] == id {
 		return "shared"
 	}
+	if row.Target != "" {
+		for _, r := range in.Rows {
+			if r.Name == row.Target && r.NS[typ] == id {
+				return "target"
+			}
+		}
+	}
 	return "own"
+}
+
+// Label is Relation for people: "host (hostNetwork: true)" names the pod
+// field that made a namespace the host's, "target c1" the container an
+// ephemeral container joined.
+func (in *Inspection) Label(row NSRow, typ string) string {
+	rel := in.Relation(row, typ)
+	switch rel {
+	case "host":
+		if why := HostReason(&in.State.Pod.Spec, typ); why != "" {
+			return "host (" + why + ")"
+		}
+	case "target":
+		return "target " + row.Target
+	}
+	return rel
 }
 
 // Inspect reads the namespaces of every process of a pod.
@@ -60,8 +86,8 @@ func (m *Manager) Inspect(ctx context.Context, namespace, name string) (*Inspect
 	if st.NetNS != "" {
 		in.NetNSID, _ = namespaces.Read(st.NetNS, "net")
 	}
-	add := func(c ContainerState) {
-		row := NSRow{Name: c.Name, PID: c.PID}
+	add := func(c ContainerState, target string) {
+		row := NSRow{Name: c.Name, Role: c.Role, PID: c.PID, Target: target}
 		if c.PID == 0 {
 			row.Err = c.Status
 		} else if row.NS, err = namespaces.Of(int(c.PID)); err != nil {
@@ -69,9 +95,12 @@ func (m *Manager) Inspect(ctx context.Context, namespace, name string) (*Inspect
 		}
 		in.Rows = append(in.Rows, row)
 	}
-	add(st.Pause)
+	add(st.Pause, "")
 	for _, c := range st.Containers {
-		add(c)
+		add(c, "")
+	}
+	for i, c := range st.Ephemeral {
+		add(c, st.Pod.Spec.EphemeralContainers[i].TargetContainerName)
 	}
 	return in, nil
 }

@@ -194,6 +194,12 @@ func (r *Record) ContainerName(name string) (string, error) {
 			return name, nil
 		}
 	}
+	for _, c := range r.Pod.Spec.EphemeralContainers {
+		names = append(names, c.Name)
+		if c.Name == name {
+			return name, nil
+		}
+	}
 	if name == "" && len(r.Pod.Spec.Containers) > 0 {
 		return r.Pod.Spec.Containers[0].Name, nil
 	}

@@ -150,7 +150,7 @@ func (m *Manager) startAttempts(ctx context.Context, rec *Record, idx []int) err
 		v := &rec.Pod.Spec.Volumes[i]
 		vols[v.Name] = m.volumeDir(rec.ID, v)
 	}
-	run := &podRun{rec: rec, images: imgs, files: m.podFilePaths(rec.ID), vols: vols, pause: task}
+	run := &podRun{rec: rec, images: imgs, files: m.podFilesOf(rec.ID, &rec.Pod), vols: vols, pause: task}
 	for _, i := range idx {
 		// A crash between the record and the start may have left this
 		// attempt half made: start it afresh.

@@ -34,6 +34,8 @@ const (
 	RoleSandbox = "sandbox"
 	RoleInit    = "init"
 	RoleApp     = "app"
+	// RoleEphemeral is a debug container added to a running pod (podsim debug).
+	RoleEphemeral = "ephemeral"
 
 	// ShimGroupAnnotation makes the runc v2 shim serve every container of a
 	// pod from one shim process, as CRI does with its sandbox-id annotation.

@@ -19,9 +19,11 @@ import (
 // will share, made before any of them exists.
 //
 //	Step 1: the pod cgroup, parent of every container's cgroup.
-//	Step 2: the network namespace, pinned under /run/netns.
+//	Step 2: the network namespace, pinned under /run/netns — or, for a
+//	        hostNetwork pod, none: the host's, with the node's IP.
 //	Step 3: the pod's files (hosts, hostname, resolv.conf, /dev/shm) and volumes.
-//	Step 4: CNI ADD and, at the same time, the pause container.
+//	Step 4: CNI ADD and, at the same time, the pause container (hostNetwork:
+//	        the pause alone, no CNI).
 //	Step 5: the pod's own line in its hosts file, now that it has an IP.
 //
 // Each step saves what it made in the record first, so a failure (or a
@@ -31,13 +33,22 @@ func (m *Manager) runPodSandbox(ctx context.Context, run *podRun) error {
 	if err := m.createPodCgroup(rec); err != nil {
 		return fmt.Errorf("pod %s: step cgroup: %w", rec.Pod.Name, err)
 	}
-	if err := m.pinPodNetNS(rec); err != nil {
+	hostNet := rec.Pod.Spec.HostNetwork
+	if hostNet {
+		if err := m.useHostNetwork(rec); err != nil {
+			return fmt.Errorf("pod %s: step netns (hostNetwork): %w", rec.Pod.Name, err)
+		}
+	} else if err := m.pinPodNetNS(rec); err != nil {
 		return fmt.Errorf("pod %s: step netns: %w", rec.Pod.Name, err)
 	}
 	if err := m.preparePodFiles(run); err != nil {
 		return err
 	}
-	if err := m.setupNetworkAndPause(ctx, run); err != nil {
+	if hostNet {
+		if err := m.startPauseOnly(ctx, run); err != nil {
+			return err
+		}
+	} else if err := m.setupNetworkAndPause(ctx, run); err != nil {
 		return err
 	}
 	if err := m.refreshHostsOf(ctx, rec, false); err != nil {
@@ -94,7 +105,7 @@ func (m *Manager) pinPodNetNS(rec *Record) error {
 func (m *Manager) preparePodFiles(run *podRun) error {
 	pod := &run.rec.Pod
 	var err error
-	if run.files, err = m.writePodFiles(run.rec.ID, pod.Name, pod.Namespace); err != nil {
+	if run.files, err = m.writePodFiles(run.rec.ID, pod); err != nil {
 		return fmt.Errorf("pod %s: step pod files: %w", pod.Name, err)
 	}
 	if run.vols, err = m.prepareVolumes(run.rec.ID, pod); err != nil {
@@ -156,11 +167,24 @@ func (m *Manager) setupNetworkAndPause(ctx context.Context, run *podRun) error {
 	return nil
 }
 
+// startPauseOnly starts the pause of a hostNetwork pod: there is no
+// network to set up, so nothing runs beside it.
+func (m *Manager) startPauseOnly(ctx context.Context, run *podRun) error {
+	t := time.Now()
+	var err error
+	if run.pause, err = m.startPause(ctx, run); err != nil {
+		return fmt.Errorf("pod %s: step pause container: %w", run.rec.Pod.Name, err)
+	}
+	crashPoint("pause")
+	m.emitPauseEvent(run.rec, run.pause.Pid(), t, time.Since(t))
+	return nil
+}
+
 // startPause creates and starts the sandbox container from pauseSpecOpts.
 func (m *Manager) startPause(ctx context.Context, run *podRun) (containerd.Task, error) {
 	rec, img := run.rec, run.images[PauseImage]
 	cfg := sandboxConfig{ID: rec.ID, Hostname: rec.Pod.Name, NetNS: rec.NetNS, Cgroup: rec.Cgroup,
-		Image: img.cfg, Files: run.files, Node: m.node}
+		Image: img.cfg, Files: run.files, Host: HostNamespacesOf(&rec.Pod.Spec), Node: m.node}
 	if sc := rec.Pod.Spec.SecurityContext; sc != nil {
 		cfg.Sysctls = sc.Sysctls
 	}
@@ -187,12 +211,33 @@ func (m *Manager) startPause(ctx context.Context, run *podRun) (containerd.Task,
 
 func (m *Manager) emitPauseEvent(rec *Record, pid uint32, t time.Time, d time.Duration) {
 	pns, _ := namespaces.Of(int(pid))
+	host, _ := namespaces.Of(0)
 	cg := cgroups.ContainerPath(rec.Cgroup, rec.ID)
+	// The pause joins only the pin; everything else is new or the host's.
+	var pin map[string]namespaces.ID
+	if rec.NetNS != "" {
+		id, _ := namespaces.Read(rec.NetNS, "net")
+		pin = map[string]namespaces.ID{"net": id}
+	}
+	joined, own, hosts := nsRoles(&rec.Pod, pns, pin, host, nil, "")
+	detail := fmt.Sprintf("pause pid %d", pid)
+	if len(joined) > 0 {
+		detail += fmt.Sprintf(" joined %s (the pin %s);", joined[0], rec.NetNS)
+	}
+	detail += fmt.Sprintf(" new %s (hostname %s)", strings.Join(own, ", "), PodHostname(&rec.Pod, m.node.Hostname))
+	if len(hosts) > 0 {
+		detail += "; " + strings.Join(hosts, ", ")
+	}
+	detail += "; cgroup " + cg
+	attrs := map[string]string{"pid": fmt.Sprint(pid), "new": strings.Join(own, " "), "cgroup": cg}
+	if rec.NetNS != "" {
+		attrs["joined"] = pns["net"].String() + "=" + rec.NetNS
+	}
+	if len(hosts) > 0 {
+		attrs["host"] = strings.Join(hosts, ", ")
+	}
 	m.emitEventFor(Event{Pod: rec.Pod.Name, Step: "pause", Concept: "sandbox (pause) container: holds the pod's namespaces", Object: rec.ID,
-		Detail: fmt.Sprintf("pause pid %d joined %s (the pin); new %s, %s (hostname %s), %s, %s; cgroup %s", pid, pns["net"], pns["ipc"], pns["uts"], rec.Pod.Name, pns["pid"], pns["mnt"], cg),
-		Attrs: map[string]string{"pid": fmt.Sprint(pid), "joined": pns["net"].String() + "=" + rec.NetNS,
-			"new":    strings.Join([]string{pns["ipc"].String(), pns["uts"].String(), pns["pid"].String(), pns["mnt"].String()}, " "),
-			"cgroup": cg}}, t, d)
+		Detail: detail, Attrs: attrs}, t, d)
 }
 
 func (m *Manager) netPod(r *Record) NetworkPod {

@@ -101,24 +101,77 @@ func ExpandVars(s string, vars map[string]string) string {
 	return b.String()
 }
 
+// HostNamespaces are the pod's namespaces that are the host's (CRI's
+// NamespaceMode NODE), from hostNetwork, hostPID and hostIPC. A host
+// namespace is simply absent from the pause's OCI spec: runc then leaves
+// the pause in the namespace it started in, the host's; the containers
+// join the pause's, as always.
+type HostNamespaces struct {
+	Network bool // hostNetwork: the host's net namespace, and its UTS too (the node's hostname), as CRI does
+	PID     bool // hostPID
+	IPC     bool // hostIPC
+}
+
+// HostNamespacesOf reads the pod's switches.
+func HostNamespacesOf(spec *corev1.PodSpec) HostNamespaces {
+	return HostNamespaces{Network: spec.HostNetwork, PID: spec.HostPID, IPC: spec.HostIPC}
+}
+
+// Any reports whether the pod uses any host namespace.
+func (h HostNamespaces) Any() bool { return h.Network || h.PID || h.IPC }
+
+// HostReason says why a namespace type of a pod is the host's ("" when
+// the pod does not ask for it): "hostNetwork: true" for net and uts.
+func HostReason(spec *corev1.PodSpec, typ string) string {
+	h := HostNamespacesOf(spec)
+	switch {
+	case (typ == "net" || typ == "uts") && h.Network:
+		return "hostNetwork: true"
+	case typ == "pid" && h.PID:
+		return "hostPID: true"
+	case typ == "ipc" && h.IPC:
+		return "hostIPC: true"
+	}
+	return ""
+}
+
+// podNamespaces is what a container's namespaces depend on: the pause
+// whose namespaces it joins, the container whose PID namespace it joins
+// (an ephemeral container with --target), and the pod's switches.
+type podNamespaces struct {
+	PausePID  uint32 // join /proc/<PausePID>/ns/{net,ipc,uts}
+	TargetPID uint32 // non-zero: join /proc/<TargetPID>/ns/pid (kubectl debug --target)
+	SharePID  bool   // shareProcessNamespace: join the pause's PID namespace
+	Host      HostNamespaces
+}
+
 // withPodNamespaces is the heart of the pod model. It sets the namespaces of
-// an app container the way CRI does: join the pause container's network, IPC
-// and UTS namespaces through /proc/<pause-pid>/ns/*, and get a new mount
-// namespace and a new PID namespace, unless the pod shares one PID
-// namespace (shareProcessNamespace), in which case the pause's is joined too
-// and the pause becomes PID 1 for every container.
-func withPodNamespaces(pausePID uint32, sharePID bool) oci.SpecOpts {
+// a container the way CRI's WithPodNamespaces does: join the pause
+// container's network, IPC and UTS namespaces through /proc/<pause-pid>/ns/*,
+// and get a new mount namespace and a new PID namespace, unless the pod
+// shares one PID namespace (shareProcessNamespace), in which case the
+// pause's is joined too and the pause becomes PID 1 for every container,
+// or the container targets another one (an ephemeral debug container),
+// whose PID namespace it joins. What the pod takes from the host
+// (hostNetwork, hostPID, hostIPC) comes through the pause, as with CRI:
+// the pause's spec has no entry for it, so the pause is in the host's
+// namespace, and joining the pause's joins the host's (hostPID: the
+// pause's PID namespace, the host's, instead of a new one).
+func withPodNamespaces(n podNamespaces) oci.SpecOpts {
 	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
-		nsPath := func(t string) string { return fmt.Sprintf("/proc/%d/ns/%s", pausePID, t) }
+		nsPath := func(pid uint32, t string) string { return fmt.Sprintf("/proc/%d/ns/%s", pid, t) }
 		joins := []specs.LinuxNamespace{
-			{Type: specs.NetworkNamespace, Path: nsPath("net")},
-			{Type: specs.IPCNamespace, Path: nsPath("ipc")},
-			{Type: specs.UTSNamespace, Path: nsPath("uts")},
+			{Type: specs.NetworkNamespace, Path: nsPath(n.PausePID, "net")},
+			{Type: specs.IPCNamespace, Path: nsPath(n.PausePID, "ipc")},
+			{Type: specs.UTSNamespace, Path: nsPath(n.PausePID, "uts")},
 			{Type: specs.MountNamespace}, // empty Path = new namespace
 			{Type: specs.PIDNamespace},
 		}
-		if sharePID {
-			joins[4].Path = nsPath("pid")
+		switch {
+		case n.TargetPID != 0:
+			joins[4].Path = nsPath(n.TargetPID, "pid")
+		case n.SharePID || n.Host.PID:
+			joins[4].Path = nsPath(n.PausePID, "pid")
 		}
 		for _, ns := range joins {
 			if err := oci.WithLinuxNamespace(ns)(ctx, c, ctr, s); err != nil {
@@ -132,9 +185,51 @@ func withPodNamespaces(pausePID uint32, sharePID bool) oci.SpecOpts {
 // withSandboxNamespaces makes the pause join the pinned network namespace
 // made before it (so CNI could wire it). Its IPC, UTS, PID and mount
 // namespaces are new ones already: containerd's default spec lists them
-// with an empty path, and the app containers join them later.
-func withSandboxNamespaces(netnsPath string) oci.SpecOpts {
-	return oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netnsPath})
+// with an empty path, and the app containers join them later. What the pod
+// takes from the host is removed, as CRI's sandboxContainerSpec does for
+// NamespaceMode NODE: hostNetwork drops net and uts, hostPID pid, hostIPC ipc.
+func withSandboxNamespaces(netnsPath string, host HostNamespaces) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		opts := []oci.SpecOpts{oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netnsPath})}
+		if host.Network {
+			opts = []oci.SpecOpts{oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace)}
+		}
+		if host.PID {
+			opts = append(opts, oci.WithHostNamespace(specs.PIDNamespace))
+		}
+		if host.IPC {
+			opts = append(opts, oci.WithHostNamespace(specs.IPCNamespace))
+		}
+		for _, o := range opts {
+			if err := o(ctx, c, ctr, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// withPodHostname sets the pause's hostname in its new UTS namespace; a
+// hostNetwork pod is in the host's UTS namespace and keeps the node's
+// hostname (runc refuses a hostname without a UTS namespace of its own).
+func withPodHostname(hostname string, hostNetwork bool) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if hostNetwork {
+			s.Hostname = ""
+			return nil
+		}
+		return oci.WithHostname(hostname)(ctx, c, ctr, s)
+	}
+}
+
+// PodHostname is the hostname the pod's containers see: the pod's name, or
+// for a hostNetwork pod the node's (kubelet's GeneratePodHostNameAndDomain
+// is bypassed: the pod shares the host's UTS namespace).
+func PodHostname(pod *corev1.Pod, nodeHostname string) string {
+	if pod.Spec.HostNetwork && nodeHostname != "" {
+		return nodeHostname
+	}
+	return pod.Name
 }
 
 // withCgroupNamespace gives a container its own cgroup namespace on a pure

@@ -33,25 +33,44 @@ func TestPauseSpec(t *testing.T) {
 		cfg      sandboxConfig
 		cgroupNS bool
 		sysctls  map[string]string
+		host     []specs.LinuxNamespaceType // absent from the spec: the host's
 	}{
-		{"cgroup v1 host", sandboxConfig{}, false, nil},
-		{"cgroup v2 host: own cgroup namespace", sandboxConfig{Node: nodeConfig{Unified: true, OOMFloor: -1000, MemCapacity: 8 << 30}}, true, nil},
+		{"cgroup v1 host", sandboxConfig{}, false, nil, nil},
+		{"cgroup v2 host: own cgroup namespace", sandboxConfig{Node: nodeConfig{Unified: true, OOMFloor: -1000, MemCapacity: 8 << 30}}, true, nil, nil},
 		{"pod sysctls go on the sandbox", sandboxConfig{Sysctls: []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}},
-			false, map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"}},
+			false, map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"}, nil},
+		{"hostNetwork: no net, no uts, no hostname", sandboxConfig{Host: HostNamespaces{Network: true}}, false, nil,
+			[]specs.LinuxNamespaceType{specs.NetworkNamespace, specs.UTSNamespace}},
+		{"hostPID and hostIPC: no pid, no ipc", sandboxConfig{Host: HostNamespaces{PID: true, IPC: true}}, false, nil,
+			[]specs.LinuxNamespaceType{specs.PIDNamespace, specs.IPCNamespace}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
 			c.ID, c.Hostname, c.NetNS, c.Cgroup, c.Files = "abc123", "podtest", "/run/netns/podsim-podtest-abc123", "/podsim/pod1", testFiles
+			if c.Host.Network {
+				c.NetNS = "" // no pin for a hostNetwork pod
+			}
 			if c.Node.MemCapacity == 0 {
 				c.Node = testNode
 			}
 			c.Image = ImageConfig{Entrypoint: []string{"/pause"}, User: "65535:65535"}
 			s := genSpec(t, pauseSpecOpts(c)...)
 			ns := nsMap(s)
-			if ns[specs.NetworkNamespace] != c.NetNS {
+			for _, typ := range tc.host {
+				if p, ok := ns[typ]; ok {
+					t.Errorf("pause %s namespace = %q, want no entry (the host's)", typ, p)
+				}
+			}
+			if c.Host.Network && s.Hostname != "" {
+				t.Errorf("hostNetwork pause sets hostname %q: runc refuses one without a UTS namespace", s.Hostname)
+			}
+			if !c.Host.Network && ns[specs.NetworkNamespace] != c.NetNS {
 				t.Errorf("pause netns = %q, want the pin %q", ns[specs.NetworkNamespace], c.NetNS)
 			}
 			for _, typ := range []specs.LinuxNamespaceType{specs.IPCNamespace, specs.UTSNamespace, specs.PIDNamespace, specs.MountNamespace} {
+				if slices.Contains(tc.host, typ) {
+					continue
+				}
 				if p, ok := ns[typ]; !ok || p != "" {
 					t.Errorf("pause %s namespace = %q (present %v), want a new one", typ, p, ok)
 				}
@@ -59,7 +78,7 @@ func TestPauseSpec(t *testing.T) {
 			if _, ok := ns[specs.CgroupNamespace]; ok != tc.cgroupNS {
 				t.Errorf("cgroup namespace present = %v, want %v", ok, tc.cgroupNS)
 			}
-			if s.Hostname != "podtest" || s.Linux.CgroupsPath != "/podsim/pod1/abc123" || !s.Root.Readonly || !s.Process.NoNewPrivileges {
+			if (s.Hostname != "podtest" && !c.Host.Network) || s.Linux.CgroupsPath != "/podsim/pod1/abc123" || !s.Root.Readonly || !s.Process.NoNewPrivileges {
 				t.Errorf("hostname %q cgroup %q ro-root %v nnp %v", s.Hostname, s.Linux.CgroupsPath, s.Root.Readonly, s.Process.NoNewPrivileges)
 			}
 			if !slices.Equal(s.Process.Args, []string{"/pause"}) || s.Annotations[ShimGroupAnnotation] != "abc123" {

@@ -19,6 +19,7 @@ type containerConfig struct {
 	Container *corev1.Container
 	Image     ImageConfig
 	PausePID  uint32  // the namespaces to join are /proc/<PausePID>/ns/*
+	TargetPID uint32  // an ephemeral container's --target: join /proc/<TargetPID>/ns/pid
 	Cgroup    string  // the pod cgroup
 	Mounts    []Mount // pod files, then volumes
 	TTY       bool    // an attached terminal (podsim run -it)
@@ -35,7 +36,7 @@ type containerConfig struct {
 // spec from it for each pod shape.
 func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 	ctr := c.Container
-	env := MergeEnv(withHostnameEnv(c.Pod.Name, c.Image.Env), ctr.Env)
+	env := MergeEnv(withHostnameEnv(PodHostname(c.Pod, c.Node.Hostname), c.Image.Env), ctr.Env)
 	// $(VAR) in command and args expands from the container's env, as in Kubernetes.
 	args := ResolveArgs(c.Image, ExpandArgs(ctr.Command, env), ExpandArgs(ctr.Args, env))
 	if len(args) == 0 {
@@ -49,8 +50,10 @@ func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 		oci.WithProcessArgs(args...),
 		oci.WithProcessCwd(firstNonEmpty(ctr.WorkingDir, c.Image.WorkingDir, "/")),
 		withImageUser(c.Image.User),
-		// Join the pause's net/ipc/uts (and pid with shareProcessNamespace).
-		withPodNamespaces(c.PausePID, share),
+		// Join the pause's net/ipc/uts (and pid with shareProcessNamespace
+		// or hostPID, or the target's with an ephemeral container's
+		// --target); what the pod takes from the host comes through the pause.
+		withPodNamespaces(podNamespaces{PausePID: c.PausePID, TargetPID: c.TargetPID, SharePID: share, Host: HostNamespacesOf(&c.Pod.Spec)}),
 		withCgroupNamespace(c.Node.Unified),
 		oci.WithCgroup(cgroups.ContainerPath(c.Cgroup, c.ID)),
 		// CRI's mounts besides the pod's: no /run tmpfs, the cgroup

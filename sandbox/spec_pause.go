@@ -22,6 +22,8 @@ type nodeConfig struct {
 	// MaskedPaths is kubelet's masked-path list for this node
 	// (NodeMaskedPaths); empty means KubeletMaskedPaths.
 	MaskedPaths []string
+	// Hostname is the node's hostname, which hostNetwork pods keep.
+	Hostname string
 }
 
 // sandboxConfig is everything the pause container's spec depends on: what
@@ -30,11 +32,12 @@ type nodeConfig struct {
 type sandboxConfig struct {
 	ID       string // the sandbox ID, also the pause container's ID
 	Hostname string
-	NetNS    string // path of the pin the pause joins
+	NetNS    string // path of the pin the pause joins ("" with hostNetwork)
 	Cgroup   string // the pod cgroup
 	Image    ImageConfig
 	Files    podFiles
 	Sysctls  []corev1.Sysctl
+	Host     HostNamespaces // what the pod takes from the host (hostNetwork...)
 	Node     nodeConfig
 }
 
@@ -46,9 +49,10 @@ func pauseSpecOpts(c sandboxConfig) []oci.SpecOpts {
 	return []oci.SpecOpts{
 		withImageConfig(c.Image),
 		// Joins the pinned netns (so CNI could wire it before any process
-		// existed); new ipc, uts, pid and mnt namespaces for the pod.
-		withSandboxNamespaces(c.NetNS),
-		oci.WithHostname(c.Hostname),
+		// existed); new ipc, uts, pid and mnt namespaces for the pod — but
+		// none for what the pod takes from the host (hostNetwork...).
+		withSandboxNamespaces(c.NetNS, c.Host),
+		withPodHostname(c.Hostname, c.Host.Network),
 		withCgroupNamespace(c.Node.Unified),
 		oci.WithCgroup(cgroups.ContainerPath(c.Cgroup, c.ID)),
 		oci.WithRootFSReadonly(),

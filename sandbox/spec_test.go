@@ -41,19 +41,28 @@ func nsMap(s *oci.Spec) map[specs.LinuxNamespaceType]string {
 
 func TestPodNamespaces(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		sharePID bool
-		want     map[specs.LinuxNamespaceType]string
+		name string
+		ns   podNamespaces
+		want map[specs.LinuxNamespaceType]string
 	}{
-		{"own pid namespace", false, map[specs.LinuxNamespaceType]string{
+		{"own pid namespace", podNamespaces{PausePID: 42}, map[specs.LinuxNamespaceType]string{
 			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
 			specs.MountNamespace: "", specs.PIDNamespace: ""}},
-		{"shareProcessNamespace joins the pause's pid namespace", true, map[specs.LinuxNamespaceType]string{
+		{"shareProcessNamespace joins the pause's pid namespace", podNamespaces{PausePID: 42, SharePID: true}, map[specs.LinuxNamespaceType]string{
+			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
+			specs.MountNamespace: "", specs.PIDNamespace: "/proc/42/ns/pid"}},
+		{"ephemeral --target joins the target's pid namespace", podNamespaces{PausePID: 42, TargetPID: 77}, map[specs.LinuxNamespaceType]string{
+			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
+			specs.MountNamespace: "", specs.PIDNamespace: "/proc/77/ns/pid"}},
+		{"hostNetwork/hostIPC: the pause's net, uts, ipc, which are the host's (as CRI)", podNamespaces{PausePID: 42, Host: HostNamespaces{Network: true, IPC: true}}, map[specs.LinuxNamespaceType]string{
+			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
+			specs.MountNamespace: "", specs.PIDNamespace: ""}},
+		{"hostPID: the pause's pid namespace, the host's", podNamespaces{PausePID: 42, Host: HostNamespaces{PID: true}}, map[specs.LinuxNamespaceType]string{
 			specs.NetworkNamespace: "/proc/42/ns/net", specs.IPCNamespace: "/proc/42/ns/ipc", specs.UTSNamespace: "/proc/42/ns/uts",
 			specs.MountNamespace: "", specs.PIDNamespace: "/proc/42/ns/pid"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := nsMap(genSpec(t, withPodNamespaces(42, tc.sharePID)))
+			got := nsMap(genSpec(t, withPodNamespaces(tc.ns)))
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("namespaces = %v, want %v", got, tc.want)
 			}
@@ -62,7 +71,7 @@ func TestPodNamespaces(t *testing.T) {
 }
 
 func TestSandboxNamespaces(t *testing.T) {
-	got := nsMap(genSpec(t, withSandboxNamespaces("/run/netns/podsim-x"), withCgroupNamespace(true)))
+	got := nsMap(genSpec(t, withSandboxNamespaces("/run/netns/podsim-x", HostNamespaces{}), withCgroupNamespace(true)))
 	want := map[specs.LinuxNamespaceType]string{
 		specs.NetworkNamespace: "/run/netns/podsim-x", // the pinned netns, made before the pause
 		specs.IPCNamespace:     "", specs.UTSNamespace: "", specs.PIDNamespace: "", specs.MountNamespace: "",

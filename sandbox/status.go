@@ -51,6 +51,7 @@ type PodState struct {
 	Pause      ContainerState
 	Init       []ContainerState
 	Containers []ContainerState
+	Ephemeral  []ContainerState // debug containers added with podsim debug
 }
 
 // Get returns the live state of one pod.
@@ -103,7 +104,10 @@ func (m *Manager) state(ctx context.Context, r *Record) *PodState {
 		}
 		ps.Containers = append(ps.Containers, cs)
 	}
-	for _, l := range [][]ContainerState{ps.Init, ps.Containers} {
+	for _, c := range r.Pod.Spec.EphemeralContainers {
+		ps.Ephemeral = append(ps.Ephemeral, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleEphemeral, c.Image))
+	}
+	for _, l := range [][]ContainerState{ps.Init, ps.Containers, ps.Ephemeral} {
 		for i := range l {
 			l[i].Cgroup = cgroups.ContainerPath(r.Cgroup, l[i].ID)
 			// Exit 137 is SIGKILL; the cgroup's oom_kill counter says whether
@@ -254,6 +258,9 @@ func (p *PodState) KubePod() *corev1.Pod {
 		PodIP:  p.IP,
 		HostIP: "127.0.0.1",
 	}
+	if p.Pod.Spec.HostNetwork {
+		pod.Status.HostIP = p.IP // one address: the node's
+	}
 	if p.IP != "" {
 		pod.Status.PodIPs = []corev1.PodIP{{IP: p.IP}}
 	}
@@ -295,6 +302,9 @@ func (p *PodState) KubePod() *corev1.Pod {
 	}
 	for _, c := range p.Containers {
 		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, conv(c))
+	}
+	for _, c := range p.Ephemeral {
+		pod.Status.EphemeralContainerStatuses = append(pod.Status.EphemeralContainerStatuses, conv(c))
 	}
 	ready := corev1.ConditionFalse
 	if r, t := p.Ready(); r == t {

@@ -59,6 +59,7 @@ func (v *validator) run() {
 	// Every set field the table warns about or refuses, by name.
 	warns, errs := checkFields("pod.spec", "spec", reflect.ValueOf(s).Elem())
 	v.warns, v.errs = append(v.warns, warns...), append(v.errs, errs...)
+	v.checkIsolation() // what Kubernetes refuses next to host namespaces
 	switch s.RestartPolicy {
 	case "", corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever: // the node agent enforces it
 	default:
@@ -129,6 +130,9 @@ func (v *validator) run() {
 		for _, p := range c.Ports {
 			if p.ContainerPort < 1 || p.ContainerPort > 65535 {
 				v.fail("%s.ports: containerPort %d is out of range 1-65535", f, p.ContainerPort)
+			}
+			if p.HostPort != 0 && !s.HostNetwork { // hostNetwork: see checkIsolation
+				v.fail("%s.ports: hostPort is not supported (podsim never exposes pods outside the machine)", f)
 			}
 		}
 		mounts := map[string]bool{}

@@ -54,7 +54,6 @@ func TestValidateRejects(t *testing.T) {
 		{"port out of range", "    image: busybox\n", "    image: busybox\n    ports:\n    - containerPort: 70000\n", "out of range"},
 		{"negative memory", "    image: busybox\n", "    image: busybox\n    resources:\n      limits:\n        memory: -1Mi\n", "must not be negative"},
 		{"host sysctl", "  containers:\n", "  securityContext:\n    sysctls:\n    - name: vm.max_map_count\n      value: '1'\n  containers:\n", "not a namespaced sysctl"},
-		{"hostNetwork", "  containers:\n", "  hostNetwork: true\n  containers:\n", "hostNetwork"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			y := strings.Replace(base, tc.from, tc.to, 1)

@@ -45,7 +45,7 @@ func Registry() []*Scenario {
 		sharedVolume(), sharedLocalhost(), isolatedPS(), portConflict(),
 		nginxFronted(), adapter(), sidecarLogs(), initSysctl(), initSecrets(),
 		cacheSidecar(), configmapReload(), fetchInit(),
-		resourceLimits(),
+		resourceLimits(), hostNamespaces(), debugContainer(),
 	}
 }
 

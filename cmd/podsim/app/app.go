@@ -98,7 +98,7 @@ runs the article's multi-container pod scenarios.`,
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "print each step podsim takes (same as --trace=text)")
 	addTraceFlag(pf, e)
 	root.AddCommand(
-		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newLogsCommand(e),
+		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newDebugCommand(e), newLogsCommand(e),
 		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
 		newCreateCommand(e), newExportCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
 		newSystemCommand(e), newWaitCommand(e), newTourCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e), newExplainCommand(e),

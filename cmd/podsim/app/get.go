@@ -125,7 +125,11 @@ func getPods(e *env, m *sandbox.Manager, names []string, sel labels.Selector, ou
 			row = p.Pod.Namespace + "\t" + row
 		}
 		if output == "wide" {
-			row += fmt.Sprintf("\t%s\t%s\t%s", orNone(p.IP), node, orNone(p.NetNS))
+			netns := orNone(p.NetNS)
+			if p.Pod.Spec.HostNetwork {
+				netns = "host (hostNetwork: true)"
+			}
+			row += fmt.Sprintf("\t%s\t%s\t%s", orNone(p.IP), node, netns)
 		}
 		fmt.Fprintln(tw, row)
 	}

@@ -53,9 +53,14 @@ mount them, eth0, the veth pair and the bridge.`,
 			st := in.State
 			fmt.Fprintf(e.out, "Pod:        %s/%s (uid %s)\n", st.Pod.Namespace, st.Pod.Name, st.Pod.UID)
 			fmt.Fprintf(e.out, "Status:     %s\n", st.StatusText())
-			fmt.Fprintf(e.out, "IP:         %s on eth0 (MAC %s)\n", orNone(st.IP), orNone(st.MAC))
-			fmt.Fprintf(e.out, "veth:       %s (host side, on bridge %s) <-> eth0 (in the pod's netns)\n", orNone(st.HostIf), orNone(st.Bridge))
-			fmt.Fprintf(e.out, "netns pin:  %s  %s\n", orNone(st.NetNS), in.NetNSID)
+			if st.Pod.Spec.HostNetwork {
+				fmt.Fprintf(e.out, "IP:         %s, the node's (hostNetwork: true)\n", orNone(st.IP))
+				fmt.Fprintf(e.out, "network:    host (hostNetwork: true): the host's network namespace %s and its interfaces; no pin, no CNI, no veth\n", in.Host["net"])
+			} else {
+				fmt.Fprintf(e.out, "IP:         %s on eth0 (MAC %s)\n", orNone(st.IP), orNone(st.MAC))
+				fmt.Fprintf(e.out, "veth:       %s (host side, on bridge %s) <-> eth0 (in the pod's netns)\n", orNone(st.HostIf), orNone(st.Bridge))
+				fmt.Fprintf(e.out, "netns pin:  %s  %s\n", orNone(st.NetNS), in.NetNSID)
+			}
 			fmt.Fprintf(e.out, "cgroup:     %s (cgroup %s; directories below)\n", orNone(st.Cgroup), cgroups.Mode())
 			for _, d := range in.CgroupDirs {
 				fmt.Fprintf(e.out, "            %s\n", d)
@@ -77,7 +82,7 @@ mount them, eth0, the veth pair and the bridge.`,
 			}
 			row("  "+st.Cgroup+" (pod)", st.Cgroup)
 			row("  └ POD (pause)", st.Pause.Cgroup)
-			for _, c := range append(append([]sandbox.ContainerState{}, st.Init...), st.Containers...) {
+			for _, c := range append(append(append([]sandbox.ContainerState{}, st.Init...), st.Containers...), st.Ephemeral...) {
 				row("  └ "+c.Name, c.Cgroup)
 			}
 			tw0.Flush()
@@ -89,7 +94,11 @@ mount them, eth0, the veth pair and the bridge.`,
 			}
 			fmt.Fprintln(tw, strings.Join(head, "\t"))
 			for _, r := range in.Rows {
-				cols := []string{r.Name, fmt.Sprint(r.PID)}
+				name := r.Name
+				if r.Role == sandbox.RoleEphemeral {
+					name += " (ephemeral)"
+				}
+				cols := []string{name, fmt.Sprint(r.PID)}
 				if r.Err != "" {
 					cols = append(cols, "("+r.Err+")")
 				} else {
@@ -99,13 +108,14 @@ mount them, eth0, the veth pair and the bridge.`,
 							cols = append(cols, "-")
 							continue
 						}
-						cols = append(cols, fmt.Sprintf("%d %s", id.Inode, in.Relation(r, t)))
+						cols = append(cols, fmt.Sprintf("%d %s", id.Inode, in.Label(r, t)))
 					}
 				}
 				fmt.Fprintln(tw, strings.Join(cols, "\t"))
 			}
 			tw.Flush()
-			fmt.Fprintln(e.out, "\nshared = same namespace as the pause container (the pod's); own = the container's alone; host = not isolated.")
+			fmt.Fprintln(e.out, "\nshared = same namespace as the pause container (the pod's); own = the container's alone; host = not isolated (the pod field that asked for it in brackets);")
+			fmt.Fprintln(e.out, "target = an ephemeral container in its --target container's PID namespace.")
 			fmt.Fprintln(e.out, "POD is the pause container: it holds the pod's net, ipc and uts namespaces for the app containers to join.")
 			return nil
 		},
