@@ -13,8 +13,8 @@ import (
 
 // ImportImages builds (or reuses) each of refs from podsim's offline catalog
 // and imports it, unpacked, into the CRI namespace of the containerd at
-// address. With no refs it imports every image of the catalog, the pause
-// image first. The CRI plugin learns about the images from containerd's
+// address. With no refs it imports every image of the catalog under its
+// name and every alias (busybox:1.36 ...), the pause image first. The CRI plugin learns about the images from containerd's
 // events, so kubelet can use them with imagePullPolicy: Never.
 func ImportImages(ctx context.Context, address string, cat *images.Catalog, refs []string, progress func(string)) ([]string, error) {
 	if len(refs) == 0 {
@@ -23,6 +23,7 @@ func ImportImages(ctx context.Context, address string, cat *images.Catalog, refs
 			if e.Name != images.PauseImage {
 				refs = append(refs, e.Name)
 			}
+			refs = append(refs, e.Aliases...)
 		}
 	}
 	client, err := containerd.New(address, containerd.WithTimeout(10*time.Second))

@@ -284,6 +284,40 @@ func TestIntegrationClusterPodtest(t *testing.T) {
 			t.Errorf("netns pin %s is still there after the pod was deleted", p)
 		}
 	}
+
+	// podsim compare --against kubelet: the same podtest made by podsim and
+	// by this kubelet, every difference explained (--strict), the namespace
+	// matrix equal (else exit 2).
+	t.Run("CompareAgainstKubelet", func(t *testing.T) {
+		before := snapshot(t)
+		r := podsim(t, "", "compare", "--against", "kubelet", "--kubeconfig", c.env["KUBECONFIG"], "--strict", "--json",
+			filepath.Join(c.repo, "hack/bench/podtest.yaml"))
+		if r.code != 0 {
+			t.Fatalf("podsim compare --against kubelet --strict: %s", r)
+		}
+		var out struct {
+			Diffs []struct {
+				Area, Container, Item, Podsim, CRI string
+				Equal                              bool
+			} `json:"diffs"`
+			Summary struct{ Items, Equal, Different, Essential, Unexplained int } `json:"summary"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatalf("compare --json: %v\n%s", err, r.stdout)
+		}
+		t.Logf("compare --against kubelet: %+v", out.Summary)
+		for _, d := range out.Diffs {
+			if !d.Equal {
+				t.Logf("  differs: %s %s %s: podsim %q, kubelet %q", d.Area, d.Container, d.Item, d.Podsim, d.CRI)
+			}
+		}
+		if out.Summary.Items < 100 || out.Summary.Essential != 0 || out.Summary.Unexplained != 0 {
+			t.Errorf("summary %+v: want 100+ items, none essential or unexplained", out.Summary)
+		}
+		if after := snapshot(t); !equal(before, after) {
+			t.Errorf("podsim's side left something:\nbefore %v\nafter  %v", before, after)
+		}
+	})
 }
 
 func inodeOf(fi os.FileInfo) uint64 {

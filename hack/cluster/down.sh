@@ -63,7 +63,7 @@ fi
 # (they outlive containerd by design), found by that exact address.
 stop containerd
 for p in /proc/[0-9]*; do
-  case "$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)" in
+  case "$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null)" in
     *containerd-shim*"-address $CTRD_SOCK "*) log "stopping leftover shim ${p#/proc/}"; kill -KILL "${p#/proc/}" 2>/dev/null ;;
   esac
 done

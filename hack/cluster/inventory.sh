@@ -12,7 +12,7 @@ set -uo pipefail
 {
   for p in /proc/[0-9]*; do
     exe="$(readlink "$p/exe" 2>/dev/null)" || continue
-    cmd="$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)"
+    cmd="$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null)"
     case "$exe $cmd" in
       "$CLUSTER_BIN"/*|*"$S/"*) echo "process ${p#/proc/} $exe ${cmd:0:120}" ;;
     esac
@@ -42,5 +42,6 @@ set -uo pipefail
   done
   ss -Hltn 2>/dev/null | awk -v ports=":$ETCD_PORT :$ETCD_PEER_PORT :$APISERVER_PORT :$KUBELET_PORT :$KUBELET_HEALTHZ_PORT :$KCM_PORT" \
     'BEGIN { n = split(ports, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1 } { p = $4; sub(/.*:/, ":", p); if (p in want) print "listen " $4 }'
-  [ -e "$S" ] && echo "dir $S"
+  if [ -e "$S" ]; then echo "dir $S"; fi
 } | sort
+exit 0

@@ -104,7 +104,7 @@ start kube-controller-manager "$CLUSTER_BIN/kube-controller-manager" \
   --authentication-kubeconfig "$S/controller-manager.kubeconfig" --authorization-kubeconfig "$S/controller-manager.kubeconfig" \
   --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
   --root-ca-file "$PKI/ca.crt" --service-account-private-key-file "$PKI/sa.key" \
-  --use-service-account-credentials=false --profiling=false --v=1
+  --use-service-account-credentials=true --profiling=false --v=1
 
 # 4. The kubelet's own containerd with the CRI plugin (see bench/paths.go for
 # why each CRI option is set) and its CNI bridge.
@@ -211,7 +211,7 @@ evictionHard: {memory.available: "1Mi", nodefs.available: "1%", nodefs.inodesFre
 serializeImagePulls: false
 YAML
 start kubelet "$CLUSTER_BIN/kubelet" --config "$S/kubelet-config.yaml" --kubeconfig "$S/kubelet.kubeconfig" \
-  --root-dir "$KUBELET_DIR" --cert-dir "$KUBELET_DIR/pki" --hostname-override "$NODE_NAME" --node-ip 127.0.0.1 --v=1
+  --root-dir "$KUBELET_DIR" --cert-dir "$KUBELET_DIR/pki" --hostname-override "$NODE_NAME" --v=1
 
 # 6. Ready for pods: the node Ready without taints, and what every pod's
 # service-account volume needs (the "default" ServiceAccount and the
