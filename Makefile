@@ -47,6 +47,9 @@ integration: build
 # make vm-test: the integration tests in a cgroup v2 VM (QEMU); see hack/vm/.
 include hack/vm/vm.mk
 
+# make cluster-up / cluster-down / cluster-test: a real single-node cluster; see hack/cluster/.
+include hack/cluster/cluster.mk
+
 # Remove everything podsim made on this host (pods, netns, cgroups, files).
 gc: build
 	./bin/podsim gc

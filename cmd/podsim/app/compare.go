@@ -14,6 +14,7 @@ import (
 
 func newCompareCommand(e *env) *cobra.Command {
 	var all, asJSON, strict bool
+	var against, kubeconfig, kubeContext string
 	cmd := &cobra.Command{
 		Use:   "compare POD-MANIFEST",
 		Short: "Build a pod with podsim and with containerd's CRI (crictl), and diff what the kernel got",
@@ -31,9 +32,15 @@ Each difference is marked and explained when it is a known one; the exit code is
 2 when something essential (the namespace matrix) differs, or with --strict when a
 difference is unexplained. Both pods are
 built in the namespace "podsim-bench" and removed afterwards. Install crictl with
-'sudo hack/bench/install-reference.sh'.`,
+'sudo hack/bench/install-reference.sh'.
+
+With --against kubelet --kubeconfig FILE the reference is a real kubelet: the pod
+is created through that cluster's API server on the node that is this machine
+(the local cluster of 'sudo make cluster-up'), with imagePullPolicy: Never, and
+read from this host's kernel like podsim's.`,
 		Example: `  sudo podsim compare pod-multiple-containers.yaml
-  sudo podsim compare --all pod.yaml`,
+  sudo podsim compare --all pod.yaml
+  sudo podsim compare --against kubelet --kubeconfig /var/lib/podsim-cluster/kubeconfig pod.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw, err := os.ReadFile(args[0])
@@ -47,6 +54,12 @@ built in the namespace "podsim-bench" and removed afterwards. Install crictl wit
 			if _, err := e.manager(); err != nil {
 				return err
 			}
+			if against != "cri" && against != "kubelet" {
+				return fmt.Errorf("--against %q: use cri or kubelet", against)
+			}
+			if (against == "kubelet") != (kubeconfig != "") {
+				return fmt.Errorf("--against kubelet and --kubeconfig FILE go together")
+			}
 			exe, err := selfExe()
 			if err != nil {
 				return err
@@ -57,9 +70,15 @@ built in the namespace "podsim-bench" and removed afterwards. Install crictl wit
 				return err
 			}
 			m := sandbox.New(sandbox.Options{Client: e.client, Images: e.catalog, Network: network, Paths: paths, LoggerPath: loggerPath(exe)})
-			res, err := bench.ComparePod(e.ctx, bench.CompareOptions{Pod: pod, Manager: m, Client: e.client, Catalog: e.catalog,
-				PodsimExe: exe, Layout: bench.DefaultLayout(), CNIBin: e.netCfg.BinDirs,
-				Progress: func(s string) { fmt.Fprintln(e.errOut, "compare: "+s) }})
+			progress := func(s string) { fmt.Fprintln(e.errOut, "compare: "+s) }
+			var res *bench.CompareResult
+			if against == "kubelet" {
+				res, err = bench.CompareKubelet(e.ctx, bench.KubeletOptions{Pod: pod, Kubeconfig: kubeconfig, Context: kubeContext,
+					Manager: m, Client: e.client, Progress: progress})
+			} else {
+				res, err = bench.ComparePod(e.ctx, bench.CompareOptions{Pod: pod, Manager: m, Client: e.client, Catalog: e.catalog,
+					PodsimExe: exe, Layout: bench.DefaultLayout(), CNIBin: e.netCfg.BinDirs, Progress: progress})
+			}
 			if err != nil {
 				if res == nil {
 					return err
@@ -73,7 +92,11 @@ built in the namespace "podsim-bench" and removed afterwards. Install crictl wit
 					return err
 				}
 			} else {
-				fmt.Fprintf(e.out, "pod %s: podsim vs containerd CRI (kubelet's configs through crictl)\n\n", res.Pod)
+				if against == "kubelet" {
+					fmt.Fprintf(e.out, "pod %s: podsim vs a real kubelet (the cluster of %s); the CRI column is the kubelet's pod\n\n", res.Pod, kubeconfig)
+				} else {
+					fmt.Fprintf(e.out, "pod %s: podsim vs containerd CRI (kubelet's configs through crictl)\n\n", res.Pod)
+				}
 				bench.WriteCompare(e.out, res.Diffs, all)
 				for _, n := range res.Notes {
 					fmt.Fprintln(e.out, "note: "+n)
@@ -91,6 +114,9 @@ built in the namespace "podsim-bench" and removed afterwards. Install crictl wit
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "print every compared item, not only the namespace matrix and the differences")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the comparison as JSON")
+	cmd.Flags().StringVar(&against, "against", "cri", "the reference: cri (a containerd CRI plugin driven like kubelet, started by compare) or kubelet (a real cluster's, --kubeconfig)")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "with --against kubelet: the cluster's kubeconfig (its node must be this machine)")
+	cmd.Flags().StringVar(&kubeContext, "context", "", "with --against kubelet: the kubeconfig context (default: its current-context)")
 	cmd.Flags().BoolVar(&strict, "strict", false, "also exit non-zero (2) when a difference has no explanation")
 	return cmd
 }
