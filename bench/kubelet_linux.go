@@ -40,6 +40,8 @@ var KubeletExplanations = []Explanation{
 	{"env KUBERNETES_", "kubelet adds the API server's Service (kubernetes.default) as environment variables; podsim has no API server"},
 	{"mount /var/run/secrets/kubernetes.io/serviceaccount", "kubelet mounts the pod's ServiceAccount token (a projected volume); podsim has no API server and no tokens"},
 	{"volume /var/run/secrets/kubernetes.io/serviceaccount", "kubelet mounts the pod's ServiceAccount token (a projected volume); podsim has no API server and no tokens"},
+	{"spec mount /var/run/secrets/kubernetes.io/serviceaccount", "kubelet mounts the pod's ServiceAccount token (a projected volume); podsim has no API server and no tokens"},
+	{"cgroup ancestry", "same chain container < pod < QoS tier with the same weights and limits; kubelet's tiers sit under kubepods, which holds the node-allocatable memory limit and the node's CPU shares; podsim's /podsim parent sets neither (a documented difference)"},
 	{"spec mounts count", "kubelet adds one mount podsim does not: the ServiceAccount token"},
 	{"file /etc/resolv.conf", "the local cluster runs no DNS server, so its kubelet has no clusterDNS and gives pods the host's resolv.conf; podsim writes ClusterFirst's search path and ndots:5 with the host's nameserver (on a cluster with DNS kubelet writes the same search line with the DNS Service's IP)"},
 	{"spec maskedPaths", "pause only: its list is the default of whichever containerd builds its spec (the cluster's 1.6 daemon vs podsim's 1.7 client); app containers get kubelet 1.34's list on both sides"},

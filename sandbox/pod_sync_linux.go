@@ -175,6 +175,11 @@ func (m *Manager) removeOldAttempts(ctx context.Context, rec *Record) error {
 	for _, c := range rec.Pod.Spec.InitContainers {
 		current[ContainerID(rec.ID, c.Name)] = true
 	}
+	// Ephemeral (debug) containers are never restarted and stay, exited,
+	// until the pod goes, as kubelet keeps them.
+	for _, c := range rec.Pod.Spec.EphemeralContainers {
+		current[ContainerID(rec.ID, c.Name)] = true
+	}
 	for _, c := range rec.Pod.Spec.Containers {
 		current[rec.containerID(c.Name)] = true
 		if n := rec.container(c.Name).RestartCount; n >= 2 {
