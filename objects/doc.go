@@ -3,7 +3,7 @@
 // server and controllers do with them, done once per command since podsim
 // has no control loop: apply and delete of any kind (in one order, from one
 // table of kinds: kinds_linux.go), the Deployment controller's rolling update
-// (deployment.go), and the refresh of what running pods see when a Service,
+// (deployment_linux.go), and the refresh of what running pods see when a Service,
 // ConfigMap or Secret changes.
 //
 // The objects themselves are JSON files in package store. The pods they
