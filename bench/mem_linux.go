@@ -8,15 +8,6 @@ import (
 	"strings"
 )
 
-// Proc is one process as /proc shows it.
-type Proc struct {
-	PID, PPID int
-	Comm      string
-	Cmdline   string // arguments joined by spaces
-	RSSKB     int64  // VmRSS
-	PSSKB     int64  // Pss from smaps_rollup (shared pages split between their users)
-}
-
 // ScanProcs reads every process. Processes that exit while being read are
 // skipped; kernel threads (no cmdline) are skipped.
 func ScanProcs() map[int]*Proc {

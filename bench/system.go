@@ -44,3 +44,12 @@ type Phase struct {
 type namedHandle string
 
 func (n namedHandle) PodName() string { return string(n) }
+
+// Proc is one process as /proc shows it.
+type Proc struct {
+	PID, PPID int
+	Comm      string
+	Cmdline   string // arguments joined by spaces
+	RSSKB     int64  // VmRSS
+	PSSKB     int64  // Pss from smaps_rollup (shared pages split between their users)
+}

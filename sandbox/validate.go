@@ -37,6 +37,20 @@ func (v *validator) warn(format string, a ...any) {
 }
 
 func (v *validator) run() {
+	v.checkMeta()
+	v.checkPodSpec()
+	vols := v.checkVolumes()
+	names := map[string]bool{}
+	for i := range v.pod.Spec.InitContainers {
+		v.checkContainer("initContainers", i, &v.pod.Spec.InitContainers[i], vols, names)
+	}
+	for i := range v.pod.Spec.Containers {
+		v.checkContainer("containers", i, &v.pod.Spec.Containers[i], vols, names)
+	}
+}
+
+// checkMeta checks the pod's name and namespace.
+func (v *validator) checkMeta() {
 	p := v.pod
 	if p.Namespace == "" {
 		p.Namespace = "default"
@@ -52,6 +66,12 @@ func (v *validator) run() {
 	if msgs := validation.IsDNS1123Label(p.Namespace); len(msgs) > 0 {
 		v.fail("metadata.namespace %q is not valid: %s", p.Namespace, strings.Join(msgs, ", "))
 	}
+}
+
+// checkPodSpec checks the pod-level fields: every set field against the
+// field table, the isolation switches, restartPolicy and sysctls.
+func (v *validator) checkPodSpec() {
+	p := v.pod
 	s := &p.Spec
 	if len(s.Containers) == 0 {
 		v.fail("spec.containers: a pod needs at least one container")
@@ -74,6 +94,11 @@ func (v *validator) run() {
 		}
 	}
 
+}
+
+// checkVolumes checks the pod's volumes and returns their names.
+func (v *validator) checkVolumes() map[string]bool {
+	s := &v.pod.Spec
 	vols := map[string]bool{}
 	for i, vol := range s.Volumes {
 		f := fmt.Sprintf("spec.volumes[%d]", i)
@@ -104,69 +129,66 @@ func (v *validator) run() {
 		}
 		// Other sources are refused by checkFields, naming the source.
 	}
+	return vols
+}
 
-	names := map[string]bool{}
-	check := func(kind string, i int, c *corev1.Container) {
-		f := fmt.Sprintf("spec.%s[%d]", kind, i)
-		if c.Name == "" {
-			v.fail("%s.name is required", f)
-		} else if msgs := validation.IsDNS1123Label(c.Name); len(msgs) > 0 {
-			v.fail("%s.name %q is not valid: %s", f, c.Name, strings.Join(msgs, ", "))
-		} else {
-			f = fmt.Sprintf("spec.%s[%s]", kind, c.Name)
-		}
-		if names[c.Name] && c.Name != "" {
-			v.fail("%s: container name %q is used twice (names must be unique across containers and initContainers)", f, c.Name)
-		}
-		names[c.Name] = true
-		if strings.TrimSpace(c.Image) == "" {
-			v.fail("%s.image is required", f)
-		}
-		for _, e := range c.Env {
-			if e.Name == "" {
-				v.fail("%s.env: a variable has no name", f)
-			}
-		}
-		for _, p := range c.Ports {
-			if p.ContainerPort < 1 || p.ContainerPort > 65535 {
-				v.fail("%s.ports: containerPort %d is out of range 1-65535", f, p.ContainerPort)
-			}
-			if p.HostPort != 0 && !s.HostNetwork { // hostNetwork: see checkIsolation
-				v.fail("%s.ports: hostPort is not supported (podsim never exposes pods outside the machine)", f)
-			}
-		}
-		mounts := map[string]bool{}
-		for _, m := range c.VolumeMounts {
-			if !vols[m.Name] {
-				v.fail("%s.volumeMounts: volume %q is not defined in spec.volumes", f, m.Name)
-			}
-			if !path.IsAbs(m.MountPath) {
-				v.fail("%s.volumeMounts[%s].mountPath %q must be an absolute path", f, m.Name, m.MountPath)
-			} else if hasDotDot(m.MountPath) {
-				v.fail("%s.volumeMounts[%s].mountPath %q must not contain '..'", f, m.Name, m.MountPath)
-			}
-			if mounts[path.Clean(m.MountPath)] {
-				v.fail("%s.volumeMounts: mountPath %q is used twice", f, m.MountPath)
-			}
-			mounts[path.Clean(m.MountPath)] = true
-			if m.SubPath != "" && (path.IsAbs(m.SubPath) || hasDotDot(m.SubPath)) {
-				v.fail("%s.volumeMounts[%s].subPath %q must be a relative path without '..'", f, m.Name, m.SubPath)
-			}
-		}
-		if warn, err := validateResources(c); err != "" {
-			v.fail("%s.resources: %s", f, err)
-		} else if warn != "" {
-			v.warn("%s.resources: %s", f, warn)
-		}
-		if err := staticRunAsNonRoot(v.pod, c); err != "" {
-			v.fail("%s.securityContext.runAsNonRoot: %s", f, err)
+// checkContainer checks one init or app container; names collects the
+// container names seen so far (unique across both kinds).
+func (v *validator) checkContainer(kind string, i int, c *corev1.Container, vols, names map[string]bool) {
+	s := &v.pod.Spec
+	f := fmt.Sprintf("spec.%s[%d]", kind, i)
+	if c.Name == "" {
+		v.fail("%s.name is required", f)
+	} else if msgs := validation.IsDNS1123Label(c.Name); len(msgs) > 0 {
+		v.fail("%s.name %q is not valid: %s", f, c.Name, strings.Join(msgs, ", "))
+	} else {
+		f = fmt.Sprintf("spec.%s[%s]", kind, c.Name)
+	}
+	if names[c.Name] && c.Name != "" {
+		v.fail("%s: container name %q is used twice (names must be unique across containers and initContainers)", f, c.Name)
+	}
+	names[c.Name] = true
+	if strings.TrimSpace(c.Image) == "" {
+		v.fail("%s.image is required", f)
+	}
+	for _, e := range c.Env {
+		if e.Name == "" {
+			v.fail("%s.env: a variable has no name", f)
 		}
 	}
-	for i := range s.InitContainers {
-		check("initContainers", i, &s.InitContainers[i])
+	for _, p := range c.Ports {
+		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
+			v.fail("%s.ports: containerPort %d is out of range 1-65535", f, p.ContainerPort)
+		}
+		if p.HostPort != 0 && !s.HostNetwork { // hostNetwork: see checkIsolation
+			v.fail("%s.ports: hostPort is not supported (podsim never exposes pods outside the machine)", f)
+		}
 	}
-	for i := range s.Containers {
-		check("containers", i, &s.Containers[i])
+	mounts := map[string]bool{}
+	for _, m := range c.VolumeMounts {
+		if !vols[m.Name] {
+			v.fail("%s.volumeMounts: volume %q is not defined in spec.volumes", f, m.Name)
+		}
+		if !path.IsAbs(m.MountPath) {
+			v.fail("%s.volumeMounts[%s].mountPath %q must be an absolute path", f, m.Name, m.MountPath)
+		} else if hasDotDot(m.MountPath) {
+			v.fail("%s.volumeMounts[%s].mountPath %q must not contain '..'", f, m.Name, m.MountPath)
+		}
+		if mounts[path.Clean(m.MountPath)] {
+			v.fail("%s.volumeMounts: mountPath %q is used twice", f, m.MountPath)
+		}
+		mounts[path.Clean(m.MountPath)] = true
+		if m.SubPath != "" && (path.IsAbs(m.SubPath) || hasDotDot(m.SubPath)) {
+			v.fail("%s.volumeMounts[%s].subPath %q must be a relative path without '..'", f, m.Name, m.SubPath)
+		}
+	}
+	if warn, err := validateResources(c); err != "" {
+		v.fail("%s.resources: %s", f, err)
+	} else if warn != "" {
+		v.warn("%s.resources: %s", f, warn)
+	}
+	if err := staticRunAsNonRoot(v.pod, c); err != "" {
+		v.fail("%s.securityContext.runAsNonRoot: %s", f, err)
 	}
 }
 

@@ -1,5 +1,3 @@
-// Package app is podsim's command line: one file per verb, kubectl-shaped so
-// that the article's commands work with podsim in place of kubectl.
 package app
 
 import (
@@ -22,9 +20,6 @@ import (
 	"github.com/podsim/podsim/sandbox/images"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
-
-// Version is set at build time with -ldflags "-X .../app.Version=...".
-var Version = "dev"
 
 // exitError carries a specific exit code (exec's command, a failed scenario).
 type exitError struct{ code int }
