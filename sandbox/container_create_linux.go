@@ -56,7 +56,13 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 	if err != nil {
 		return fail(err)
 	}
-	opts, err := containerSpecOpts(containerConfig{ID: id, SandboxID: rec.ID, Pod: &rec.Pod, Container: c, Image: img.cfg,
+	// envFrom and valueFrom are read now, as kubelet does when it makes
+	// the container's config (the pod IP is known: CNI is done).
+	specC, err := m.withResolvedEnv(rec, c)
+	if err != nil {
+		return fail(err)
+	}
+	opts, err := containerSpecOpts(containerConfig{ID: id, SandboxID: rec.ID, Pod: &rec.Pod, Container: specC, Image: img.cfg,
 		PausePID: cc.pausePID, TargetPID: target.PID, Cgroup: rec.Cgroup, Mounts: podMounts(run.files, cc.volumes),
 		TerminationLog: termLog, TTY: attach != nil && attach.io.TTY, Node: m.node})
 	if err != nil {

@@ -193,6 +193,14 @@ func (m *Manager) checkNewPod(ctx context.Context, pod *corev1.Pod) error {
 	if err := m.checkVolumeSources(pod); err != nil {
 		return err
 	}
+	// env's ConfigMaps, Secrets and fields exist (kubelet would leave the
+	// container in CreateContainerConfigError; podsim refuses the pod).
+	probe := &Record{Pod: *pod}
+	for _, c := range allContainers(pod) {
+		if _, err := m.withResolvedEnv(probe, &c); err != nil {
+			return fmt.Errorf("%w: pod %s, container %s: %w", ErrInvalidPod, pod.Name, c.Name, err)
+		}
+	}
 	if existing, _ := m.find(ctx, pod.Namespace, pod.Name); existing != nil {
 		return podErr(pod.Namespace, pod.Name, "", fmt.Errorf("%w: pod %q in namespace %q", ErrPodExists, pod.Name, pod.Namespace))
 	}

@@ -248,6 +248,16 @@ func (p *PodState) Phase() corev1.PodPhase {
 	return corev1.PodPending
 }
 
+// podHostIP is the status.hostIP podsim reports: a hostNetwork pod's IP is
+// the node's, else the node is reached on 127.0.0.1 (the bridge has no
+// route to the outside).
+func podHostIP(pod *corev1.Pod, podIP string) string {
+	if pod.Spec.HostNetwork {
+		return podIP // one address: the node's
+	}
+	return "127.0.0.1"
+}
+
 // KubePod renders the pod as a Kubernetes v1 Pod with status, so that
 // `-o json|yaml` output works with scripts written for kubectl.
 func (p *PodState) KubePod() *corev1.Pod {
@@ -256,10 +266,7 @@ func (p *PodState) KubePod() *corev1.Pod {
 	pod.Status = corev1.PodStatus{
 		Phase:  p.Phase(),
 		PodIP:  p.IP,
-		HostIP: "127.0.0.1",
-	}
-	if p.Pod.Spec.HostNetwork {
-		pod.Status.HostIP = p.IP // one address: the node's
+		HostIP: podHostIP(&p.Pod, p.IP),
 	}
 	if p.IP != "" {
 		pod.Status.PodIPs = []corev1.PodIP{{IP: p.IP}}

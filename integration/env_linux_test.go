@@ -1,0 +1,72 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestIntegrationEnvFrom: env.valueFrom and envFrom are read as kubelet
+// reads them — ConfigMap and Secret keys, the downward API's fields and
+// resources, envFrom with a prefix — and the container's process has them:
+// checked in `env` inside and, independently, in /proc/<pid>/environ of the
+// process found through the pod cgroup.
+func TestIntegrationEnvFrom(t *testing.T) {
+	requireRoot(t)
+	checkNoLeaks(t)
+	objs := writeManifest(t, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: envcfg}
+data: {color: teal, size: XL}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: envsec}
+stringData: {token: t0k3n}
+`)
+	t.Cleanup(func() { podsim(t, "", "delete", "-f", objs) })
+	mustPodsim(t, "apply", "-f", objs)
+	applyPod(t, `apiVersion: v1
+kind: Pod
+metadata: {name: envpod, labels: {tier: back}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox
+    command: ['sleep', '3600']
+    resources: {limits: {memory: 48Mi}}
+    envFrom:
+    - prefix: CFG_
+      configMapRef: {name: envcfg}
+    env:
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: TIER, valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}}
+    - {name: MEM_MI, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+    - {name: TOKEN, valueFrom: {secretKeyRef: {name: envsec, key: token}}}
+    - {name: GREETING, value: "hi $(POD_NAME) in $(CFG_color)"}
+`, "envpod")
+	p := getPod(t, "envpod")
+	want := map[string]string{"CFG_color": "teal", "CFG_size": "XL", "POD_NAME": "envpod", "POD_IP": p.Status.PodIP,
+		"TIER": "back", "MEM_MI": "48", "TOKEN": "t0k3n", "GREETING": "hi envpod in teal"}
+	inside := mustPodsim(t, "exec", "envpod", "--", "env")
+	pid := containerPIDs(t, string(p.UID))[strings.TrimPrefix(containerStatus(p, "app").ContainerID, "containerd://")]
+	if pid == 0 {
+		t.Fatalf("app's process not found in the pod cgroup")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	environ := "\n" + strings.ReplaceAll(string(b), "\x00", "\n")
+	for k, v := range want {
+		if !strings.Contains("\n"+inside, "\n"+k+"="+v+"\n") {
+			t.Errorf("env inside lacks %s=%s:\n%s", k, v, inside)
+		}
+		if !strings.Contains(environ, "\n"+k+"="+v+"\n") {
+			t.Errorf("/proc/%d/environ lacks %s=%s", pid, k, v)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package sandbox
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// envContext is what a container's env.valueFrom and envFrom can refer to:
+// the pod's own fields (the downward API), the node's capacity (for
+// resourceFieldRef without a limit) and the namespace's ConfigMaps and
+// Secrets.
+type envContext struct {
+	Pod           *corev1.Pod
+	PodIP, HostIP string
+	NodeName      string
+	NodeCPUMilli  int64 // the node's CPUs, in millicores
+	NodeMemory    int64 // the node's memory, in bytes
+	ConfigMap     func(name string) (*corev1.ConfigMap, error)
+	Secret        func(name string) (*corev1.Secret, error)
+}
+
+// resolveEnv turns a container's envFrom and env into plain name=value
+// pairs the way kubelet's makeEnvironmentVariables does: every key of each
+// envFrom source first (with its prefix; keys that are not valid variable
+// names are skipped, as kubelet does), then env in order, each valueFrom
+// read from the pod, the node, a ConfigMap or a Secret. A missing source
+// or key is an error unless it is optional; $(VAR) expansion happens
+// afterwards (MergeEnv), over all of them.
+func resolveEnv(c *corev1.Container, ec envContext) ([]corev1.EnvVar, error) {
+	var out []corev1.EnvVar
+	for _, from := range c.EnvFrom {
+		kv, err := envFromSource(from, ec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kv...)
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			out = append(out, corev1.EnvVar{Name: e.Name, Value: e.Value})
+			continue
+		}
+		v, ok, err := envValueFrom(c, e.ValueFrom, ec)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", e.Name, err)
+		}
+		if ok {
+			out = append(out, corev1.EnvVar{Name: e.Name, Value: v})
+		}
+	}
+	return out, nil
+}
+
+func envFromSource(from corev1.EnvFromSource, ec envContext) ([]corev1.EnvVar, error) {
+	var data map[string]string
+	switch {
+	case from.ConfigMapRef != nil:
+		cm, err := ec.ConfigMap(from.ConfigMapRef.Name)
+		if err != nil {
+			if optional(from.ConfigMapRef.Optional) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("envFrom: configmap %q not found (create it first, or mark it optional)", from.ConfigMapRef.Name)
+		}
+		data = cm.Data
+	case from.SecretRef != nil:
+		s, err := ec.Secret(from.SecretRef.Name)
+		if err != nil {
+			if optional(from.SecretRef.Optional) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("envFrom: secret %q not found (create it first, or mark it optional)", from.SecretRef.Name)
+		}
+		data = map[string]string{}
+		for k, v := range s.Data {
+			data[k] = string(v)
+		}
+		for k, v := range s.StringData {
+			data[k] = v
+		}
+	default:
+		return nil, fmt.Errorf("envFrom: an entry names neither a configMapRef nor a secretRef")
+	}
+	var out []corev1.EnvVar
+	for _, k := range sortedKeys(data) {
+		name := from.Prefix + k
+		if len(validation.IsEnvVarName(name)) > 0 {
+			continue // kubelet skips it too (and reports an event)
+		}
+		out = append(out, corev1.EnvVar{Name: name, Value: data[k]})
+	}
+	return out, nil
+}
+
+// envValueFrom reads one valueFrom; ok is false for an optional key that
+// is missing (the variable is then not set, as in Kubernetes).
+func envValueFrom(c *corev1.Container, vf *corev1.EnvVarSource, ec envContext) (v string, ok bool, err error) {
+	switch {
+	case vf.FieldRef != nil:
+		v, err = podFieldValue(vf.FieldRef.FieldPath, ec)
+		return v, err == nil, err
+	case vf.ResourceFieldRef != nil:
+		v, err = resourceFieldValue(c, vf.ResourceFieldRef, ec)
+		return v, err == nil, err
+	case vf.ConfigMapKeyRef != nil:
+		r := vf.ConfigMapKeyRef
+		cm, err := ec.ConfigMap(r.Name)
+		if err == nil {
+			if v, found := cm.Data[r.Key]; found {
+				return v, true, nil
+			}
+		}
+		if optional(r.Optional) {
+			return "", false, nil
+		}
+		return "", false, fmt.Errorf("key %q of configmap %q not found (create it first, or mark it optional)", r.Key, r.Name)
+	case vf.SecretKeyRef != nil:
+		r := vf.SecretKeyRef
+		s, err := ec.Secret(r.Name)
+		if err == nil {
+			if b, found := s.Data[r.Key]; found {
+				return string(b), true, nil
+			}
+			if v, found := s.StringData[r.Key]; found {
+				return v, true, nil
+			}
+		}
+		if optional(r.Optional) {
+			return "", false, nil
+		}
+		return "", false, fmt.Errorf("key %q of secret %q not found (create it first, or mark it optional)", r.Key, r.Name)
+	}
+	return "", false, fmt.Errorf("valueFrom: only fieldRef, resourceFieldRef, configMapKeyRef and secretKeyRef are supported")
+}
+
+// podFieldValue is the downward API's fieldRef, for the paths kubelet
+// supports in env.
+func podFieldValue(path string, ec envContext) (string, error) {
+	p := ec.Pod
+	if k, ok := bracketKey(path, "metadata.labels"); ok {
+		return p.Labels[k], nil
+	}
+	if k, ok := bracketKey(path, "metadata.annotations"); ok {
+		return p.Annotations[k], nil
+	}
+	switch path {
+	case "metadata.name":
+		return p.Name, nil
+	case "metadata.namespace":
+		return p.Namespace, nil
+	case "metadata.uid":
+		return string(p.UID), nil
+	case "spec.nodeName":
+		return ec.NodeName, nil
+	case "spec.serviceAccountName":
+		if p.Spec.ServiceAccountName == "" {
+			return "default", nil // the API server's default
+		}
+		return p.Spec.ServiceAccountName, nil
+	case "status.podIP", "status.podIPs":
+		return ec.PodIP, nil
+	case "status.hostIP", "status.hostIPs":
+		return ec.HostIP, nil
+	}
+	return "", fmt.Errorf("fieldRef %q is not a field the downward API offers to env (metadata.name, metadata.namespace, metadata.uid, metadata.labels['K'], metadata.annotations['K'], spec.nodeName, spec.serviceAccountName, status.podIP(s), status.hostIP(s))", path)
+}
+
+// bracketKey reads "metadata.labels['k']" (or "metadata.labels[\"k\"]").
+func bracketKey(path, prefix string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, prefix+"[")
+	if !ok || !strings.HasSuffix(rest, "]") || len(rest) < 3 {
+		return "", false
+	}
+	rest = strings.TrimSuffix(rest, "]")
+	q := rest[0]
+	if (q != '\'' && q != '"') || rest[len(rest)-1] != q {
+		return "", false
+	}
+	return rest[1 : len(rest)-1], true
+}
+
+// resourceFieldValue is the downward API's resourceFieldRef as kubelet
+// computes it: the container's limit, or the node's capacity when it has
+// none; a request, or its limit (the API server's defaulting), else 0;
+// divided by the divisor and rounded up.
+func resourceFieldValue(c *corev1.Container, r *corev1.ResourceFieldSelector, ec envContext) (string, error) {
+	if r.ContainerName != "" && r.ContainerName != c.Name {
+		return "", fmt.Errorf("resourceFieldRef.containerName %q: podsim reads only the container's own resources", r.ContainerName)
+	}
+	var q resource.Quantity
+	var node int64
+	cpu := strings.HasSuffix(r.Resource, ".cpu")
+	name := corev1.ResourceName(strings.TrimPrefix(strings.TrimPrefix(r.Resource, "limits."), "requests."))
+	switch r.Resource {
+	case "limits.cpu", "limits.memory", "limits.ephemeral-storage":
+		q = c.Resources.Limits[name]
+	case "requests.cpu", "requests.memory", "requests.ephemeral-storage":
+		var ok bool
+		if q, ok = c.Resources.Requests[name]; !ok {
+			q = c.Resources.Limits[name]
+		}
+	default:
+		return "", fmt.Errorf("resourceFieldRef %q is not supported (limits.cpu, limits.memory, requests.cpu, requests.memory, ...)", r.Resource)
+	}
+	if cpu {
+		node = ec.NodeCPUMilli
+	} else if name == corev1.ResourceMemory {
+		node = ec.NodeMemory
+	}
+	div := r.Divisor
+	if div.IsZero() {
+		div = resource.MustParse("1")
+	}
+	if cpu {
+		milli := q.MilliValue()
+		if milli == 0 && strings.HasPrefix(r.Resource, "limits.") {
+			milli = node
+		}
+		return fmt.Sprint(int64(math.Ceil(float64(milli) / float64(div.MilliValue())))), nil
+	}
+	v := q.Value()
+	if v == 0 && strings.HasPrefix(r.Resource, "limits.") {
+		v = node
+	}
+	return fmt.Sprint(int64(math.Ceil(float64(v) / float64(div.Value())))), nil
+}
+
+func optional(b *bool) bool { return b != nil && *b }

@@ -1,0 +1,43 @@
+package sandbox
+
+import (
+	goruntime "runtime"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// envContext is what the pod's env.valueFrom and envFrom read: the pod
+// (with its IP once CNI gave one), the node, and the store's ConfigMaps
+// and Secrets of the pod's namespace.
+func (m *Manager) envContext(rec *Record) envContext {
+	ns := rec.Pod.Namespace
+	return envContext{Pod: &rec.Pod, PodIP: rec.IP, HostIP: podHostIP(&rec.Pod, rec.IP), NodeName: m.node.Hostname,
+		NodeCPUMilli: int64(goruntime.NumCPU()) * 1000, NodeMemory: m.node.MemCapacity,
+		ConfigMap: func(name string) (*corev1.ConfigMap, error) { return m.store.ConfigMap(ns, name) },
+		Secret:    func(name string) (*corev1.Secret, error) { return m.store.Secret(ns, name) },
+	}
+}
+
+// withResolvedEnv is the container as its spec needs it: envFrom and
+// env.valueFrom read into plain values (resolveEnv).
+func (m *Manager) withResolvedEnv(rec *Record, c *corev1.Container) (*corev1.Container, error) {
+	if len(c.EnvFrom) == 0 && !hasValueFrom(c.Env) {
+		return c, nil
+	}
+	env, err := resolveEnv(c, m.envContext(rec))
+	if err != nil {
+		return nil, err
+	}
+	c = c.DeepCopy()
+	c.Env, c.EnvFrom = env, nil
+	return c, nil
+}
+
+func hasValueFrom(env []corev1.EnvVar) bool {
+	for _, e := range env {
+		if e.ValueFrom != nil {
+			return true
+		}
+	}
+	return false
+}
