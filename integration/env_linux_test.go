@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -68,5 +69,55 @@ spec:
 		if !strings.Contains(environ, "\n"+k+"="+v+"\n") {
 			t.Errorf("/proc/%d/environ lacks %s=%s", pid, k, v)
 		}
+	}
+}
+
+// TestIntegrationHostnameAndAliases: spec.hostname, subdomain and
+// hostAliases as kubelet applies them: the nodename of the container's UTS
+// namespace (inside, and from the host with nsenter into the process found
+// through the pod cgroup), $HOSTNAME, the FQDN line and the HostAliases
+// section of /etc/hosts.
+func TestIntegrationHostnameAndAliases(t *testing.T) {
+	requireRoot(t)
+	checkNoLeaks(t)
+	applyPod(t, `apiVersion: v1
+kind: Pod
+metadata: {name: named-pod}
+spec:
+  restartPolicy: Never
+  hostname: cache
+  subdomain: tier
+  hostAliases:
+  - {ip: 10.9.8.7, hostnames: [legacy.example, old.example]}
+  containers:
+  - name: app
+    image: busybox
+    command: ['sleep', '3600']
+`, "named-pod")
+	if out := strings.TrimSpace(mustPodsim(t, "exec", "named-pod", "--", "hostname")); out != "cache" {
+		t.Errorf("UTS hostname inside = %q, want cache", out)
+	}
+	p := getPod(t, "named-pod")
+	pid := containerPIDs(t, string(p.UID))[strings.TrimPrefix(containerStatus(p, "app").ContainerID, "containerd://")]
+	if pid == 0 {
+		t.Fatalf("app's process not found in the pod cgroup")
+	}
+	// The kernel's view, checked with a host tool: enter only the
+	// process's UTS namespace and ask for its nodename.
+	out, err := exec.Command("nsenter", "-t", fmt.Sprint(pid), "-u", "hostname").Output()
+	if err != nil {
+		t.Fatalf("nsenter -t %d -u hostname: %v", pid, err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "cache" {
+		t.Errorf("nodename of the container's UTS namespace = %q, want cache", got)
+	}
+	hosts := mustPodsim(t, "exec", "named-pod", "--", "cat", "/etc/hosts")
+	for _, line := range []string{p.Status.PodIP + "\tcache.tier.default.svc.cluster.local\tcache\n", "# Entries added by HostAliases.\n10.9.8.7\tlegacy.example\told.example\n"} {
+		if !strings.Contains(hosts, line) {
+			t.Errorf("/etc/hosts lacks %q:\n%s", line, hosts)
+		}
+	}
+	if out := strings.TrimSpace(mustPodsim(t, "exec", "named-pod", "--", "sh", "-c", "echo $HOSTNAME")); out != "cache" {
+		t.Errorf("$HOSTNAME = %q, want cache", out)
 	}
 }

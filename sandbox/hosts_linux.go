@@ -73,22 +73,42 @@ func serviceHosts(ns string, svcs []*corev1.Service, eps map[string][]string) st
 // podHostsBase is the start of a pod's hosts file: kubelet's managed file
 // with the pod's own line, or for a hostNetwork pod the node's /etc/hosts,
 // as kubelet writes it (nodeHostsFileContent).
+// Both end with the pod's hostAliases, as kubelet appends them.
 func podHostsBase(pod *corev1.Pod, ip string) string {
 	if !pod.Spec.HostNetwork {
-		return hostsBase(pod.Name, ip)
+		host, fqdn := podHostAndFQDN(pod)
+		return hostsBase(host, fqdn, ip) + hostAliases(pod.Spec.HostAliases)
 	}
 	b, _ := os.ReadFile("/etc/hosts")
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		b = append(b, '\n')
 	}
-	return "# Kubernetes-managed hosts file (host network).\n" + string(b)
+	return "# Kubernetes-managed hosts file (host network).\n" + string(b) + hostAliases(pod.Spec.HostAliases)
 }
 
-func hostsBase(name, ip string) string {
+// hostAliases is kubelet's section of /etc/hosts for spec.hostAliases.
+func hostAliases(aliases []corev1.HostAlias) string {
+	if len(aliases) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n# Entries added by HostAliases.\n")
+	for _, a := range aliases {
+		fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
+	}
+	return b.String()
+}
+
+// hostsBase is kubelet's managed hosts file: localhost lines, then the
+// pod's IP with its FQDN (when it has a subdomain) and its hostname.
+func hostsBase(name, fqdn, ip string) string {
 	h := "# Kubernetes-managed hosts file (written by podsim, shared by every container of the pod).\n" +
 		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +
 		"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
-	if ip != "" {
+	switch {
+	case ip != "" && fqdn != "":
+		h += fmt.Sprintf("%s\t%s\t%s\n", ip, fqdn, name)
+	case ip != "":
 		h += fmt.Sprintf("%s\t%s\n", ip, name)
 	}
 	return h

@@ -183,7 +183,7 @@ func (m *Manager) startPauseOnly(ctx context.Context, run *podRun) error {
 // startPause creates and starts the sandbox container from pauseSpecOpts.
 func (m *Manager) startPause(ctx context.Context, run *podRun) (containerd.Task, error) {
 	rec, img := run.rec, run.images[PauseImage]
-	cfg := sandboxConfig{ID: rec.ID, Hostname: rec.Pod.Name, NetNS: rec.NetNS, Cgroup: rec.Cgroup,
+	cfg := sandboxConfig{ID: rec.ID, Hostname: PodHostname(&rec.Pod, m.node.Hostname), NetNS: rec.NetNS, Cgroup: rec.Cgroup,
 		Image: img.cfg, Files: run.files, Host: HostNamespacesOf(&rec.Pod.Spec), Node: m.node}
 	if sc := rec.Pod.Spec.SecurityContext; sc != nil {
 		cfg.Sysctls = sc.Sysctls

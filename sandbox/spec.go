@@ -222,14 +222,37 @@ func withPodHostname(hostname string, hostNetwork bool) oci.SpecOpts {
 	}
 }
 
-// PodHostname is the hostname the pod's containers see: the pod's name, or
-// for a hostNetwork pod the node's (kubelet's GeneratePodHostNameAndDomain
-// is bypassed: the pod shares the host's UTS namespace).
+// PodHostname is the hostname the pod's containers see (its UTS namespace,
+// /etc/hostname, $HOSTNAME), as kubelet's GeneratePodHostNameAndDomain
+// gives it: spec.hostname or the pod's name; the FQDN with
+// setHostnameAsFQDN; for a hostNetwork pod the node's (the pod shares the
+// host's UTS namespace).
 func PodHostname(pod *corev1.Pod, nodeHostname string) string {
 	if pod.Spec.HostNetwork && nodeHostname != "" {
 		return nodeHostname
 	}
-	return pod.Name
+	host, fqdn := podHostAndFQDN(pod)
+	if pod.Spec.SetHostnameAsFQDN != nil && *pod.Spec.SetHostnameAsFQDN && fqdn != "" {
+		return fqdn
+	}
+	return host
+}
+
+// ClusterDomain is the DNS domain of podsim's "cluster" (kubelet's
+// --cluster-domain default).
+const ClusterDomain = "cluster.local"
+
+// podHostAndFQDN: the pod's hostname (spec.hostname, else its name) and,
+// with a subdomain, its FQDN <hostname>.<subdomain>.<namespace>.svc.<domain>.
+func podHostAndFQDN(pod *corev1.Pod) (host, fqdn string) {
+	host = pod.Name
+	if pod.Spec.Hostname != "" {
+		host = pod.Spec.Hostname
+	}
+	if pod.Spec.Subdomain != "" {
+		fqdn = fmt.Sprintf("%s.%s.%s.svc.%s", host, pod.Spec.Subdomain, pod.Namespace, ClusterDomain)
+	}
+	return host, fqdn
 }
 
 // withCgroupNamespace gives a container its own cgroup namespace on a pure

@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"net"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -40,4 +43,32 @@ func (v *validator) checkIsolation() {
 	}
 	// ephemeralContainers and runtimeClassName are refused by the field
 	// table (fields.go), with the fix.
+	v.checkNames()
+}
+
+// checkNames checks what names the pod in its UTS namespace and
+// /etc/hosts, as the API server and kubelet do.
+func (v *validator) checkNames() {
+	s := &v.pod.Spec
+	for _, f := range []struct{ field, value string }{{"spec.hostname", s.Hostname}, {"spec.subdomain", s.Subdomain}} {
+		if f.value != "" {
+			if msgs := validation.IsDNS1123Label(f.value); len(msgs) > 0 {
+				v.fail("%s %q is not a valid DNS label: %s", f.field, f.value, strings.Join(msgs, ", "))
+			}
+		}
+	}
+	if s.SetHostnameAsFQDN != nil && *s.SetHostnameAsFQDN {
+		if _, fqdn := podHostAndFQDN(v.pod); len(fqdn) > 64 {
+			// kubelet: "Failed to create pod sandbox: ... FQDN is too long (64 characters is the max)"
+			v.fail("spec.setHostnameAsFQDN: the FQDN %q is longer than 64 characters, the kernel's hostname limit", fqdn)
+		}
+	}
+	for i, a := range s.HostAliases {
+		if net.ParseIP(a.IP) == nil {
+			v.fail("spec.hostAliases[%d].ip %q is not an IP address", i, a.IP)
+		}
+		if len(a.Hostnames) == 0 {
+			v.fail("spec.hostAliases[%d].hostnames: at least one hostname is required", i)
+		}
+	}
 }
