@@ -625,41 +625,9 @@ func ComparePod(ctx context.Context, o CompareOptions) (_ *CompareResult, err er
 			err = errors.Join(err, fmt.Errorf("deleting podsim's pod: %w", derr))
 		}
 	}()
-	st, err := o.Manager.Get(ctx, pod.Namespace, pod.Name)
+	pv, err := podsimView(ctx, o.Manager, o.Client, pod)
 	if err != nil {
 		return nil, err
-	}
-	pv := PodView{Runtime: "podsim", PodIP: st.IP}
-	spec := func(id string) []byte {
-		c, err := o.Client.LoadContainer(ctx, id)
-		if err != nil {
-			return nil
-		}
-		s, err := c.Spec(ctx)
-		if err != nil {
-			return nil
-		}
-		b, _ := json.Marshal(s)
-		return b
-	}
-	pv.Rows = append(pv.Rows, RowView{Name: "POD", PID: int(st.Pause.PID), Spec: spec(st.Pause.ID), Sandbox: true})
-	mountsOf := func(name string) []string {
-		for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
-			if c.Name == name {
-				var out []string
-				for _, m := range c.VolumeMounts {
-					out = append(out, m.MountPath)
-				}
-				return out
-			}
-		}
-		return nil
-	}
-	for _, c := range st.Init {
-		pv.Rows = append(pv.Rows, RowView{Name: c.Name, Spec: spec(c.ID), Mounts: mountsOf(c.Name)})
-	}
-	for _, c := range st.Containers {
-		pv.Rows = append(pv.Rows, RowView{Name: c.Name, PID: int(c.PID), Spec: spec(c.ID), Mounts: mountsOf(c.Name)})
 	}
 
 	// CRI.
@@ -682,11 +650,11 @@ func ComparePod(ctx context.Context, o CompareOptions) (_ *CompareResult, err er
 	cv.Rows = append(cv.Rows, RowView{Name: "POD", PID: info.SandboxPID, Spec: info.SandboxSpec, Sandbox: true})
 	for _, c := range pod.Spec.InitContainers {
 		ci := info.Containers[c.Name]
-		cv.Rows = append(cv.Rows, RowView{Name: c.Name, Spec: ci.Spec, Mounts: mountsOf(c.Name)})
+		cv.Rows = append(cv.Rows, RowView{Name: c.Name, Spec: ci.Spec, Mounts: mountPaths(c)})
 	}
 	for _, c := range pod.Spec.Containers {
 		ci := info.Containers[c.Name]
-		cv.Rows = append(cv.Rows, RowView{Name: c.Name, PID: ci.PID, Spec: ci.Spec, Mounts: mountsOf(c.Name)})
+		cv.Rows = append(cv.Rows, RowView{Name: c.Name, PID: ci.PID, Spec: ci.Spec, Mounts: mountPaths(c)})
 	}
 	res.Podsim, res.CRI = CollectFacts(pv), CollectFacts(cv)
 	res.Diffs = Compare(res.Podsim, res.CRI)

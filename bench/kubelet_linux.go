@@ -345,18 +345,6 @@ func kubeletView(p *corev1.Pod) (PodView, error) {
 			sandboxPID, sandboxID = init(cg), containerIDOf(cg)
 		}
 	}
-	mountsOf := func(name string) []string {
-		for _, c := range p.Spec.Containers {
-			if c.Name == name {
-				var out []string
-				for _, m := range c.VolumeMounts {
-					out = append(out, m.MountPath)
-				}
-				return out
-			}
-		}
-		return nil
-	}
 	v.Rows = append(v.Rows, RowView{Name: "POD", PID: sandboxPID, Spec: bundleSpec(sandboxPID, sandboxID), Sandbox: true})
 	for _, c := range p.Spec.InitContainers {
 		v.Rows = append(v.Rows, RowView{Name: c.Name})
@@ -366,7 +354,7 @@ func kubeletView(p *corev1.Pod) (PodView, error) {
 		if pid == 0 {
 			return v, fmt.Errorf("container %s of the cluster's pod: no process on this machine", c.Name)
 		}
-		v.Rows = append(v.Rows, RowView{Name: c.Name, PID: pid, Spec: bundleSpec(pid, containerIDOf(cgroupOfName[c.Name])), Mounts: mountsOf(c.Name)})
+		v.Rows = append(v.Rows, RowView{Name: c.Name, PID: pid, Spec: bundleSpec(pid, containerIDOf(cgroupOfName[c.Name])), Mounts: mountPaths(c)})
 	}
 	return v, nil
 }
@@ -405,7 +393,8 @@ func bundleSpec(pid int, id string) []byte {
 	return b
 }
 
-// podsimView reads podsim's pod the way ComparePod does.
+// podsimView reads podsim's pod for a comparison (ComparePod, CompareKubelet):
+// the pause and each container with its PID, OCI spec and volume mounts.
 func podsimView(ctx context.Context, m *sandbox.Manager, client *containerd.Client, pod *corev1.Pod) (PodView, error) {
 	st, err := m.Get(ctx, pod.Namespace, pod.Name)
 	if err != nil {
@@ -424,24 +413,31 @@ func podsimView(ctx context.Context, m *sandbox.Manager, client *containerd.Clie
 		b, _ := json.Marshal(s)
 		return b
 	}
-	mountsOf := func(name string) []string {
-		for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
-			if c.Name == name {
-				var out []string
-				for _, m := range c.VolumeMounts {
-					out = append(out, m.MountPath)
-				}
-				return out
-			}
-		}
-		return nil
-	}
 	pv.Rows = append(pv.Rows, RowView{Name: "POD", PID: int(st.Pause.PID), Spec: spec(st.Pause.ID), Sandbox: true})
 	for _, c := range st.Init {
-		pv.Rows = append(pv.Rows, RowView{Name: c.Name, Spec: spec(c.ID), Mounts: mountsOf(c.Name)})
+		pv.Rows = append(pv.Rows, RowView{Name: c.Name, Spec: spec(c.ID), Mounts: mountPaths(specContainer(pod, c.Name))})
 	}
 	for _, c := range st.Containers {
-		pv.Rows = append(pv.Rows, RowView{Name: c.Name, PID: int(c.PID), Spec: spec(c.ID), Mounts: mountsOf(c.Name)})
+		pv.Rows = append(pv.Rows, RowView{Name: c.Name, PID: int(c.PID), Spec: spec(c.ID), Mounts: mountPaths(specContainer(pod, c.Name))})
 	}
 	return pv, nil
+}
+
+// mountPaths are the container's volume mount paths, as the pod spec lists them.
+func mountPaths(c corev1.Container) []string {
+	var out []string
+	for _, m := range c.VolumeMounts {
+		out = append(out, m.MountPath)
+	}
+	return out
+}
+
+// specContainer is the init or app container of the pod spec named name.
+func specContainer(pod *corev1.Pod, name string) corev1.Container {
+	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return corev1.Container{}
 }
