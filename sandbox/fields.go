@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -62,14 +63,27 @@ func Fields() []Field {
 // LookupField returns a field by path. Paths under
 // deployment.spec.template.spec are the pod's (pod.spec...).
 func LookupField(path string) (Field, bool) {
-	path = CanonicalFieldPath(path)
+	table, _ := fieldIndex()
+	f, ok := table[CanonicalFieldPath(path)]
+	return f, ok
+}
+
+// fieldIndex is the table by path, and the paths that have rows below
+// them; built once per process (every pod, Deployment and Service
+// validation walks it).
+var fieldIndex = sync.OnceValues(func() (map[string]Field, map[string]bool) {
+	table := map[string]Field{}
 	for _, f := range fieldTable() {
-		if f.Path == path {
-			return f, true
+		table[f.Path] = f
+	}
+	parents := map[string]bool{}
+	for p := range table {
+		for i := strings.LastIndex(p, "."); i > 0; i = strings.LastIndex(p[:i], ".") {
+			parents[p[:i]] = true
 		}
 	}
-	return Field{}, false
-}
+	return table, parents
+})
 
 // FieldChildren returns the fields directly under path (the members of a
 // struct), sorted by path.
@@ -188,16 +202,7 @@ func CheckServiceFields(svc *corev1.Service) (warnings []string, err error) {
 // "spec.containers[c1].securityContext.runAsNonRoot". A set field missing
 // from the table is refused: podsim does not know what it would drop.
 func checkFields(path, display string, v reflect.Value) (warns, errs []string) {
-	table := map[string]Field{}
-	for _, f := range fieldTable() {
-		table[f.Path] = f
-	}
-	parents := map[string]bool{}
-	for p := range table {
-		for i := strings.LastIndex(p, "."); i > 0; i = strings.LastIndex(p[:i], ".") {
-			parents[p[:i]] = true
-		}
-	}
+	table, parents := fieldIndex()
 	var walk func(path, display string, v reflect.Value)
 	walk = func(path, display string, v reflect.Value) {
 		eachJSONField(v.Type(), func(name string, idx []int) {

@@ -147,8 +147,10 @@ func (e *env) manager() (*sandbox.Manager, error) {
 		NeedAgent: e.ensureAgent,
 	})
 	// A command run while pods need the node agent starts it if it is
-	// not running (it was stopped, killed, or containerd restarted).
-	if e.mgr.NeedsAgent() {
+	// not running (it was stopped, killed, or containerd restarted). The
+	// pid-file check comes first: reading every pod record on each
+	// command's start is only worth it when no agent runs.
+	if _, running := runtime.AgentPID(runtime.Options{}); !running && !e.noAgent && e.mgr.NeedsAgent() {
 		e.ensureAgent()
 	}
 	return e.mgr, nil
