@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -87,7 +89,7 @@ func Compare(p, c *Facts) []Diff {
 		for k, f := range c.Items[r] {
 			items[k] = f.Area
 		}
-		keys := sortedKeys(items)
+		keys := slices.Sorted(maps.Keys(items))
 		sort.SliceStable(keys, func(i, j int) bool { return areaRank(items[keys[i]]) < areaRank(items[keys[j]]) })
 		for _, k := range keys {
 			pv, pok := p.Items[r][k]

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,7 +154,7 @@ func CollectFacts(v PodView) *Facts {
 			// Every mount of the container, as it sees it: type, flags and
 			// what it is — a new filesystem, a bind (from the host, or of
 			// a masked path), or one of the pod's shared objects.
-			for _, mp := range sortedKeys(mi) {
+			for _, mp := range slices.Sorted(maps.Keys(mi)) {
 				if mp == "/" {
 					continue
 				}
@@ -489,7 +491,7 @@ func specFacts(f *Facts, row string, raw []byte) {
 			set("linux.seccomp", fmt.Sprintf("default %s, %d syscall rules", l.Seccomp.DefaultAction, len(l.Seccomp.Syscalls)))
 		}
 		var sc []string
-		for _, k := range sortedKeys(l.Sysctl) {
+		for _, k := range slices.Sorted(maps.Keys(l.Sysctl)) {
 			sc = append(sc, k+"="+l.Sysctl[k])
 		}
 		set("linux.sysctl", orDash(strings.Join(sc, " ")))

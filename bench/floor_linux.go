@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,7 +165,7 @@ func (f *Floor) spec(ctx context.Context, id, ref string, args []string, ns []sp
 		oci.WithDefaultPathEnv,
 		oci.WithEnv(cfg.Env),
 		oci.WithProcessArgs(args...),
-		oci.WithProcessCwd(firstNonEmpty(cfg.WorkingDir, "/")),
+		oci.WithProcessCwd(cmp.Or(cfg.WorkingDir, "/")),
 		oci.WithCgroup(FloorCgroup + "/" + id),
 	}
 	for _, n := range ns {
@@ -176,15 +177,6 @@ func (f *Floor) spec(ctx context.Context, id, ref string, args []string, ns []sp
 	}
 	s.Root = &specs.Root{Path: f.rootfs[ref], Readonly: readonly}
 	return s, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 func (f *Floor) start(ctx context.Context, id string, s *oci.Spec) (int, error) {

@@ -3,7 +3,9 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -286,7 +288,7 @@ func fmtFloat(f float64) string {
 
 func kinds(m map[string]int64) string {
 	var parts []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if m[k] != 0 {
 			parts = append(parts, fmt.Sprintf("%s %.1f MB", k, float64(m[k])/1024))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -285,7 +286,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		{Name: "netns: unshare + pin under /run/netns (podsim's step)", Summary: Summarize(pinC)},
 		{Name: "netns: unpin (umount + unlink)", Summary: Summarize(pinR)},
 	}
-	for _, name := range sortedKeys(toolSamples) {
+	for _, name := range slices.Sorted(maps.Keys(toolSamples)) {
 		rep.Tools = append(rep.Tools, NamedSummary{Name: name, Summary: Summarize(toolSamples[name])})
 	}
 

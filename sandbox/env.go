@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -87,7 +89,7 @@ func envFromSource(from corev1.EnvFromSource, ec envContext) ([]corev1.EnvVar, e
 		return nil, fmt.Errorf("envFrom: an entry names neither a configMapRef nor a secretRef")
 	}
 	var out []corev1.EnvVar
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		name := from.Prefix + k
 		if len(validation.IsEnvVarName(name)) > 0 {
 			continue // kubelet skips it too (and reports an event)

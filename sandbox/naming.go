@@ -58,15 +58,6 @@ func newIDs() (id, uid string) {
 	return h[:12], fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
-}
-
 // hasNetSysctls reports whether the pod sets a sysctl of the network
 // namespace (net.*), which runc writes as the pause container starts.
 func hasNetSysctls(pod *corev1.Pod) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -377,7 +376,7 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 		userstr = strconv.FormatInt(*uid, 10)
 	} else if imageUser != "" {
 		// "uid:gid" or "name:group": the groups are looked up for the user.
-		userstr, _, _ = cutUser(imageUser)
+		userstr, _, _ = strings.Cut(imageUser, ":")
 	}
 	opts = append(opts, oci.WithAdditionalGIDs(userstr))
 	if podSC != nil && len(podSC.SupplementalGroups) > 0 {
@@ -494,7 +493,7 @@ func withImageUser(user string) oci.SpecOpts {
 		if user == "" || user == "root" || user == "0" {
 			return nil
 		}
-		u, g, _ := cutUser(user)
+		u, g, _ := strings.Cut(user, ":")
 		uid, err1 := strconv.ParseUint(u, 10, 32)
 		gid, err2 := strconv.ParseUint(g, 10, 32)
 		if err1 == nil && (g == "" || err2 == nil) {
@@ -504,9 +503,6 @@ func withImageUser(user string) oci.SpecOpts {
 		return oci.WithUser(user)(ctx, c, ctr, s)
 	}
 }
-
-// cutUser splits an image's USER at the ':' ("uid:gid", "name:group").
-func cutUser(user string) (u, g string, found bool) { return strings.Cut(user, ":") }
 
 // withOOMScoreAdj sets the score runc writes to the container's
 // /proc/<pid>/oom_score_adj (kubelet's QoS-based value, see qos.go).
@@ -536,14 +532,4 @@ func withHostnameEnv(hostname string, env []string) []string {
 		}
 	}
 	return append([]string{"HOSTNAME=" + hostname}, env...)
-}
-
-// sortedKeys is a small helper for stable output.
-func sortedKeys[M ~map[string]V, V any](m M) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/containerd/containerd/oci"
@@ -48,7 +49,7 @@ func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 		oci.WithDefaultPathEnv,
 		oci.WithEnv(env),
 		oci.WithProcessArgs(args...),
-		oci.WithProcessCwd(firstNonEmpty(ctr.WorkingDir, c.Image.WorkingDir, "/")),
+		oci.WithProcessCwd(cmp.Or(ctr.WorkingDir, c.Image.WorkingDir, "/")),
 		withImageUser(c.Image.User),
 		// Join the pause's net/ipc/uts (and pid with shareProcessNamespace
 		// or hostPID, or the target's with an ephemeral container's

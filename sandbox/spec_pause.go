@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
+	"strings"
 
 	"github.com/containerd/containerd/containers"
 	"github.com/containerd/containerd/oci"
@@ -92,11 +94,11 @@ func withImageConfig(ic ImageConfig) oci.SpecOpts {
 			return err
 		}
 		s.Process.Args = append(append([]string(nil), ic.Entrypoint...), ic.Cmd...)
-		s.Process.Cwd = firstNonEmpty(ic.WorkingDir, "/")
+		s.Process.Cwd = cmp.Or(ic.WorkingDir, "/")
 		if err := withImageUser(ic.User)(ctx, cl, ctr, s); err != nil {
 			return err
 		}
-		user, _, _ := cutUser(ic.User)
-		return oci.WithAdditionalGIDs(firstNonEmpty(user, "root"))(ctx, cl, ctr, s)
+		user, _, _ := strings.Cut(ic.User, ":")
+		return oci.WithAdditionalGIDs(cmp.Or(user, "root"))(ctx, cl, ctr, s)
 	}
 }
