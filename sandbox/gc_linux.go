@@ -203,7 +203,7 @@ func gcMounts(add gcAdd) {
 	for _, mp := range podsimMounts() {
 		mp := mp
 		add("mount "+mp, func(ctx context.Context) error {
-			if waitUntil(2*time.Second, func() bool { return !isMountPoint(mp) }) {
+			if gone, _ := runtime.WaitUntil(ctx, 2*time.Second, func() bool { return !isMountPoint(mp) }); gone {
 				return nil
 			}
 			if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
@@ -288,10 +288,10 @@ func gcCgroups(add gcAdd) {
 		for _, s := range sub {
 			if s.IsDir() {
 				path := cgroups.Parent + "/" + s.Name()
-				add("cgroup "+filepath.Join(d, s.Name()), func(context.Context) error {
+				add("cgroup "+filepath.Join(d, s.Name()), func(ctx context.Context) error {
 					// A cgroup with a process left cannot go: wait for it.
 					var err error
-					if !waitUntil(2*time.Second, func() bool { err = cgroups.Remove(path); return err == nil }) {
+					if gone, _ := runtime.WaitUntil(ctx, 2*time.Second, func() bool { err = cgroups.Remove(path); return err == nil }); !gone {
 						return fmt.Errorf("%w: %v", errStillGoing, err)
 					}
 					return nil
@@ -449,16 +449,4 @@ func isMountPoint(p string) bool {
 		}
 	}
 	return false
-}
-
-// waitUntil polls cond every 20 ms for up to d.
-func waitUntil(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }

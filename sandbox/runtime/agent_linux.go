@@ -133,12 +133,12 @@ func StopAgent(ctx context.Context, o Options) (int, error) {
 	}
 	alive := func() bool { return isLive(pid, isAgent) }
 	unix.Kill(pid, unix.SIGTERM)
-	if err := waitUntil(ctx, 5*time.Second, func() bool { return !alive() }); err != nil {
+	if _, err := WaitUntil(ctx, 5*time.Second, func() bool { return !alive() }); err != nil {
 		return pid, err
 	}
 	if alive() {
 		unix.Kill(pid, unix.SIGKILL)
-		waitUntil(ctx, 2*time.Second, func() bool { return !alive() })
+		_, _ = WaitUntil(ctx, 2*time.Second, func() bool { return !alive() })
 	}
 	removePIDIf(o.Agent().PID, pid)
 	return pid, nil

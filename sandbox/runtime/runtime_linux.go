@@ -306,7 +306,7 @@ func stopEmbedded(ctx context.Context, p paths) error {
 	} else {
 		unix.Kill(ctr, unix.SIGTERM) // supervisor gone: stop the orphaned containerd directly
 	}
-	if err := waitUntil(ctx, stopTimeout, func() bool { return !alive() }); err != nil {
+	if _, err := WaitUntil(ctx, stopTimeout, func() bool { return !alive() }); err != nil {
 		return err
 	}
 	if alive() {
@@ -317,7 +317,7 @@ func stopEmbedded(ctx context.Context, p paths) error {
 		if supOK && isLive(sup, isSupervisorFor(p.Config)) {
 			unix.Kill(sup, unix.SIGKILL)
 		}
-		if err := waitUntil(ctx, 5*time.Second, func() bool { return !alive() }); err != nil {
+		if _, err := WaitUntil(ctx, 5*time.Second, func() bool { return !alive() }); err != nil {
 			return err
 		}
 		if alive() {
@@ -329,17 +329,22 @@ func stopEmbedded(ctx context.Context, p paths) error {
 	return nil
 }
 
-// waitUntil polls cond until it holds or d passes (nil either way), or ctx ends.
-func waitUntil(ctx context.Context, d time.Duration, cond func() bool) error {
+// WaitUntil polls cond every 20 ms until it holds (true) or d passes
+// (false); the error is ctx's when it ends first. podsim waits this way for
+// what the kernel frees asynchronously: processes, mounts, cgroups.
+func WaitUntil(ctx context.Context, d time.Duration, cond func() bool) (bool, error) {
 	deadline := time.Now().Add(d)
-	for !cond() && time.Now().Before(deadline) {
+	for !cond() {
+		if !time.Now().Before(deadline) {
+			return false, nil
+		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+			return false, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // EmbeddedStatus reports whether podsim's own containerd runs, without
