@@ -142,6 +142,20 @@ func (r *Record) containerID(name string) string {
 	return ContainerAttemptID(r.ID, name, r.container(name).RestartCount)
 }
 
+// isOldAttempt reports whether id is an attempt of one of the pod's app
+// containers (<sandbox>-<name>, or <sandbox>-<name>.<n> after restarts)
+// other than the current one. Only app containers restart, so init and
+// ephemeral containers are never old attempts: they stay until the pod goes.
+func (r *Record) isOldAttempt(id string) bool {
+	for _, c := range r.Pod.Spec.Containers {
+		base := ContainerID(r.ID, c.Name)
+		if (id == base || strings.HasPrefix(id, base+".")) && id != r.containerID(c.Name) {
+			return true
+		}
+	}
+	return false
+}
+
 // logPath is kubelet's log file of attempt n: <logdir>/<container>/<n>.log.
 func (r *Record) logPath(name string, n int) string {
 	return filepath.Join(r.LogDir, name, fmt.Sprintf("%d.log", n))

@@ -125,3 +125,23 @@ func TestComputePodActionsRestarts(t *testing.T) {
 		t.Errorf("after running longer than Reset the back-off is %v, want %v", n, pol.Base)
 	}
 }
+
+func TestIsOldAttempt(t *testing.T) {
+	r := &Record{ID: "abc", Pod: corev1.Pod{Spec: corev1.PodSpec{
+		InitContainers:      []corev1.Container{{Name: "setup"}},
+		Containers:          []corev1.Container{{Name: "web"}, {Name: "web-1"}},
+		EphemeralContainers: []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debugger"}}},
+	}}, Containers: map[string]*ContainerRecord{"web": {RestartCount: 2}}}
+	for id, want := range map[string]bool{
+		"abc-web": true, "abc-web.1": true, // earlier attempts of web
+		"abc-web.2":    false, // web's current attempt
+		"abc-web-1":    false, // another container, never restarted: its attempt 0 is current
+		"abc-setup":    false, // init containers are not restarted
+		"abc-debugger": false, // ephemeral containers stay until the pod goes
+		"abc":          false, // the pause
+	} {
+		if got := r.isOldAttempt(id); got != want {
+			t.Errorf("isOldAttempt(%s) = %v, want %v", id, got, want)
+		}
+	}
+}

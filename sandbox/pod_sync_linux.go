@@ -171,17 +171,7 @@ func (m *Manager) removeOldAttempts(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
-	current := map[string]bool{}
-	for _, c := range rec.Pod.Spec.InitContainers {
-		current[ContainerID(rec.ID, c.Name)] = true
-	}
-	// Ephemeral (debug) containers are never restarted and stay, exited,
-	// until the pod goes, as kubelet keeps them.
-	for _, c := range rec.Pod.Spec.EphemeralContainers {
-		current[ContainerID(rec.ID, c.Name)] = true
-	}
 	for _, c := range rec.Pod.Spec.Containers {
-		current[rec.containerID(c.Name)] = true
 		if n := rec.container(c.Name).RestartCount; n >= 2 {
 			if err := os.Remove(rec.logPath(c.Name, n-2)); err != nil && !os.IsNotExist(err) {
 				return err
@@ -190,8 +180,8 @@ func (m *Manager) removeOldAttempts(ctx context.Context, rec *Record) error {
 	}
 	var errs []error
 	for _, c := range pc.apps {
-		if current[c.ID()] {
-			continue
+		if !rec.isOldAttempt(c.ID()) {
+			continue // the current attempt, an init or an ephemeral container
 		}
 		if err := deleteTask(ctx, c.ID(), pc.tasks[c.ID()]); err != nil {
 			errs = append(errs, err)
