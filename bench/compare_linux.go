@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd"
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
@@ -363,7 +363,7 @@ func (m mountEntry) opts() string {
 }
 
 // mountInfo reads a process's mount table: mount point -> the last entry
-// (the one on top).
+// (the one on top), with moby's mountinfo parser (containerd's).
 func mountInfo(pid int) map[string]mountEntry {
 	out := map[string]mountEntry{}
 	fh, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
@@ -371,25 +371,13 @@ func mountInfo(pid int) map[string]mountEntry {
 		return out
 	}
 	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, x := range fields {
-			if x == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || len(fields) < sep+3 || len(fields) < 6 {
-			continue
-		}
-		e := mountEntry{dev: fields[2], root: fields[3], mntOpts: fields[5], fstype: fields[sep+1]}
-		if len(fields) > sep+3 {
-			e.superOpts = fields[sep+3]
-		}
-		out[fields[4]] = e
+	mounts, err := mountinfo.GetMountsFromReader(fh, nil)
+	if err != nil {
+		return out
+	}
+	for _, m := range mounts {
+		out[m.Mountpoint] = mountEntry{dev: fmt.Sprintf("%d:%d", m.Major, m.Minor), root: m.Root,
+			mntOpts: m.Options, fstype: m.FSType, superOpts: m.VFSOptions}
 	}
 	return out
 }
