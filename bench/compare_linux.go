@@ -606,19 +606,11 @@ func ComparePod(ctx context.Context, o CompareOptions) (_ *CompareResult, err er
 	}()
 
 	// podsim.
-	o.Progress("building pod " + pod.Name + " with podsim")
-	if _, err := o.Manager.CreatePod(ctx, pod); err != nil {
-		return nil, fmt.Errorf("podsim: %w", err)
-	}
-	defer func() {
-		if derr := o.Manager.DeletePod(context.WithoutCancel(ctx), pod.Namespace, pod.Name, time.Second); derr != nil {
-			err = errors.Join(err, fmt.Errorf("deleting podsim's pod: %w", derr))
-		}
-	}()
-	pv, err := podsimView(ctx, o.Manager, o.Client, pod)
+	pv, remove, err := buildPodsimSide(ctx, o.Manager, o.Client, pod, o.Progress)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = errors.Join(err, remove()) }()
 
 	// CRI.
 	o.Progress("building pod " + pod.Name + " through CRI (crictl runp, create, start)")

@@ -113,19 +113,11 @@ func CompareKubelet(ctx context.Context, o KubeletOptions) (_ *CompareResult, er
 	}
 
 	// podsim's pod.
-	o.Progress("building pod " + pod.Name + " with podsim")
-	if _, err := o.Manager.CreatePod(ctx, pod); err != nil {
-		return nil, fmt.Errorf("podsim: %w", err)
-	}
-	defer func() {
-		if derr := o.Manager.DeletePod(context.WithoutCancel(ctx), pod.Namespace, pod.Name, time.Second); derr != nil {
-			err = errors.Join(err, fmt.Errorf("deleting podsim's pod: %w", derr))
-		}
-	}()
-	pv, err := podsimView(ctx, o.Manager, o.Client, pod)
+	pv, remove, err := buildPodsimSide(ctx, o.Manager, o.Client, pod, o.Progress)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = errors.Join(err, remove()) }()
 	res.Podsim, res.CRI = CollectFacts(pv), CollectFacts(kv)
 	res.Diffs = Compare(res.Podsim, res.CRI)
 	for i := range res.Diffs {
@@ -391,6 +383,26 @@ func bundleSpec(pid int, id string) []byte {
 		return nil
 	}
 	return b
+}
+
+// buildPodsimSide builds pod with podsim and reads it (podsimView); remove
+// deletes it again, as both comparisons (against CRI and a kubelet) do.
+func buildPodsimSide(ctx context.Context, m *sandbox.Manager, client *containerd.Client, pod *corev1.Pod, progress func(string)) (_ PodView, remove func() error, err error) {
+	progress("building pod " + pod.Name + " with podsim")
+	if _, err := m.CreatePod(ctx, pod); err != nil {
+		return PodView{}, nil, fmt.Errorf("podsim: %w", err)
+	}
+	remove = func() error {
+		if derr := m.DeletePod(context.WithoutCancel(ctx), pod.Namespace, pod.Name, time.Second); derr != nil {
+			return fmt.Errorf("deleting podsim's pod: %w", derr)
+		}
+		return nil
+	}
+	pv, err := podsimView(ctx, m, client, pod)
+	if err != nil {
+		return PodView{}, nil, errors.Join(err, remove())
+	}
+	return pv, remove, nil
 }
 
 // podsimView reads podsim's pod for a comparison (ComparePod, CompareKubelet):
