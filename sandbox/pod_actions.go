@@ -36,6 +36,14 @@ type ObservedContainer struct {
 	// and LastRestart when it last grew: kubelet's Backoff entry.
 	Backoff     time.Duration
 	LastRestart time.Time
+	// Started is kubelet's ContainerStatus.Started: the container's
+	// startupProbe succeeded, or it is running and has none. A native
+	// sidecar (init container with restartPolicy Always) lets the next init
+	// container start only once it is Started.
+	Started bool
+	// Ready is the readiness probe's last result (true for a running
+	// container without one): the pod's ContainersReady/Ready conditions.
+	Ready bool
 }
 
 // ObservedPod is what podsim saw of a pod: whether its sandbox (the pause
