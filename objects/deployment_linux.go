@@ -14,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -21,15 +22,31 @@ import (
 	"github.com/podsim/podsim/sandbox"
 )
 
-// Deployment support is deliberately small: podsim has no controller loop,
-// so `apply` does once what the Deployment and ReplicaSet controllers would
-// do: create `replicas` pods from the template, named
-// <deployment>-<pod-template-hash>-<suffix>, and when the template changes,
-// start the new pods before removing the old ones (a rolling update with
-// maxUnavailable 0).
+// Deployments are kept the way the Deployment and ReplicaSet controllers
+// keep them, with the pods of one pod-template-hash standing for one
+// ReplicaSet (podsim stores no ReplicaSet objects):
+//
+//   - `apply` stores the Deployment (the desired state, as the API server
+//     would), then drives the rollout to the end, as `kubectl apply` then
+//     `kubectl rollout status` would: planRollout decides each round
+//     (RollingUpdate within maxSurge/maxUnavailable, or Recreate), pods are
+//     created and deleted, and a round that can do nothing waits for new
+//     pods to become available, up to progressDeadlineSeconds;
+//   - the node agent runs the same reconcile (RunDeploymentController):
+//     when a pod of a Deployment is deleted, or was lost in a crash, it
+//     creates a replacement, and it finishes a rollout that an interrupted
+//     apply left half done.
+//
+// Pods are named <deployment>-<pod-template-hash>-<suffix>, like the
+// ReplicaSet controller's.
 
 // AnnotationDeployment marks pods owned by a deployment.
 const AnnotationDeployment = "podsim.io/deployment"
+
+// annotationRolledOut, on the stored Deployment, is the pod-template-hash
+// of the template the Deployment last rolled out: while it is paused, the
+// pods of that hash are its current ReplicaSet.
+const annotationRolledOut = "podsim.io/rolled-out-template-hash"
 
 // DeploymentState is a deployment with the live state of its pods.
 type DeploymentState struct {
@@ -45,7 +62,10 @@ type DeploymentResult struct {
 	Warnings []string // fields of the Deployment podsim does not act on, by name
 }
 
-// ApplyDeployment creates or updates a deployment.
+// ApplyDeployment creates or updates a deployment and rolls it out. If a
+// pod cannot be built, the Deployment goes back to what was stored before
+// (or is removed if it is new) and the pods this apply made are deleted:
+// a bad template leaves nothing half-built.
 func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*DeploymentResult, error) {
 	d = d.DeepCopy()
 	if d.Namespace == "" {
@@ -60,64 +80,61 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*D
 		return nil, err
 	}
 	defer unlock()
-	replicas := 1
-	if d.Spec.Replicas != nil {
-		replicas = int(*d.Spec.Replicas)
-	}
-	hash := TemplateHash(&d.Spec.Template)
-	old, err := m.deploymentPods(d.Namespace, d.Name)
+	prev, err := m.store.Deployment(d.Namespace, d.Name)
 	if err != nil {
-		return nil, err
+		prev = nil // new (or unreadable: replaced by this apply)
 	}
-	prev := m.store.Exists(store.Deployments, d.Namespace, d.Name)
 	res := &DeploymentResult{Action: "created", Warnings: warns}
-	if prev {
+	if prev != nil {
 		res.Action = "configured"
-	}
-	var keep, stale []*sandbox.Record
-	for _, r := range old {
-		if r.Pod.Labels[appsv1.DefaultDeploymentUniqueLabelKey] == hash {
-			keep = append(keep, r)
-		} else {
-			stale = append(stale, r)
-		}
-	}
-	if len(stale) == 0 && len(keep) == replicas && prev {
-		res.Action = "unchanged"
-	}
-	var created []*sandbox.Record
-	for i := len(keep); i < replicas; i++ {
-		pod := podFromTemplate(d, hash)
-		rec, err := m.pods.CreatePod(ctx, pod)
-		if errors.Is(err, sandbox.ErrInitFailed) {
-			// Kept like any pod whose init failed (Init:Error), so its logs can be read.
-			_ = m.saveDeployment(d)
-			return nil, fmt.Errorf("deployment %s: %w", d.Name, err)
-		}
-		if err != nil {
-			// Roll back this apply's new pods; the old ones keep serving.
-			for _, c := range created {
-				_ = m.pods.DeletePod(context.WithoutCancel(ctx), c.Pod.Namespace, c.Pod.Name, 0)
-			}
-			return nil, fmt.Errorf("deployment %s: creating pod %d of %d: %w", d.Name, i+1, replicas, err)
-		}
-		created = append(created, rec)
-		res.Pods = append(res.Pods, rec.Pod.Name)
-	}
-	// Scale down surplus pods of the current template, then remove the old template's pods.
-	if len(keep) > replicas {
-		stale = append(stale, keep[replicas:]...)
-	}
-	var errs []error
-	for _, r := range stale {
-		if err := m.pods.DeletePod(ctx, r.Pod.Namespace, r.Pod.Name, sandbox.GracePeriod(&r.Pod)); err != nil && !errors.Is(err, sandbox.ErrPodNotFound) {
-			errs = append(errs, err)
+		if d.Annotations[annotationRolledOut] == "" {
+			setAnnotation(&d.ObjectMeta, annotationRolledOut, prev.Annotations[annotationRolledOut])
 		}
 	}
 	if err := m.saveDeployment(d); err != nil {
-		errs = append(errs, err)
+		return nil, err
 	}
-	return res, errors.Join(errs...)
+	created, err := m.rollout(ctx, d, true)
+	res.Pods = created
+	if errors.Is(err, sandbox.ErrInitFailed) || errors.Is(err, errProgressDeadline) {
+		// Kept as on a cluster (Init:Error pods, a stalled rollout), so the
+		// pods' logs and states can be read; the agent keeps trying.
+		return res, fmt.Errorf("deployment %s: %w", d.Name, err)
+	}
+	if err != nil {
+		m.undoApply(context.WithoutCancel(ctx), d, prev, created)
+		return nil, fmt.Errorf("deployment %s: %w", d.Name, err)
+	}
+	if prev != nil && len(created) == 0 && equality.Semantic.DeepEqual(prev.Spec, d.Spec) {
+		res.Action = "unchanged"
+	}
+	return res, nil
+}
+
+// undoApply puts back the Deployment stored before a failed apply (or
+// removes a new one) and deletes the pods that apply created.
+func (m *Manager) undoApply(ctx context.Context, d, prev *appsv1.Deployment, created []string) {
+	if prev != nil {
+		_ = m.saveDeployment(prev)
+	} else {
+		_ = m.store.Delete(store.Deployments, d.Namespace, d.Name)
+	}
+	for _, name := range created {
+		_ = m.pods.DeletePod(ctx, d.Namespace, name, 0)
+	}
+	if prev != nil {
+		_, _ = m.rollout(ctx, prev, false) // top the old template's pods up again
+	}
+}
+
+func setAnnotation(o *metav1.ObjectMeta, k, v string) {
+	if v == "" {
+		return
+	}
+	if o.Annotations == nil {
+		o.Annotations = map[string]string{}
+	}
+	o.Annotations[k] = v
 }
 
 // lockDeployment serialises apply and delete of one Deployment across
@@ -146,6 +163,10 @@ func validateDeployment(d *appsv1.Deployment) error {
 	}
 	if sel.Empty() || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
 		return fmt.Errorf("%w: deployment %s: spec.selector does not match spec.template.metadata.labels", sandbox.ErrInvalidPod, d.Name)
+	}
+	if rp := d.Spec.Template.Spec.RestartPolicy; rp != "" && rp != corev1.RestartPolicyAlways {
+		// The API server's validation: a Deployment's pods run for ever.
+		return fmt.Errorf("%w: deployment %s: spec.template.spec.restartPolicy: Unsupported value: %q: supported values: \"Always\"", sandbox.ErrInvalidPod, d.Name, rp)
 	}
 	if d.Spec.Replicas != nil && (*d.Spec.Replicas < 0 || *d.Spec.Replicas > 100) {
 		return fmt.Errorf("%w: deployment %s: spec.replicas %d must be between 0 and 100", sandbox.ErrInvalidPod, d.Name, *d.Spec.Replicas)

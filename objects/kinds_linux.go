@@ -193,11 +193,20 @@ func (m *Manager) Delete(ctx context.Context, namespace string, refs []Ref, o De
 // deletePod deletes a pod with its own grace period unless grace is given.
 func (m *Manager) deletePod(ctx context.Context, namespace, name string, grace *time.Duration) error {
 	g := 30 * time.Second
+	owned := false
 	if st, err := m.pods.Get(ctx, namespace, name); err == nil {
 		g = sandbox.GracePeriod(&st.Pod)
+		owned = st.Pod.Annotations[AnnotationDeployment] != ""
 	}
 	if grace != nil {
 		g = *grace
 	}
-	return m.pods.DeletePod(ctx, namespace, name, g)
+	if err := m.pods.DeletePod(ctx, namespace, name, g); err != nil {
+		return err
+	}
+	if owned {
+		// Its Deployment replaces it: the node agent runs the controller.
+		m.pods.EnsureAgent()
+	}
+	return nil
 }

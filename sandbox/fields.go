@@ -581,20 +581,22 @@ func containerFields(p string, init bool) []Field {
 
 func deploymentFields() []Field {
 	return []Field{
-		supported("deployment.spec.replicas", "How many pods to run (default 1).", "Created (or removed) by 'podsim apply'; 0 to 100."),
+		supported("deployment.spec.replicas", "How many pods to run (default 1).",
+			"Kept by the node agent's Deployment controller: a pod deleted or lost in a crash is replaced (ReplicaSet behaviour); scaled by 'podsim apply'; 0 to 100."),
 		supported("deployment.spec.selector", "Which pods the Deployment owns; must match the template's labels.", "Checked against the template's labels."),
 		supported("deployment.spec.template", "The pod template; every pod.spec field applies as for a pod (see 'podsim explain pod.spec').",
-			"Pods are named <deployment>-<pod-template-hash>-<suffix>, like the ReplicaSet controller's."),
+			"Pods are named <deployment>-<pod-template-hash>-<suffix>, like the ReplicaSet controller's; restartPolicy must be Always, as the API server requires."),
 		supported("deployment.spec.strategy", "How a changed template replaces the old pods.", "See its fields."),
-		refused("deployment.spec.strategy.type", "RollingUpdate (default: new pods while old ones still serve) or Recreate (all old pods are removed before new ones start).",
-			"strategy.type Recreate is not supported: podsim starts the new pods before it removes the old ones (RollingUpdate): remove it", "RollingUpdate"),
-		warned("deployment.spec.strategy.rollingUpdate", "maxSurge and maxUnavailable: how many pods above and below replicas a rollout may use.",
-			"strategy.rollingUpdate is ignored: podsim starts every new pod, then removes the old ones (maxSurge 100%, maxUnavailable 0)"),
-		warned("deployment.spec.minReadySeconds", "Seconds a new pod must be ready before it counts as available.", "minReadySeconds is ignored: podsim removes old pods as soon as the new ones run"),
+		supported("deployment.spec.strategy.type", "RollingUpdate (default: new pods while old ones still serve) or Recreate (all old pods are removed before new ones start).",
+			"Both, as the Deployment controller does them; 'podsim apply' drives the rollout to the end, like 'kubectl apply' then 'kubectl rollout status'."),
+		supported("deployment.spec.strategy.rollingUpdate", "maxSurge and maxUnavailable: how many pods above and below replicas a rollout may use.",
+			"Honoured round by round (default 25% each; maxSurge rounds up, maxUnavailable down, and both 0 makes maxUnavailable 1, as the controller's ResolveFenceposts)."),
+		supported("deployment.spec.minReadySeconds", "Seconds a new pod must be ready before it counts as available.", "A new pod counts as available once ready and running this long; old pods go only as new ones become available."),
 		warned("deployment.spec.revisionHistoryLimit", "How many old ReplicaSets are kept for 'kubectl rollout undo'.", "revisionHistoryLimit is ignored: podsim keeps no old revisions (apply the old manifest to go back)"),
-		refused("deployment.spec.paused", "A paused Deployment does not roll out template changes.",
-			"paused is not supported: podsim would roll out the template at once: remove it", "false"),
-		warned("deployment.spec.progressDeadlineSeconds", "Seconds before a stalled rollout is reported as failed.", "progressDeadlineSeconds is ignored: 'podsim apply' fails at once when a pod cannot be built"),
+		supported("deployment.spec.paused", "A paused Deployment does not roll out template changes.",
+			"A paused Deployment keeps (and scales) the pods of the template it rolled out last; the new template is stored and rolled out when paused is set back to false."),
+		supported("deployment.spec.progressDeadlineSeconds", "Seconds before a stalled rollout is reported as failed (default 600).",
+			"'podsim apply' fails with ProgressDeadlineExceeded when new pods do not become available in time; the pods stay, and the agent's controller keeps trying, as on a cluster."),
 	}
 }
 

@@ -236,11 +236,11 @@ func TestDeploymentAndServiceFields(t *testing.T) {
 		check                   func() ([]string, error)
 	}{
 		{"deployment plain", "", "", func() ([]string, error) { return CheckDeploymentFields(dep("")) }},
-		{"strategy Recreate", `spec.strategy.type "Recreate": strategy.type Recreate is not supported`, "", func() ([]string, error) { return CheckDeploymentFields(dep("  strategy:\n    type: Recreate\n")) }},
-		{"strategy RollingUpdate", "", "deployment web: spec.strategy.rollingUpdate", func() ([]string, error) {
+		{"strategy Recreate", "", "", func() ([]string, error) { return CheckDeploymentFields(dep("  strategy:\n    type: Recreate\n")) }},
+		{"strategy RollingUpdate", "", "", func() ([]string, error) {
 			return CheckDeploymentFields(dep("  strategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxSurge: 1\n"))
 		}},
-		{"paused", "spec.paused: paused is not supported", "", func() ([]string, error) { return CheckDeploymentFields(dep("  paused: true\n")) }},
+		{"paused", "", "", func() ([]string, error) { return CheckDeploymentFields(dep("  paused: true\n")) }},
 		{"revisionHistoryLimit", "", "revisionHistoryLimit is ignored", func() ([]string, error) { return CheckDeploymentFields(dep("  revisionHistoryLimit: 3\n")) }},
 		{"service plain", "", "", func() ([]string, error) { return CheckServiceFields(svc("")) }},
 		{"clusterIP", `service web: spec.clusterIP "10.96.0.10": clusterIP is not supported`, "", func() ([]string, error) { return CheckServiceFields(svc("  clusterIP: 10.96.0.10\n")) }},

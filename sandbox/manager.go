@@ -77,6 +77,14 @@ func New(o Options) *Manager {
 	return m
 }
 
+// EnsureAgent starts the node agent if it is not running (objects whose
+// controller runs in the agent call it, e.g. a Deployment that lost a pod).
+func (m *Manager) EnsureAgent() {
+	if m.needAgent != nil {
+		m.needAgent()
+	}
+}
+
 // Client returns the containerd client (scenarios use it to read tasks).
 func (m *Manager) Client() *containerd.Client { return m.client }
 

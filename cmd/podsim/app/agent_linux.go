@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podsim/podsim/objects"
 	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
@@ -67,6 +69,10 @@ func newAgentCommand(e *env) *cobra.Command {
 			}
 			st := agentStatus{PID: os.Getpid(), Since: time.Now().UTC().Truncate(time.Second), Address: e.info.Address, Backoff: pol.Base}
 			logger.Printf("pid %d, containerd %s, back-off %s doubling to %s", st.PID, st.Address, pol.Base, pol.Max)
+			// kube-controller-manager's Deployment controller runs beside
+			// kubelet's loop; both take podsim's file locks, so they take
+			// turns with each other and with CLI commands.
+			go runDeploymentController(e.ctx, m, logger)
 			err = m.RunAgent(e.ctx, pol, logger.Printf, func(r sandbox.AgentReport) {
 				st.AgentReport = r
 				if err := runtime.WriteAgentStatus(runtime.Options{}, st); err != nil {
@@ -76,6 +82,12 @@ func newAgentCommand(e *env) *cobra.Command {
 			logger.Printf("exiting: %v", err)
 			return err
 		},
+	}
+}
+
+func runDeploymentController(ctx context.Context, m *sandbox.Manager, logger *log.Logger) {
+	if err := objects.New(m).RunDeploymentController(ctx, logger.Printf); err != nil {
+		logger.Printf("deployment controller: %v", err)
 	}
 }
 

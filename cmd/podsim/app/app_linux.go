@@ -163,7 +163,13 @@ func (e *env) objectManager() (*objects.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return objects.New(m), nil
+	om := objects.New(m)
+	// Deployments need the agent even when none of their pods is left
+	// (lost in a crash): its controller makes them again.
+	if _, running := runtime.AgentPID(runtime.Options{}); !running && !e.noAgent && om.HasDeployments() {
+		e.ensureAgent()
+	}
+	return om, nil
 }
 
 // ensureAgent starts the node agent (see agent.go) unless this command is
