@@ -46,7 +46,7 @@ func PodLimits(pod *corev1.Pod) cgroups.Limits {
 // whether every container, app and init alike, has a non-zero limit.
 func limitsDeclared(pod *corev1.Pod) (memory, cpu bool) {
 	memory, cpu = true, true
-	for _, c := range allContainers(pod) {
+	for _, c := range specContainers(pod) {
 		if c.Resources.Limits.Memory().IsZero() {
 			memory = false
 		}
