@@ -335,7 +335,7 @@ func refused(path, kube, podsim string, accept ...string) Field {
 
 // Shared text of the pod's and the containers' profile fields.
 const (
-	seccompText = "As kubelet and containerd's CRI do: RuntimeDefault is containerd's default profile (contrib/seccomp), Localhost the OCI JSON file localhostProfile names under /var/lib/podsim/seccomp (kubelet's <root-dir>/seccomp; a missing or unreadable file refuses the pod before anything is made), Unconfined none; privileged containers get none. Without a profile a container is Unconfined, kubelet 1.34's default (seccompDefault off)."
+	seccompText  = "As kubelet and containerd's CRI do: RuntimeDefault is containerd's default profile (contrib/seccomp), Localhost the OCI JSON file localhostProfile names under /var/lib/podsim/seccomp (kubelet's <root-dir>/seccomp; a missing or unreadable file refuses the pod before anything is made), Unconfined none; privileged containers get none. Without a profile a container is Unconfined, kubelet 1.34's default (seccompDefault off)."
 	appArmorText = "As kubelet and containerd's CRI do where the kernel has AppArmor (/sys/module/apparmor/parameters/enabled is Y) and containerd can load profiles (apparmor_parser): RuntimeDefault (also when unset, except privileged containers) is containerd's cri-containerd.apparmor.d profile (contrib/apparmor), Localhost a profile the host has loaded. Where the kernel has no AppArmor any profile but Unconfined is refused, as kubelet refuses such a pod; Unconfined always passes."
 )
 
