@@ -620,7 +620,7 @@ func serviceFields() []Field {
 		refused("service.spec.clusterIPs", "The Service's virtual IPs, one per IP family.",
 			"clusterIPs are not supported: podsim has no virtual IPs, its Services are headless: remove them or set [None]", "None"),
 		refused("service.spec.type", "ClusterIP (default), NodePort, LoadBalancer or ExternalName.",
-			"type is not supported "+outside+" (use ClusterIP)", "ClusterIP"),
+			"this type is not supported: podsim opens no node ports and makes no load balancers "+outside+", and its Services name pods only (no CNAME for ExternalName): remove type (ClusterIP, the default, is what podsim gives: the names resolve to the selected pods' IPs)", "ClusterIP"),
 		refused("service.spec.externalIPs", "Node IPs on which kube-proxy also accepts the Service's traffic.", "externalIPs are not supported "+outside+": remove them"),
 		refused("service.spec.sessionAffinity", "ClientIP sends each client to the same pod.",
 			"sessionAffinity ClientIP is not supported: each client's resolver picks among the pod IPs itself: remove it (None is what podsim does)", "None"),
