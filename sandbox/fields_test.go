@@ -258,7 +258,7 @@ func TestDeploymentAndServiceFields(t *testing.T) {
 		{"clusterIP", `service web: spec.clusterIP "10.96.0.10": clusterIP is not supported`, "", func() ([]string, error) { return CheckServiceFields(svc("  clusterIP: 10.96.0.10\n")) }},
 		{"clusterIP None", "", "", func() ([]string, error) { return CheckServiceFields(svc("  clusterIP: None\n")) }},
 		{"sessionAffinity", "spec.sessionAffinity \"ClientIP\"", "", func() ([]string, error) { return CheckServiceFields(svc("  sessionAffinity: ClientIP\n")) }},
-		{"NodePort", `spec.type "NodePort": type is not supported (podsim never exposes pods outside the machine)`, "", func() ([]string, error) { return CheckServiceFields(svc("  type: NodePort\n")) }},
+		{"NodePort", `spec.type "NodePort": this type is not supported: podsim opens no node ports`, "", func() ([]string, error) { return CheckServiceFields(svc("  type: NodePort\n")) }},
 		{"LoadBalancer", `spec.type "LoadBalancer"`, "", func() ([]string, error) { return CheckServiceFields(svc("  type: LoadBalancer\n")) }},
 		{"ClusterIP type", "", "", func() ([]string, error) { return CheckServiceFields(svc("  type: ClusterIP\n")) }},
 	} {
