@@ -614,7 +614,7 @@ func ComparePod(ctx context.Context, o CompareOptions) (_ *CompareResult, err er
 
 	// CRI.
 	o.Progress("building pod " + pod.Name + " through CRI (crictl runp, create, start)")
-	cs := &CRISystem{S: cri, DNS: HostDNS(pod.Namespace), KubeHosts: true, MemTotal: sandbox.HostMemoryBytes()}
+	cs := &CRISystem{S: cri, DNS: PodDNS(pod), KubeHosts: true, MemTotal: sandbox.HostMemoryBytes()}
 	h, err := cs.CreatePod(ctx, pod)
 	if err != nil {
 		return nil, fmt.Errorf("CRI: %w", err)

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -546,21 +545,21 @@ func newUID() string {
 }
 
 // HostDNS is the DNS config kubelet would give a pod in namespace ns with
-// dnsPolicy ClusterFirst and no cluster DNS: the cluster search path and
-// the host's non-loopback nameservers — what podsim writes into resolv.conf.
+// dnsPolicy ClusterFirst and no dnsConfig: what podsim writes into resolv.conf.
 func HostDNS(ns string) *CRIDNSConfig {
-	d := &CRIDNSConfig{Searches: []string{ns + ".svc.cluster.local", "svc.cluster.local", "cluster.local"}, Options: []string{"ndots:5"}}
-	if f, err := os.Open("/etc/resolv.conf"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fl := strings.Fields(sc.Text())
-			if len(fl) == 2 && fl[0] == "nameserver" {
-				if ip := net.ParseIP(fl[1]); ip != nil && !ip.IsLoopback() {
-					d.Servers = append(d.Servers, ip.String())
-				}
-			}
-		}
+	pod := &corev1.Pod{}
+	pod.Namespace = ns
+	return PodDNS(pod)
+}
+
+// PodDNS is the DNS config kubelet gives this pod (its dnsPolicy and
+// dnsConfig), computed as podsim computes it (sandbox.PodDNS).
+func PodDNS(pod *corev1.Pod) *CRIDNSConfig {
+	var node sandbox.DNSConfig
+	if f, err := os.Open(sandbox.NodeResolvConf()); err == nil {
+		node = sandbox.ReadResolvConf(f)
 		f.Close()
 	}
-	return d
+	c, _ := sandbox.PodDNS(pod, node)
+	return &CRIDNSConfig{Servers: c.Servers, Searches: c.Searches, Options: c.Options}
 }

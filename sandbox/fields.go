@@ -333,6 +333,12 @@ func refused(path, kube, podsim string, accept ...string) Field {
 	return Field{Path: path, Status: FieldRefused, Kubernetes: kube, Podsim: podsim, Accept: accept}
 }
 
+// Shared text of the pod's and the containers' profile fields.
+const (
+	seccompText  = "As kubelet and containerd's CRI do: RuntimeDefault is containerd's default profile (contrib/seccomp), Localhost the OCI JSON file localhostProfile names under /var/lib/podsim/seccomp (kubelet's <root-dir>/seccomp; a missing or unreadable file refuses the pod before anything is made), Unconfined none; privileged containers get none. Without a profile a container is Unconfined, kubelet 1.34's default (seccompDefault off)."
+	appArmorText = "As kubelet and containerd's CRI do where the kernel has AppArmor (/sys/module/apparmor/parameters/enabled is Y) and containerd can load profiles (apparmor_parser): RuntimeDefault (also when unset, except privileged containers) is containerd's cri-containerd.apparmor.d profile (contrib/apparmor), Localhost a profile the host has loaded. Where the kernel has no AppArmor any profile but Unconfined is refused, as kubelet refuses such a pod; Unconfined always passes."
+)
+
 const (
 	noScheduler = "is ignored: podsim has one node and no scheduler, every pod runs on it"
 	noAgent     = "podsim's node agent restarts containers but does not do this yet"
@@ -362,8 +368,8 @@ func fieldTable() []Field {
 			"Honoured by 'podsim delete'; a PID 1 without a SIGTERM handler gets SIGKILL at once, since the kernel drops the SIGTERM."),
 		refused("pod.spec.activeDeadlineSeconds", "Seconds after which kubelet kills a running pod (reason DeadlineExceeded).",
 			"activeDeadlineSeconds is not supported: "+noAgent+", so the pod would run past its deadline: remove it and delete the pod yourself"),
-		warned("pod.spec.dnsPolicy", "Where resolv.conf comes from: ClusterFirst (the cluster DNS, the default), Default (the node's), ClusterFirstWithHostNet, None (only dnsConfig).",
-			"dnsPolicy is not applied: podsim always writes a ClusterFirst-like resolv.conf (the namespace's cluster search path, the host's nameservers) and resolves Services through /etc/hosts", "ClusterFirst", "ClusterFirstWithHostNet"),
+		supported("pod.spec.dnsPolicy", "Where resolv.conf comes from: ClusterFirst (the cluster DNS, the default), Default (the node's), ClusterFirstWithHostNet, None (only dnsConfig).",
+			"As kubelet's GetPodDNS, from the node's resolv.conf (/run/systemd/resolve/resolv.conf if systemd-resolved keeps one, else /etc/resolv.conf): Default copies it; None starts empty; ClusterFirst writes the cluster search path (<ns>.svc.cluster.local svc.cluster.local cluster.local, then the node's), ndots:5 and, as there is no cluster DNS server (Services resolve through /etc/hosts), the node's non-loopback nameservers in its place; on a hostNetwork pod ClusterFirst is Default unless it says ClusterFirstWithHostNet."),
 		warned("pod.spec.nodeSelector", "Labels a node must have to run the pod.", "nodeSelector "+noScheduler),
 		warned("pod.spec.serviceAccountName", "The ServiceAccount whose identity the pod runs with; its token is mounted into the containers.",
 			"serviceAccountName is ignored: there is no API server, so no token is mounted"),
@@ -392,8 +398,8 @@ func fieldTable() []Field {
 			"As kubelet does: a '# Entries added by HostAliases.' section at the end of the pod's /etc/hosts (also for hostNetwork pods); IPs are checked."),
 		warned("pod.spec.priorityClassName", "The PriorityClass deciding the pod's priority for scheduling and preemption.", "priorityClassName "+noScheduler),
 		warned("pod.spec.priority", "The pod's priority, filled in from priorityClassName.", "priority "+noScheduler),
-		refused("pod.spec.dnsConfig", "Nameservers, search domains and options merged into (or, with dnsPolicy None, making up) the pod's resolv.conf.",
-			"dnsConfig is not supported yet: podsim's resolv.conf would lack these settings: remove it"),
+		supported("pod.spec.dnsConfig", "Nameservers, search domains and options merged into (or, with dnsPolicy None, making up) the pod's resolv.conf.",
+			"Merged as kubelet does: nameservers and searches appended without duplicates, options overriding by name; the API server's limits are errors (3 nameservers, which must be IPs; 32 search domains and 2048 characters; None needs a nameserver); kubelet's cuts of the merged file (3 nameservers, 32 domains, 2048 characters) are warnings and DNSConfigForming events."),
 		warned("pod.spec.readinessGates", "Extra conditions, set by other controllers, that must hold before the pod counts as ready.",
 			"readinessGates are ignored: no controller sets them here, and podsim counts a running pod as ready"),
 		refused("pod.spec.runtimeClassName", "Runs the pod with another container runtime handler (gVisor, Kata, ...), chosen through a RuntimeClass.",
@@ -401,7 +407,8 @@ func fieldTable() []Field {
 		warned("pod.spec.enableServiceLinks", "Whether kubelet injects the Docker-link variables (<SVC>_SERVICE_HOST, <SVC>_PORT, ...) of the namespace's Services; true when unset.",
 			"enableServiceLinks is ignored: podsim injects no service variables (there is no ClusterIP to point them at): use the Service's name (false is what podsim does)", "false"),
 		warned("pod.spec.preemptionPolicy", "Whether the pod may preempt lower-priority pods.", "preemptionPolicy "+noScheduler),
-		warned("pod.spec.overhead", "Resources the RuntimeClass adds to the pod's cgroup and scheduling.", "overhead is ignored: podsim sizes the pod cgroup from its containers only"),
+		supported("pod.spec.overhead", "Resources the RuntimeClass adds to the pod's cgroup and scheduling (admission copies them into the pod).",
+			"As kubelet does: added to the pod cgroup's CPU requests (cpu.shares) and to each pod limit that is set (memory limit, CFS quota)."),
 		warned("pod.spec.topologySpreadConstraints", "How to spread pods across zones and nodes.", "topologySpreadConstraints "+noScheduler),
 		supported("pod.spec.setHostnameAsFQDN", "The UTS hostname becomes the pod's FQDN (needs hostname and subdomain).",
 			"As kubelet does: the UTS hostname is the FQDN when the pod has a subdomain (refused when it is longer than 64 characters, as kubelet refuses it)."),
@@ -414,7 +421,7 @@ func fieldTable() []Field {
 		refused("pod.spec.resourceClaims", "Dynamic Resource Allocation claims (devices) the pod's containers use.",
 			"resourceClaims are not supported: podsim has no resource drivers: remove them"),
 		refused("pod.spec.resources", "Pod-level requests and limits, shared by all containers (kubelet sizes the pod cgroup from them).",
-			"pod-level resources are not supported yet: podsim sizes the pod cgroup from the containers' resources: set them per container"),
+			"pod-level resources are not supported yet (kubelet 1.34's PodLevelResources would size the pod cgroup, QoS class and oom_score_adj from them): set requests and limits per container; podsim sizes the pod cgroup from them as kubelet does"),
 		refused("pod.spec.hostnameOverride", "The pod's hostname, overriding hostname and subdomain (alpha).",
 			"hostnameOverride is not supported: the UTS hostname is the pod name: remove it"),
 		warned("pod.spec.schedulingGroup", "The workload group the scheduler places the pod with (alpha).", "schedulingGroup "+noScheduler),
@@ -437,9 +444,8 @@ func fieldTable() []Field {
 			"Set in the pod's net/ipc namespaces as CRI does; a sysctl that is not namespaced (it would change the whole node) is refused."),
 		refused("pod.spec.securityContext.fsGroupChangePolicy", "When kubelet changes the volumes' ownership to fsGroup: Always or OnRootMismatch.",
 			"fsGroupChangePolicy is not supported: podsim does not change volume ownership (no fsGroup): remove it"),
-		warned("pod.spec.securityContext.seccompProfile", "The seccomp filter for every container: RuntimeDefault, Localhost or Unconfined.",
-			"securityContext.seccompProfile is ignored: podsim's containers run without a seccomp filter (Unconfined)"),
-		warned("pod.spec.securityContext.appArmorProfile", "The AppArmor profile for every container.", "securityContext.appArmorProfile is ignored: podsim applies no AppArmor profile"),
+		supported("pod.spec.securityContext.seccompProfile", "The seccomp filter for every container that sets none: RuntimeDefault, Localhost or Unconfined.", seccompText),
+		supported("pod.spec.securityContext.appArmorProfile", "The AppArmor profile for every container that sets none.", appArmorText),
 		warned("pod.spec.securityContext.seLinuxChangePolicy", "How volumes get their SELinux label: MountOption or Recursive.", "securityContext.seLinuxChangePolicy is ignored: podsim applies no SELinux labels"),
 
 		// Volume sources.
@@ -572,10 +578,10 @@ func containerFields(p string, init bool) []Field {
 			"Checked as kubelet does, before anything of the pod is made: the effective runAsUser if set (uid 0 is refused), else the image's USER (root or empty is refused: \"container has runAsNonRoot and image will run as root\"; a non-numeric USER cannot be verified and is refused too)."),
 		supported(p+".securityContext.readOnlyRootFilesystem", "The container's root filesystem is read-only.", "As CRI does."),
 		supported(p+".securityContext.allowPrivilegeEscalation", "false sets no_new_privs on the process.", "As CRI does: no_new_privs only with false."),
-		warned(p+".securityContext.procMount", "Default (masked /proc paths) or Unmasked.", "securityContext.procMount is ignored: /proc is always masked as Default", "Default"),
-		warned(p+".securityContext.seccompProfile", "The container's seccomp filter: RuntimeDefault, Localhost or Unconfined.",
-			"securityContext.seccompProfile is ignored: podsim's containers run without a seccomp filter (Unconfined)"),
-		warned(p+".securityContext.appArmorProfile", "The container's AppArmor profile.", "securityContext.appArmorProfile is ignored: podsim applies no AppArmor profile"),
+		supported(p+".securityContext.procMount", "Default (kubelet's masked and read-only /proc paths) or Unmasked (none; only with hostUsers: false).",
+			"As kubelet and CRI do: Default masks kubelet's paths; Unmasked passes no masked or read-only paths and, as the API server requires, is refused unless spec.hostUsers is false."),
+		supported(p+".securityContext.seccompProfile", "The container's seccomp filter, over the pod's: RuntimeDefault, Localhost or Unconfined.", seccompText),
+		supported(p+".securityContext.appArmorProfile", "The container's AppArmor profile, over the pod's (and over the deprecated container.apparmor.security.beta.kubernetes.io/<name> annotation, which podsim reads too).", appArmorText),
 	}
 }
 
@@ -616,7 +622,7 @@ func serviceFields() []Field {
 		refused("service.spec.clusterIPs", "The Service's virtual IPs, one per IP family.",
 			"clusterIPs are not supported: podsim has no virtual IPs, its Services are headless: remove them or set [None]", "None"),
 		refused("service.spec.type", "ClusterIP (default), NodePort, LoadBalancer or ExternalName.",
-			"type is not supported "+outside+" (use ClusterIP)", "ClusterIP"),
+			"this type is not supported: podsim opens no node ports and makes no load balancers "+outside+", and its Services name pods only (no CNAME for ExternalName): remove type (ClusterIP, the default, is what podsim gives: the names resolve to the selected pods' IPs)", "ClusterIP"),
 		refused("service.spec.externalIPs", "Node IPs on which kube-proxy also accepts the Service's traffic.", "externalIPs are not supported "+outside+": remove them"),
 		refused("service.spec.sessionAffinity", "ClientIP sends each client to the same pod.",
 			"sessionAffinity ClientIP is not supported: each client's resolver picks among the pod IPs itself: remove it (None is what podsim does)", "None"),

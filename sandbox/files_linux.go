@@ -1,15 +1,14 @@
 package sandbox
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"github.com/moby/sys/mountinfo"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/moby/sys/mountinfo"
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
@@ -19,7 +18,7 @@ import (
 // file gets the pod's own line from refreshHostsOf once CNI gave one.
 func (m *Manager) writePodFiles(id string, pod *corev1.Pod) (podFiles, error) {
 	f := m.podFilesOf(id, pod)
-	name, namespace := PodHostname(pod, m.node.Hostname), pod.Namespace
+	name := PodHostname(pod, m.node.Hostname)
 	hosts := podHostsBase(pod, "")
 	if err := os.WriteFile(f.Hosts, []byte(hosts), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod hosts file: %w", err)
@@ -27,7 +26,7 @@ func (m *Manager) writePodFiles(id string, pod *corev1.Pod) (podFiles, error) {
 	if err := os.WriteFile(f.Hostname, []byte(name+"\n"), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod hostname file: %w", err)
 	}
-	if err := os.WriteFile(f.Resolv, []byte(resolvConf(namespace)), 0o644); err != nil {
+	if err := os.WriteFile(f.Resolv, []byte(m.podResolvConf(id, pod)), 0o644); err != nil {
 		return f, fmt.Errorf("writing pod resolv.conf: %w", err)
 	}
 	// The pod's run dir holds secret volumes: only root may look in.
@@ -65,26 +64,21 @@ func (m *Manager) podFilesOf(id string, pod *corev1.Pod) podFiles {
 	return f
 }
 
-// resolvConf gives pods the search path of a cluster namespace and the
-// host's non-loopback nameservers (a loopback resolver such as
-// 127.0.0.53 is unreachable from inside the pod's network namespace).
-func resolvConf(namespace string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "search %s.svc.cluster.local svc.cluster.local cluster.local\n", namespace)
-	if f, err := os.Open("/etc/resolv.conf"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) == 2 && fields[0] == "nameserver" {
-				if ip := net.ParseIP(fields[1]); ip != nil && !ip.IsLoopback() {
-					fmt.Fprintf(&b, "nameserver %s\n", ip)
-				}
-			}
-		}
+// podResolvConf is the pod's resolv.conf (PodDNS) from the node's
+// resolver configuration; kubelet's DNSConfigForming warnings go to the
+// user and into the pod's events, as kubelet records them.
+func (m *Manager) podResolvConf(id string, pod *corev1.Pod) string {
+	var node DNSConfig
+	if f, err := os.Open(NodeResolvConf()); err == nil {
+		node = ReadResolvConf(f)
 		f.Close()
 	}
-	b.WriteString("options ndots:5\n")
-	return b.String()
+	c, warns := PodDNS(pod, node)
+	for _, w := range warns {
+		m.warn(fmt.Sprintf("pod %s: DNSConfigForming: %s", pod.Name, w))
+		m.Eventf(id, "Warning", "DNSConfigForming", "", "%s", w)
+	}
+	return c.String()
 }
 
 // removePodDirs unmounts every mount below the pod's run dir (shm, memory

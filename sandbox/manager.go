@@ -65,6 +65,7 @@ func New(o Options) *Manager {
 		store: store.New(o.Paths.State, o.Paths.Run), logger: o.LoggerPath,
 		trace: o.Trace, progress: o.Progress, warn: o.Warn, needAgent: o.NeedAgent,
 		node: readNodeConfig()}
+	m.node.Security.SeccompRoot = o.Paths.SeccompRoot()
 	if m.trace == nil {
 		m.trace = func(Event) {}
 	}

@@ -9,7 +9,7 @@ import (
 // readNodeConfig reads the host facts every spec depends on, once.
 func readNodeConfig() nodeConfig {
 	return nodeConfig{Unified: cg.Mode() == cg.Unified, OOMFloor: oomFloor(), MemCapacity: HostMemoryBytes(),
-		MaskedPaths: NodeMaskedPaths(), Hostname: hostname()}
+		MaskedPaths: NodeMaskedPaths(), Hostname: hostname(), Security: readSecurityNode()}
 }
 
 func hostname() string {

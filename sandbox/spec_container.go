@@ -75,6 +75,7 @@ func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 		oci.WithNewPrivileges,
 	}
 	opts = append(opts, withSecurityContext(c.Pod.Spec.SecurityContext, ctr.SecurityContext, c.Image.User)...)
+	opts = append(opts, withSecurityProfiles(c.Pod, ctr, c.Node.Security)...)
 	if c.TTY {
 		opts = append(opts, oci.WithTTY, oci.WithEnv([]string{"TERM=xterm"}))
 	}

@@ -26,6 +26,8 @@ type nodeConfig struct {
 	MaskedPaths []string
 	// Hostname is the node's hostname, which hostNetwork pods keep.
 	Hostname string
+	// Security: the seccomp profile root and the host's AppArmor.
+	Security securityNode
 }
 
 // sandboxConfig is everything the pause container's spec depends on: what

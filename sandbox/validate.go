@@ -39,6 +39,8 @@ func (v *validator) warn(format string, a ...any) {
 func (v *validator) run() {
 	v.checkMeta()
 	v.checkPodSpec()
+	v.checkDNS()
+	v.checkSecurityProfiles()
 	vols := v.checkVolumes()
 	names := map[string]bool{}
 	for i := range v.pod.Spec.InitContainers {

@@ -14,7 +14,7 @@ import (
 // regenerate them with 'go run ./cmd/podsim docs' after changing a
 // command's flags or help or the field table (TestDocsUpToDate checks).
 func newDocsCommand() *cobra.Command {
-	var dir, fields string
+	var dir, fields, readme string
 	cmd := &cobra.Command{
 		Use:    "docs",
 		Short:  "Write the CLI reference (Markdown, one page per command) into a directory",
@@ -33,11 +33,17 @@ func newDocsCommand() *cobra.Command {
 			if err := os.WriteFile(fields, []byte(fieldsMarkdown()), 0o644); err != nil {
 				return err
 			}
+			if readme != "" {
+				if err := updateReadme(readme); err != nil {
+					return err
+				}
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "CLI reference written to %s (start at %s/podsim.md), field table to %s\n", dir, dir, fields)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "docs/cli", "directory to write the Markdown pages to")
 	cmd.Flags().StringVar(&fields, "fields", "docs/fields.md", "file to write the field table to")
+	cmd.Flags().StringVar(&readme, "readme", "README.md", "README whose field-differences block to regenerate (\"\": none)")
 	return cmd
 }

@@ -13,7 +13,7 @@ import (
 func TestDocsCommand(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	if code := Run(context.Background(), []string{"docs", "--dir", dir, "--fields", filepath.Join(dir, "fields.md")}, nil, &out, &errOut); code != 0 {
+	if code := Run(context.Background(), []string{"docs", "--dir", dir, "--fields", filepath.Join(dir, "fields.md"), "--readme", ""}, nil, &out, &errOut); code != 0 {
 		t.Fatalf("podsim docs: exit %d: %s", code, errOut.String())
 	}
 	for _, page := range []string{"podsim.md", "podsim_apply.md", "podsim_tour.md", "podsim_inspect.md", "podsim_wait.md", "podsim_system_status.md"} {
@@ -44,7 +44,7 @@ func TestDocsUpToDate(t *testing.T) {
 	dir := t.TempDir()
 	cli, fields := filepath.Join(dir, "cli"), filepath.Join(dir, "fields.md")
 	var out, errOut bytes.Buffer
-	if code := Run(context.Background(), []string{"docs", "--dir", cli, "--fields", fields}, nil, &out, &errOut); code != 0 {
+	if code := Run(context.Background(), []string{"docs", "--dir", cli, "--fields", fields, "--readme", ""}, nil, &out, &errOut); code != 0 {
 		t.Fatalf("podsim docs: exit %d: %s", code, errOut.String())
 	}
 	const fix = "regenerate with 'go run ./cmd/podsim docs' at the repository's root"
