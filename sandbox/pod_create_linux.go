@@ -168,6 +168,11 @@ func (m *Manager) admitPod(pod *corev1.Pod) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
+	if HostUsersOff(&pod.Spec) {
+		if err := UserNSHostSupport(); err != nil {
+			return nil, fmt.Errorf("pod %s: %w", pod.Name, err)
+		}
+	}
 	for _, c := range allContainers(pod) {
 		if _, err := m.images.Lookup(c.Image); err != nil {
 			return nil, fmt.Errorf("pod %s, container %s: %w", pod.Name, c.Name, err)
