@@ -197,6 +197,12 @@ func TranslateToCRI(pod *corev1.Pod, o CRIOptions) (*CRIPod, error) {
 		ns = "default"
 	}
 	spec := &pod.Spec
+	if spec.HostUsers != nil && !*spec.HostUsers {
+		// Needs CRI's NamespaceOption.userns_options (cri-api 0.26), first
+		// acted on by containerd 1.7; Debian 12's containerd 1.6.20 would
+		// build the pod in the host's user namespace without a word.
+		return nil, fmt.Errorf("pod %s: hostUsers: false cannot be compared: the CRI side would need containerd >= 1.7 (user namespaces in CRI), and this host's containerd CRI plugin has none (see docs/fidelity.md)", pod.Name)
+	}
 	nsOpt := &CRINamespaceOption{Network: NSModePod, PID: NSModeContainer, IPC: NSModePod}
 	if spec.ShareProcessNamespace != nil && *spec.ShareProcessNamespace {
 		nsOpt.PID = NSModePod

@@ -232,7 +232,9 @@ func snapshot(t *testing.T) []string {
 			// container snapshots are named after their containers.
 			var keep []string
 			for i, l := range strings.Split(run(t, "ctr", "-a", addr, "-n", "podsim", what, "ls"), "\n") {
-				if f := strings.Fields(l); i > 0 && len(f) > 0 && !strings.HasPrefix(f[0], "sha256:") {
+				// ...except a hostUsers: false pod's chowned copy of an
+				// image (sha256:<chain>-<hostID>-<hostID>), which is the pod's.
+				if f := strings.Fields(l); i > 0 && len(f) > 0 && (!strings.HasPrefix(f[0], "sha256:") || remappedRE.MatchString(f[0])) {
 					keep = append(keep, f[0])
 				}
 			}
@@ -254,6 +256,10 @@ func snapshot(t *testing.T) []string {
 	sort.Strings(items)
 	return items
 }
+
+// remappedRE matches the name of the chowned image copy containerd's
+// client makes for a user namespace's host ID.
+var remappedRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}-(\d+)-(\d+)$`)
 
 // checkNoLeaks registers a cleanup that fails the test if the test left
 // anything podsim made: what is there after the test's own cleanups ran

@@ -15,3 +15,5 @@ func Of(pid int) (map[string]ID, error)    { return nil, ErrNotLinux }
 func Read(path, typ string) (ID, error)    { return ID{}, ErrNotLinux }
 
 func ListeningTCP(pid int) ([]string, error) { return nil, ErrNotLinux }
+
+func PinNetNSOf(name, nsPath string) (string, error) { return "", ErrNotLinux }

@@ -43,6 +43,9 @@ func DOT(w io.Writer, p *Pod) error {
 		if n.Type == "net" && p.NetNSPin != "" {
 			line += "  pinned at " + p.NetNSPin
 		}
+		if n.Type == "user" && p.UserMap != "" {
+			line += "  hostUsers: false, " + p.UserMap
+		}
 		shared = append(shared, line)
 	}
 	ln(3, "label=%s; style=filled; fillcolor=\"#dbeafe\";", dotQ(strings.Join(shared, "\n")))

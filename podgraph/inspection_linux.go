@@ -32,6 +32,9 @@ func FromInspection(in *sandbox.Inspection, o Options) *Pod {
 		IP: rec.IP, MAC: rec.MAC, Veth: rec.HostIf, Bridge: rec.Bridge,
 		HostNetwork: spec.HostNetwork, HostWhy: map[string]string{},
 	}
+	if u := rec.UserNS; u != nil {
+		p.UserMap = fmt.Sprintf("uids 0-%d -> host %s", u.Length-1, u.Range())
+	}
 	for _, t := range []string{"net", "ipc", "uts", "pid"} {
 		if why := sandbox.HostReason(&spec, t); why != "" {
 			p.HostWhy[t] = why

@@ -88,10 +88,13 @@ type Pod struct {
 	// "net": "hostNetwork: true".
 	HostWhy     map[string]string
 	HostNetwork bool // no network namespace of its own: IP is the node's
-	Pause       Container
-	Init        []Container
-	Containers  []Container
-	Volumes     []Volume
+	// UserMap is the pod's uid mapping with hostUsers: false ("0-65535 ->
+	// host 2147483648-2147549183"), "" when the pod uses the host's IDs.
+	UserMap    string
+	Pause      Container
+	Init       []Container
+	Containers []Container
+	Volumes    []Volume
 }
 
 // All returns the pause container, the init containers and the app

@@ -224,6 +224,10 @@ func SVG(w io.Writer, p *Pod) error {
 			t = n.String() + "  UTS: hostname " + p.Name
 		case "pid":
 			t += " (shareProcessNamespace)"
+		case "user":
+			if p.UserMap != "" {
+				t += " (hostUsers: false): " + p.UserMap
+			}
 		}
 		nsHead = append(nsHead, line{text: t})
 	}

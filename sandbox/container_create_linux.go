@@ -64,14 +64,14 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 	}
 	opts, err := containerSpecOpts(containerConfig{ID: id, SandboxID: rec.ID, Pod: &rec.Pod, Container: specC, Image: img.cfg,
 		PausePID: cc.pausePID, TargetPID: target.PID, Cgroup: rec.Cgroup, Mounts: podMounts(run.files, cc.volumes),
-		TerminationLog: termLog, TTY: attach != nil && attach.io.TTY, Node: m.node})
+		TerminationLog: termLog, TTY: attach != nil && attach.io.TTY, Node: m.node, UserNS: rec.UserNS})
 	if err != nil {
 		return fail(err)
 	}
 	ctr, err := m.client.NewContainer(ctx, id,
 		containerd.WithImage(img.img),
 		containerd.WithSnapshotter(runtime.Snapshotter),
-		containerd.WithNewSnapshot(id, img.img),
+		containerd.WithNewSnapshot(id, img.img, userNSSnapshotOpts(rec.UserNS)...),
 		containerd.WithRuntime(runtime.RuntimeName, nil),
 		containerd.WithContainerLabels(containerLabels(rec.ID, c.Name)),
 		containerd.WithNewSpec(opts...),

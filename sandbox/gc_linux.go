@@ -132,6 +132,7 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 	if err := m.gcIngests(ctx, add, held); err != nil {
 		return nil, rep, err
 	}
+	m.gcRemappedSnapshots(ctx, add) // hostUsers: false rootfs copies no pod holds
 	gcNetNSPins(add)
 	m.gcPodFiles(add)
 	gcCgroups(add)

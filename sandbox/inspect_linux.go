@@ -27,6 +27,9 @@ type NSRow struct {
 	NS     map[string]namespaces.ID
 	Err    string
 	Target string // an ephemeral container's --target, whose PID namespace it joined
+	// UIDMap is /proc/<pid>/uid_map: how the kernel translates the
+	// process's uids (the pod's range with hostUsers: false).
+	UIDMap string
 }
 
 // Relation says how a row's namespace relates to the pod: "pause" for the
@@ -92,6 +95,8 @@ func (m *Manager) Inspect(ctx context.Context, namespace, name string) (*Inspect
 			row.Err = c.Status
 		} else if row.NS, err = namespaces.Of(int(c.PID)); err != nil {
 			row.Err = err.Error()
+		} else {
+			row.UIDMap, _ = ReadIDMap(int(c.PID), "uid_map")
 		}
 		in.Rows = append(in.Rows, row)
 	}

@@ -57,6 +57,7 @@ func (m *Manager) Inventory(ctx context.Context, bridge string) ([]string, error
 		}
 	}
 	m.inventoryPaths(add)
+	m.inventoryUserNS(ctx, add) // ID ranges and rootfs copies of hostUsers: false pods
 	for _, p := range listPodsimProcs() {
 		add("process", p.String())
 	}

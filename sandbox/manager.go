@@ -115,6 +115,8 @@ type Record struct {
 	// Containers keeps what outlives one attempt of each app container,
 	// by name: kubelet's restart count, last state and back-off.
 	Containers map[string]*ContainerRecord `json:"containers,omitempty"`
+	// UserNS is the pod's host ID range with hostUsers: false (userns.go).
+	UserNS *UserNamespace `json:"userNamespace,omitempty"`
 }
 
 // ContainerRecord is what the pod keeps of an app container across its

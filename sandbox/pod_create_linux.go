@@ -171,6 +171,11 @@ func (m *Manager) admitPod(pod *corev1.Pod) (*corev1.Pod, error) {
 	if err := checkHostSecurity(pod, m.node.Security); err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidPod, pod.Name, err)
 	}
+	if HostUsersOff(&pod.Spec) {
+		if err := UserNSHostSupport(); err != nil {
+			return nil, fmt.Errorf("pod %s: %w", pod.Name, err)
+		}
+	}
 	for _, c := range allContainers(pod) {
 		if _, err := m.images.Lookup(c.Image); err != nil {
 			return nil, fmt.Errorf("pod %s, container %s: %w", pod.Name, c.Name, err)

@@ -100,6 +100,9 @@ func removePodSandbox(ctx context.Context, pc *podContainers) error {
 // its cgroup.
 func (m *Manager) removePodResources(ctx context.Context, r *Record) []error {
 	var errs []error
+	if err := m.removeRemappedSnapshots(ctx, r.UserNS); err != nil { // hostUsers: false rootfs copies
+		errs = append(errs, err)
+	}
 	if err := m.removePodDirs(r.ID); err != nil {
 		errs = append(errs, err)
 	}

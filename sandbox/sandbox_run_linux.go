@@ -20,7 +20,9 @@ import (
 //
 //	Step 1: the pod cgroup, parent of every container's cgroup.
 //	Step 2: the network namespace, pinned under /run/netns — or, for a
-//	        hostNetwork pod, none: the host's, with the node's IP.
+//	        hostNetwork pod, none: the host's, with the node's IP. A
+//	        hostUsers: false pod first gets its ID range (userns_linux.go),
+//	        and its pause makes the netns, pinned and wired in step 4.
 //	Step 3: the pod's files (hosts, hostname, resolv.conf, /dev/shm) and volumes.
 //	Step 4: CNI ADD and, at the same time, the pause container (hostNetwork:
 //	        the pause alone, no CNI).
@@ -33,22 +35,37 @@ func (m *Manager) runPodSandbox(ctx context.Context, run *podRun) error {
 	if err := m.createPodCgroup(rec); err != nil {
 		return fmt.Errorf("pod %s: step cgroup: %w", rec.Pod.Name, err)
 	}
-	hostNet := rec.Pod.Spec.HostNetwork
-	if hostNet {
+	if err := m.allocatePodUserNS(rec); err != nil { // hostUsers: false (userns_linux.go)
+		return fmt.Errorf("pod %s: step user namespace: %w", rec.Pod.Name, err)
+	}
+	hostNet, userNS := rec.Pod.Spec.HostNetwork, rec.UserNS != nil
+	switch {
+	case hostNet:
 		if err := m.useHostNetwork(rec); err != nil {
 			return fmt.Errorf("pod %s: step netns (hostNetwork): %w", rec.Pod.Name, err)
 		}
-	} else if err := m.pinPodNetNS(rec); err != nil {
-		return fmt.Errorf("pod %s: step netns: %w", rec.Pod.Name, err)
+	case userNS: // the pause makes the netns in the pod's user namespace; pinned after it
+	default:
+		if err := m.pinPodNetNS(rec); err != nil {
+			return fmt.Errorf("pod %s: step netns: %w", rec.Pod.Name, err)
+		}
 	}
 	if err := m.preparePodFiles(run); err != nil {
 		return err
 	}
-	if hostNet {
-		if err := m.startPauseOnly(ctx, run); err != nil {
-			return err
-		}
-	} else if err := m.setupNetworkAndPause(ctx, run); err != nil {
+	if err := m.chownForUserNS(run); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case hostNet:
+		err = m.startPauseOnly(ctx, run)
+	case userNS:
+		err = m.setupUserNSPauseAndNetwork(ctx, run)
+	default:
+		err = m.setupNetworkAndPause(ctx, run)
+	}
+	if err != nil {
 		return err
 	}
 	if err := m.refreshHostsOf(ctx, rec, false); err != nil {
@@ -184,14 +201,14 @@ func (m *Manager) startPauseOnly(ctx context.Context, run *podRun) error {
 func (m *Manager) startPause(ctx context.Context, run *podRun) (containerd.Task, error) {
 	rec, img := run.rec, run.images[PauseImage]
 	cfg := sandboxConfig{ID: rec.ID, Hostname: PodHostname(&rec.Pod, m.node.Hostname), NetNS: rec.NetNS, Cgroup: rec.Cgroup,
-		Image: img.cfg, Files: run.files, Host: HostNamespacesOf(&rec.Pod.Spec), Node: m.node}
+		Image: img.cfg, Files: run.files, Host: HostNamespacesOf(&rec.Pod.Spec), Node: m.node, UserNS: rec.UserNS}
 	if sc := rec.Pod.Spec.SecurityContext; sc != nil {
 		cfg.Sysctls = sc.Sysctls
 	}
 	c, err := m.client.NewContainer(ctx, rec.ID,
 		containerd.WithImage(img.img),
 		containerd.WithSnapshotter(runtime.Snapshotter),
-		containerd.WithNewSnapshot(rec.ID, img.img),
+		containerd.WithNewSnapshot(rec.ID, img.img, userNSSnapshotOpts(rec.UserNS)...),
 		containerd.WithRuntime(runtime.RuntimeName, nil),
 		containerd.WithContainerLabels(containerLabels(rec.ID, "")),
 		containerd.WithNewSpec(pauseSpecOpts(cfg)...),

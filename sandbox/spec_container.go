@@ -28,6 +28,7 @@ type containerConfig struct {
 	// the container's terminationMessagePath; "" for none.
 	TerminationLog string
 	Node           nodeConfig
+	UserNS         *UserNamespace // hostUsers: false: join the pause's user namespace
 }
 
 // containerSpecOpts is the full option list of a container, as containerd's
@@ -55,6 +56,7 @@ func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 		// or hostPID, or the target's with an ephemeral container's
 		// --target); what the pod takes from the host comes through the pause.
 		withPodNamespaces(podNamespaces{PausePID: c.PausePID, TargetPID: c.TargetPID, SharePID: share, Host: HostNamespacesOf(&c.Pod.Spec)}),
+		withPodUserNamespace(c.UserNS, c.PausePID),
 		withCgroupNamespace(c.Node.Unified),
 		oci.WithCgroup(cgroups.ContainerPath(c.Cgroup, c.ID)),
 		// CRI's mounts besides the pod's: no /run tmpfs, the cgroup
@@ -64,6 +66,7 @@ func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 		withCgroupfs,
 		withPodMounts(c.Mounts),
 		withTerminationLog(c.TerminationLog, ctr.TerminationMessagePath),
+		withLockedMountFlags(c.UserNS),
 		withKubeletProcPaths(c.Node.MaskedPaths),
 		withResources(ctr.Resources),
 		withoutRlimits,

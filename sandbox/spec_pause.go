@@ -43,6 +43,7 @@ type sandboxConfig struct {
 	Sysctls  []corev1.Sysctl
 	Host     HostNamespaces // what the pod takes from the host (hostNetwork...)
 	Node     nodeConfig
+	UserNS   *UserNamespace // hostUsers: false: the pod's ID range
 }
 
 // pauseSpecOpts is the full option list of the sandbox (pause) container,
@@ -56,6 +57,9 @@ func pauseSpecOpts(c sandboxConfig) []oci.SpecOpts {
 		// existed); new ipc, uts, pid and mnt namespaces for the pod — but
 		// none for what the pod takes from the host (hostNetwork...).
 		withSandboxNamespaces(c.NetNS, c.Host),
+		// hostUsers: false: a new user namespace with the pod's mapping
+		// (NetNS is then "": the netns is made inside it, see userns.go).
+		withPodUserNamespace(c.UserNS, 0),
 		withPodHostname(c.Hostname, c.Host.Network),
 		withCgroupNamespace(c.Node.Unified),
 		oci.WithCgroup(cgroups.ContainerPath(c.Cgroup, c.ID)),
@@ -71,6 +75,7 @@ func pauseSpecOpts(c sandboxConfig) []oci.SpecOpts {
 		// The pod's /dev/shm tmpfs and resolv.conf, read-only, as CRI
 		// mounts them into the sandbox too (the pause never reads them).
 		withPodMounts([]Mount{{Source: c.Files.Shm, Destination: "/dev/shm", ReadOnly: true}, {Source: c.Files.Resolv, Destination: "/etc/resolv.conf", ReadOnly: true}}),
+		withLockedMountFlags(c.UserNS),
 		// Namespaced sysctls are written by runc as the pause starts: they
 		// shape the pod's net/ipc namespaces that every container joins.
 		withSysctls(c.Sysctls),

@@ -41,6 +41,7 @@ func (v *validator) checkIsolation() {
 			}
 		}
 	}
+	v.checkUserNamespace() // hostUsers: false (userns.go)
 	// ephemeralContainers and runtimeClassName are refused by the field
 	// table (fields.go), with the fix.
 	v.checkNames()

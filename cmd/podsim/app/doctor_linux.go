@@ -79,6 +79,7 @@ func newDoctorCommand(e *env) *cobra.Command {
 					note("host limits", fmt.Sprintf("no CAP_SYS_RESOURCE (a container or restricted VM): podsim requests no lower oom_score_adj and no rlimit above the hard nofile limit %d", lim.NoFileHard))
 				}
 			}
+			doctorUserNS(note) // hostUsers: false
 			if os.Geteuid() == 0 && problems == 0 {
 				if _, err := e.manager(); err != nil {
 					line(false, "containerd", err.Error(), "see the containerd log named above")

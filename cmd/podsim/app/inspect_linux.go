@@ -117,6 +117,7 @@ mount them, eth0, the veth pair and the bridge.`,
 			fmt.Fprintln(e.out, "\nshared = same namespace as the pause container (the pod's); own = the container's alone; host = not isolated (the pod field that asked for it in brackets);")
 			fmt.Fprintln(e.out, "target = an ephemeral container in its --target container's PID namespace.")
 			fmt.Fprintln(e.out, "POD is the pause container: it holds the pod's net, ipc and uts namespaces for the app containers to join.")
+			writeUserNS(e.out, in)
 			return nil
 		},
 	}
