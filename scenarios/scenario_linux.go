@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -195,6 +196,33 @@ type Outcome struct {
 func (o Outcome) Passed() bool {
 	pass, fail, _ := o.Counts()
 	return o.Err == nil && fail == 0 && pass > 0
+}
+
+// Result is PASS, FAIL, or SKIP when the backend could do none of the
+// scenario's checks (each skip printed its reason).
+func (o Outcome) Result() string {
+	pass, fail, skip := o.Counts()
+	switch {
+	case o.Err != nil || fail > 0:
+		return "FAIL"
+	case pass == 0 && skip > 0:
+		return "SKIP"
+	case pass == 0:
+		return "FAIL"
+	}
+	return "PASS"
+}
+
+// Summary prints the table `podsim run all` ends with: checks passed of
+// those run, the result, the time, and how many checks were skipped.
+func Summary(w io.Writer, outcomes []Outcome) {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tCHECKS\tRESULT\tTIME\tSKIPPED")
+	for _, o := range outcomes {
+		pass, fail, skip := o.Counts()
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%d\n", o.Scenario.Name, pass, pass+fail, o.Result(), o.Duration.Round(10*time.Millisecond), skip)
+	}
+	tw.Flush()
 }
 
 // Counts returns how many checks passed, failed and were skipped.
