@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +34,11 @@ type nodeReader struct {
 	ns   string
 	pod  string
 	node string
+	// host is the node's kubelet: the process that stands for "the
+	// node" in comparisons (PID 1 may be another container's init when
+	// the node itself runs in a container, as kind's do).
+	host    int
+	hostWho string
 }
 
 var _ scenarios.Node = (*nodeReader)(nil)
@@ -72,6 +76,14 @@ func (b *Backend) reader(ctx context.Context, node string) (*nodeReader, error) 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("the node-reader pod %s on node %s did not start: %w", r.pod, node, err)
+	}
+	r.host, r.hostWho = 1, "node "+node+"'s PID 1"
+	if out, err := r.run(ctx, nil, "pidof", "kubelet"); err == nil {
+		if f := strings.Fields(string(out)); len(f) > 0 {
+			if pid, err := strconv.Atoi(f[len(f)-1]); err == nil {
+				r.host, r.hostWho = pid, "node "+node+"'s kubelet"
+			}
+		}
 	}
 	return r, nil
 }
@@ -150,8 +162,8 @@ func (r *nodeReader) Dial(ctx context.Context, addr string) string {
 	return string(b)
 }
 
-func (r *nodeReader) HostPID() int       { return 1 }
-func (r *nodeReader) HostWho() string    { return "node " + r.node + "'s init, PID 1" }
+func (r *nodeReader) HostPID() int       { return r.host }
+func (r *nodeReader) HostWho() string    { return r.hostWho }
 func (r *nodeReader) CgroupRoot() string { return hostCgroup }
 
 // hostPath maps a host path to where the reader sees it: /proc is the
@@ -219,6 +231,3 @@ func groupPIDs(out string, ids map[string]string) map[string]int {
 	}
 	return res
 }
-
-// unused guard for time import on some builds.
-var _ = time.Second

@@ -46,7 +46,7 @@ func (t *T) NS(ctx context.Context, n Node, pid int, typ string) (namespaces.ID,
 func (t *T) NSCompare(ctx context.Context, n Node, typ string, pids map[string]int, order ...string) (map[string]namespaces.ID, string) {
 	ids := map[string]namespaces.ID{}
 	var b strings.Builder
-	host, _ := t.NS(ctx, n, n.HostPID(), typ)
+	host, herr := t.NS(ctx, n, n.HostPID(), typ)
 	for _, name := range order {
 		id, err := t.NS(ctx, n, pids[name], typ)
 		if err != nil {
@@ -56,8 +56,15 @@ func (t *T) NSCompare(ctx context.Context, n Node, typ string, pids map[string]i
 		ids[name] = id
 		fmt.Fprintf(&b, "%-6s pid %-7d %s\n", name, pids[name], id)
 	}
+	if herr != nil {
+		// No host namespace to compare with: a stand-in that equals no
+		// process's, so "is the host's" fails and "is not" says so.
+		fmt.Fprintf(&b, "%-6s (%s, pid %d) %v\n", "host", n.HostWho(), n.HostPID(), herr)
+		ids["host"] = namespaces.ID{Type: typ}
+		return ids, b.String()
+	}
 	ids["host"] = host
-	fmt.Fprintf(&b, "%-6s (%s) %s\n", "host", n.HostWho(), host)
+	fmt.Fprintf(&b, "%-6s (%s, pid %d) %s\n", "host", n.HostWho(), n.HostPID(), host)
 	return ids, b.String()
 }
 

@@ -88,7 +88,7 @@ func sharedVolume() *Scenario {
 			ids, table := t.NSCompare(ctx, n, "mnt", p.PID, "c1", "c2")
 			t.Check(claim,
 				"readlink /proc/<pid>/ns/mnt", table,
-				ids["c1"].Inode != 0 && ids["c1"] != ids["c2"] && ids["c1"] != ids["host"] && ids["c2"] != ids["host"])
+				ids["c1"].Inode != 0 && ids["host"].Inode != 0 && ids["c1"] != ids["c2"] && ids["c1"] != ids["host"] && ids["c2"] != ids["host"])
 
 			// The same inode behind /shared in both mount namespaces: the
 			// volume is one directory on the host, bind-mounted twice.
@@ -145,7 +145,7 @@ func sharedLocalhost() *Scenario {
 				pinOK = ids["c1"].Inode == pin
 			}
 			t.Check(claim, "readlink /proc/<pid>/ns/net", table,
-				ids["c1"].Inode != 0 && ids["c1"] == ids["c2"] && ids["c1"] == ids["POD"] && pinOK && ids["c1"] != ids["host"])
+				ids["c1"].Inode != 0 && ids["host"].Inode != 0 && ids["c1"] == ids["c2"] && ids["c1"] == ids["POD"] && pinOK && ids["c1"] != ids["host"])
 
 			if err := t.Background(ctx, "podtest", "c1", listener...); err != nil {
 				t.Check("start a listener in c1", "", err.Error(), false)
@@ -199,7 +199,7 @@ func isolatedPS() *Scenario {
 					}
 					ids, table := t.NSCompare(ctx, n, "pid", p.PID, "POD", "c1", "c2")
 					t.Check(claim, "readlink /proc/<pid>/ns/pid", table,
-						ids["c1"].Inode != 0 && ids["c1"] != ids["c2"] && ids["c1"] != ids["POD"] && ids["c2"] != ids["POD"] && ids["c1"] != ids["host"])
+						ids["c1"].Inode != 0 && ids["host"].Inode != 0 && ids["c1"] != ids["c2"] && ids["c1"] != ids["POD"] && ids["c2"] != ids["POD"] && ids["c1"] != ids["host"])
 				} else {
 					t.Check("podtest-sharepid (shareProcessNamespace: true): c2 sees c1's nc listener", cmd, out, code == 0 && strings.Contains(out, "nc -ll"))
 					t.Check("podtest-sharepid: PID 1 is the pause container", "(PID 1 line of the same ps aux)", pid1, strings.Contains(pid1, "pause"))
@@ -210,7 +210,7 @@ func isolatedPS() *Scenario {
 					}
 					ids, table := t.NSCompare(ctx, n, "pid", p.PID, "POD", "c1", "c2")
 					t.Check(claim, "readlink /proc/<pid>/ns/pid", table,
-						ids["c1"].Inode != 0 && ids["c1"] == ids["c2"] && ids["c1"] == ids["POD"] && ids["c1"] != ids["host"])
+						ids["c1"].Inode != 0 && ids["host"].Inode != 0 && ids["c1"] == ids["c2"] && ids["c1"] == ids["POD"] && ids["c1"] != ids["host"])
 				}
 			}
 		},

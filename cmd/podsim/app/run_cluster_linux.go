@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
+
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
@@ -32,6 +35,9 @@ func runOnCluster(e *env, k *clusterRun, list []*scenarios.Scenario) error {
 	default:
 		return fmt.Errorf("--image-pull-policy %q: use Always, IfNotPresent or Never", k.pull)
 	}
+	// client-go logs a cancelled exec stream (the scenarios' background
+	// listeners end that way) through klog; the checks print what matters.
+	klog.SetLogger(logr.Discard())
 	c, err := cluster.Connect(e.ctx, cluster.Options{Kubeconfig: k.kubeconfig, Context: k.context, Namespace: k.namespace,
 		Node: k.node, PullPolicy: corev1.PullPolicy(k.pull)})
 	if err != nil {
