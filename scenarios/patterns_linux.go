@@ -391,13 +391,21 @@ func configmapReload() *Scenario {
 				t.Check("apply the changed ConfigMap", "podsim apply -f app-config.yaml", err.Error(), false)
 				return
 			}
-			out, code, cmd := t.Exec(ctx, "reloader", "app", "cat", "/config/message")
+			// podsim rewrites the volume on apply; a kubelet does it on its
+			// next sync of the pod (syncFrequency, 1 minute, plus its
+			// ConfigMap cache's TTL), so wait for it as a client would.
+			var out, cmd string
+			var code int
+			Eventually(ctx, 150*time.Second, func() bool {
+				out, code, cmd = t.Exec(ctx, "reloader", "app", "cat", "/config/message")
+				return code == 0 && strings.TrimSpace(out) == "version 2"
+			})
 			after, _, _ := t.Exec(ctx, "reloader", "app", "readlink", "/config/..data")
 			t.Check("after 'podsim apply' the mounted file has the new data, through a new ..data directory",
 				cmd, fmt.Sprintf("%s\n..data: %s -> %s", out, strings.TrimSpace(before), strings.TrimSpace(after)),
 				code == 0 && strings.TrimSpace(out) == "version 2" && strings.TrimSpace(before) != strings.TrimSpace(after))
 			var logs string
-			ok := Eventually(ctx, 20*time.Second, func() bool {
+			ok := Eventually(ctx, 30*time.Second, func() bool {
 				logs = t.Logs(ctx, "reloader", "reload-sidecar")
 				return strings.Contains(logs, "config changed: version 2")
 			})
