@@ -181,11 +181,16 @@ func isolatedPS() *Scenario {
 					t.Check("read the pod's processes", "", err.Error(), false)
 					return
 				}
+				// Wait for c1's listener in the kernel's socket table; without
+				// node access, ask ps in c1 itself.
 				n, err := t.node(ctx, pod)
 				if err == nil {
 					t.WaitListening(ctx, n, p.PID["c1"], listenAddr, 20*time.Second)
 				} else {
-					Eventually(ctx, 5*time.Second, func() bool { return false }) // no socket table: give nc a moment
+					Eventually(ctx, 20*time.Second, func() bool {
+						out, _, _ := t.Exec(ctx, pod, "c1", "ps")
+						return strings.Contains(out, "nc -ll")
+					})
 				}
 				out, code, cmd := t.Exec(ctx, pod, "c2", "ps", "aux")
 				pid1 := psPID1(out)
