@@ -18,9 +18,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/podsim/podsim/namespaces"
-	"github.com/podsim/podsim/sandbox"
 )
 
 const curlImage = "curlimages/curl"
@@ -40,7 +37,11 @@ func esPod(ctx context.Context, t *T, deployment, container, addr string) (strin
 		if p, err = t.Procs(ctx, pod); err != nil || p.PID[container] == 0 {
 			return false
 		}
-		ls, _ := namespaces.ListeningTCP(p.PID[container])
+		n, err := t.node(ctx, pod)
+		if err != nil {
+			return false
+		}
+		ls := t.Listening(ctx, n, p.PID[container])
 		if strings.HasPrefix(addr, "0.0.0.0:") && contains(ls, "[::]"+strings.TrimPrefix(addr, "0.0.0.0")) {
 			return true
 		}
@@ -56,19 +57,25 @@ func nginxFronted() *Scenario {
 		Manifests: []string{esDeploymentYAML},
 		Extra:     []string{esSecureDeploymentYAML},
 		Run: func(ctx context.Context, t *T) {
-			oldPod, p, ok := esPod(ctx, t, "elasticsearch", "elasticsearch", "0.0.0.0:9200")
-			t.Check("es-deployment.yaml: Elasticsearch listens on 0.0.0.0:9200 in its pod's network namespace", "cat /proc/<pid>/net/tcp",
-				fmt.Sprintf("pod %s listening: %v", oldPod, ok), ok)
+			claim := "es-deployment.yaml: Elasticsearch listens on 0.0.0.0:9200 in its pod's network namespace"
+			n, ok := t.NeedsNode(ctx, "", claim)
 			if !ok {
 				return
 			}
-			out, code, cmd := t.Client(ctx, "curl", curlImage, "curl", "http://elasticsearch:9200")
-			t.Check("a client pod reaches the Service over plain HTTP and gets Elasticsearch's JSON", cmd, out, code == 0 && esJSON.MatchString(out))
+			oldPod, p, ok := esPod(ctx, t, "elasticsearch", "elasticsearch", "0.0.0.0:9200")
+			t.Check(claim, "cat /proc/<pid>/net/tcp", fmt.Sprintf("pod %s listening: %v", oldPod, ok), ok)
+			if !ok {
+				return
+			}
+			if claim := "a client pod reaches the Service over plain HTTP and gets Elasticsearch's JSON"; t.Needs(CapServices, claim) {
+				out, code, cmd := t.Client(ctx, "curl", curlImage, "curl", "http://elasticsearch:9200")
+				t.Check(claim, cmd, out, code == 0 && esJSON.MatchString(out))
+			}
 
 			// The TLS secret, as cert-manager would make it: a self-signed certificate.
 			crt, key, err := selfSigned("elasticsearch")
 			if err == nil {
-				_, err = t.O.ApplySecret(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "elasticsearch-tls", Namespace: t.Namespace},
+				err = t.B.ApplySecret(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "elasticsearch-tls", Namespace: t.Namespace},
 					Type: corev1.SecretTypeTLS, Data: map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key}})
 			}
 			t.Track("Secret", "elasticsearch-tls")
@@ -78,15 +85,20 @@ func nginxFronted() *Scenario {
 			}
 			newPod, p, ok := esPod(ctx, t, "elasticsearch", "nginx-proxy", "0.0.0.0:9200")
 			esOnLo := ok && Eventually(ctx, 20*time.Second, func() bool {
-				ls, _ := namespaces.ListeningTCP(p.PID["elasticsearch"])
-				return contains(ls, "127.0.0.1:9201")
+				return contains(t.Listening(ctx, n, p.PID["elasticsearch"]), "127.0.0.1:9201")
 			})
-			ls, _ := namespaces.ListeningTCP(p.PID["nginx-proxy"])
+			var ls []string
+			if ok {
+				ls = t.Listening(ctx, n, p.PID["nginx-proxy"])
+			}
 			t.Check("the changed template replaced the pod; in the new pod nginx listens on 0.0.0.0:9200 and Elasticsearch only on 127.0.0.1:9201",
 				"podsim get pods; cat /proc/<pid>/net/tcp", fmt.Sprintf("old pod %s, new pod %s; listeners in the pod's netns: %v", oldPod, newPod, ls),
 				ok && esOnLo && newPod != oldPod && !t.podExists(ctx, oldPod))
 
-			out, code, cmd = t.Client(ctx, "curl", curlImage, "curl", "-k", "https://elasticsearch:9200")
+			if !t.Needs(CapServices, "HTTPS through the nginx ambassador (Service elasticsearch:9200) returns Elasticsearch's JSON; plain HTTP gets a 400; port 9201 is closed to other pods; nginx logs the client") {
+				return
+			}
+			out, code, cmd := t.Client(ctx, "curl", curlImage, "curl", "-k", "https://elasticsearch:9200")
 			t.Check("HTTPS through the nginx ambassador returns Elasticsearch's JSON", cmd, out, code == 0 && esJSON.MatchString(out))
 
 			out, code, cmd = t.Client(ctx, "curl", curlImage, "curl", "http://elasticsearch:9200")
@@ -119,12 +131,19 @@ func adapter() *Scenario {
 		Summary:   "adapter: an exporter in the pod turns Elasticsearch's stats into Prometheus metrics",
 		Manifests: []string{esPrometheusYAML},
 		Run: func(ctx context.Context, t *T) {
+			claim := "Elasticsearch (9200) and the exporter (9114) listen in one network namespace"
+			n, ok := t.NeedsNode(ctx, "", claim)
+			if !ok {
+				return
+			}
 			pod, p, ok := esPod(ctx, t, "elasticsearch", "prometheus-exporter", "0.0.0.0:9114")
 			if ok {
-				ok = ListensAny(p.PID["elasticsearch"], 9200)
+				ok = t.ListensAny(ctx, n, p.PID["elasticsearch"], 9200)
 			}
-			t.Check("Elasticsearch (9200) and the exporter (9114) listen in one network namespace", "cat /proc/<pid>/net/tcp",
-				fmt.Sprintf("pod %s ready: %v", pod, ok), ok)
+			t.Check(claim, "cat /proc/<pid>/net/tcp", fmt.Sprintf("pod %s ready: %v", pod, ok), ok)
+			if !t.Needs(CapServices, "curl -s elasticsearch:9114/metrics (through the Service) shows elasticsearch_* metric families; ES logs the exporter's requests from localhost") {
+				return
+			}
 			out, code, cmd := t.Client(ctx, "curl", curlImage, "curl", "-s", "elasticsearch:9114/metrics")
 			head := firstLines(out, 10)
 			t.Check("curl -s elasticsearch:9114/metrics | head shows elasticsearch_* metric families", cmd+" | head", head,
@@ -147,6 +166,10 @@ func sidecarLogs() *Scenario {
 		Summary:   "sidecar: Elasticsearch logs to a file in a shared emptyDir, a tail sidecar streams it to stdout",
 		Manifests: []string{esLoggingConfigMapYAML, sidecarExampleYAML},
 		Run: func(ctx context.Context, t *T) {
+			n, ok := t.NeedsNode(ctx, "", "the pod runs with Elasticsearch and the logs sidecar")
+			if !ok {
+				return
+			}
 			pod, p, ok := esPod(ctx, t, "elasticsearch", "elasticsearch", "0.0.0.0:9200")
 			t.Check("the pod runs with Elasticsearch and the logs sidecar", "podsim get pods", fmt.Sprintf("pod %s: %v", pod, ok), ok)
 			if !ok {
@@ -159,12 +182,12 @@ func sidecarLogs() *Scenario {
 			})
 			t.Check("podsim logs <pod> logs | head: the sidecar streams Elasticsearch's JSON log lines", "podsim logs "+pod+" logs | head",
 				firstLines(logs, 6), got)
-			mi, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", p.PID["logs"]))
-			roLine := grepLines(string(mi), " /logs ", 1)
+			mi := t.ReadHost(ctx, n, fmt.Sprintf("/proc/%d/mountinfo", p.PID["logs"]))
+			roLine := grepLines(mi, " /logs ", 1)
 			t.Check("kernel: /logs is a read-only bind mount in the sidecar's mount namespace", fmt.Sprintf("grep ' /logs ' /proc/%d/mountinfo", p.PID["logs"]),
 				roLine, strings.Contains(roLine, " ro,") || strings.Contains(roLine, " ro "))
-			mi, _ = os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", p.PID["elasticsearch"]))
-			cfg := grepLines(string(mi), "log4j2.properties", 1)
+			mi = t.ReadHost(ctx, n, fmt.Sprintf("/proc/%d/mountinfo", p.PID["elasticsearch"]))
+			cfg := grepLines(mi, "log4j2.properties", 1)
 			t.Check("kernel: one file of the ConfigMap is mounted with subPath at .../config/log4j2.properties", fmt.Sprintf("grep log4j2 /proc/%d/mountinfo", p.PID["elasticsearch"]),
 				cfg, strings.Contains(cfg, "/usr/share/elasticsearch/config/log4j2.properties"))
 		},
@@ -179,22 +202,26 @@ func initSysctl() *Scenario {
 		Extra:     []string{initESYAML},
 		Run: func(ctx context.Context, t *T) {
 			const path = "/proc/sys/vm/max_map_count"
-			before, err := os.ReadFile(path)
+			n, ok := t.NeedsNode(ctx, "", "vm.max_map_count is node-wide: the privileged init container changes the node's")
+			if !ok {
+				return
+			}
+			before, err := n.ReadFile(ctx, path)
 			if err != nil {
 				t.Check("read the node's vm.max_map_count", "cat "+path, err.Error(), false)
 				return
 			}
 			// vm.max_map_count is not namespaced: the init container changes
 			// the whole node. Put the node's value back afterwards.
-			t.cleanups = append(t.cleanups, func() { _ = os.WriteFile(path, before, 0o644) })
+			t.Defer(func() { _ = n.WriteFile(context.WithoutCancel(ctx), path, before) })
 			if err := t.Apply(ctx, initESYAML); err != nil {
 				t.Check("apply init-es.yaml", "podsim apply -f init-es.yaml", err.Error(), false)
 				return
 			}
 			pod, p, ok := esPod(ctx, t, "elasticsearch", "elasticsearch", "0.0.0.0:9200")
-			after, _ := os.ReadFile(path)
-			st, _ := t.M.Get(ctx, t.Namespace, pod)
-			initOK := ok && st != nil && len(st.Init) == 1 && st.Init[0].Status == "exited" && st.Init[0].ExitCode == 0
+			after, _ := n.ReadFile(ctx, path)
+			initOK := ok && len(p.Pod.Status.InitContainerStatuses) == 1 && p.Pod.Status.InitContainerStatuses[0].State.Terminated != nil &&
+				p.Pod.Status.InitContainerStatuses[0].State.Terminated.ExitCode == 0
 			t.Check("the privileged init container ran to completion before Elasticsearch started", "podsim get pod "+pod+" -o yaml",
 				fmt.Sprintf("init update-sysctl exited 0: %v; elasticsearch running: %v", initOK, ok), initOK)
 			t.Check("vm.max_map_count is node-wide, not namespaced: the host now reads 262144", "cat "+path+" (on the host)",
@@ -203,10 +230,8 @@ func initSysctl() *Scenario {
 			if !ok {
 				return
 			}
-			status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID["elasticsearch"]))
-			capEff := grepLines(string(status), "CapEff", 1)
-			mi, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", p.PID["elasticsearch"]))
-			sys := grepLines(string(mi), " /proc/sys ", 1)
+			capEff := grepLines(t.ReadHost(ctx, n, fmt.Sprintf("/proc/%d/status", p.PID["elasticsearch"])), "CapEff", 1)
+			sys := grepLines(t.ReadHost(ctx, n, fmt.Sprintf("/proc/%d/mountinfo", p.PID["elasticsearch"])), " /proc/sys ", 1)
 			t.Check("kernel: Elasticsearch itself is not privileged: no CAP_SYS_ADMIN, /proc/sys read-only",
 				fmt.Sprintf("grep CapEff /proc/%d/status; grep ' /proc/sys ' /proc/%d/mountinfo", p.PID["elasticsearch"], p.PID["elasticsearch"]),
 				capEff+"\n"+sys, !hasCap(capEff, 21) && strings.Contains(sys, " ro,"))
@@ -227,44 +252,64 @@ func initSecrets() *Scenario {
 		Extra:     []string{failing},
 		Run: func(ctx context.Context, t *T) {
 			var pod string
-			var st *PodStateAlias
+			var p *Procs
 			ok := Eventually(ctx, 20*time.Second, func() bool {
 				var err error
 				if pod, err = t.PodOf(ctx, "myapp"); err != nil {
 					return false
 				}
-				s, err := t.M.Get(ctx, t.Namespace, pod)
-				st = s
-				return err == nil && s.StatusText() == "Running"
+				p, err = t.Procs(ctx, pod)
+				return err == nil && p.Pod.Status.Phase == corev1.PodRunning && len(p.Pod.Status.ContainerStatuses) == 1 &&
+					p.Pod.Status.ContainerStatuses[0].State.Running != nil
 			})
-			order := ok && len(st.Init) == 1 && st.Init[0].ExitCode == 0 && !st.Init[0].Finished.After(st.Containers[0].Started)
-			t.Check("get-secret exited 0 before myapp started", "podsim get pod "+pod+" -o yaml",
-				fmt.Sprintf("running: %v; init finished %v, myapp started %v", ok, initTime(st), appTime(st)), order)
+			initDone, appStarted := initFinishedAppStarted(p)
+			order := ok && initExitedZero(p.Pod) && !initDone.After(appStarted)
+			t.Check("get-secret exited 0 before myapp started", t.B.Name()+": get pod "+pod+" -o yaml",
+				fmt.Sprintf("running: %v; init finished %v, myapp started %v", ok, initDone.Format(time.RFC3339Nano), appStarted.Format(time.RFC3339Nano)), order)
 			var logs string
 			found := Eventually(ctx, 30*time.Second, func() bool {
 				logs = t.Logs(ctx, pod, "myapp")
 				return strings.Contains(logs, "found secret")
 			})
 			t.Check("myapp finds /secrets/my-secret", "podsim logs "+pod+" myapp", logs, found)
-			if ok {
-				host := filepath.Join(t.M.EmptyDirPath(st.Record, "secrets"), "my-secret")
+			if claim := "the secret is a file in the pod's emptyDir on the node (what the init container wrote)"; ok && t.Needs(CapPodsimRecord, claim) {
+				host := filepath.Join(t.M.EmptyDirPath(p.State.Record, "secrets"), "my-secret")
 				b, err := os.ReadFile(host)
-				t.Check("the secret is a file in the pod's emptyDir on the node (what the init container wrote)", "cat "+host,
-					fmt.Sprintf("%s%v", b, errOrEmpty(err)), err == nil && len(b) > 0)
+				t.Check(claim, "cat "+host, fmt.Sprintf("%s%v", b, errOrEmpty(err)), err == nil && len(b) > 0)
 			}
 
 			err := t.Apply(ctx, failing)
 			var bpod string
-			var bst *PodStateAlias
+			var bp *Procs
 			if bpod, _ = t.PodOf(ctx, "myapp-broken"); bpod != "" {
-				bst, _ = t.M.Get(ctx, t.Namespace, bpod)
+				bp, _ = t.Procs(ctx, bpod)
 			}
 			obs := fmt.Sprintf("apply: %v", err)
-			if bst != nil {
-				obs += fmt.Sprintf("\npod %s status %s; myapp container: %s", bpod, bst.StatusText(), bst.Containers[0].Status)
+			failed, appStartedB := false, true
+			if bp != nil {
+				// podsim shows the failed init as Init:Error; kubelet
+				// restarts it (restartPolicy Always) with back-off: its last
+				// termination holds the non-zero exit.
+				is, cs := bp.Pod.Status.InitContainerStatuses, bp.Pod.Status.ContainerStatuses
+				for _, s := range is {
+					for _, term := range []*corev1.ContainerStateTerminated{s.State.Terminated, s.LastTerminationState.Terminated} {
+						if term != nil && term.ExitCode != 0 {
+							failed = true
+							obs += fmt.Sprintf("\npod %s: init container %s exited %d (%s)", bpod, s.Name, term.ExitCode, term.Reason)
+						}
+					}
+				}
+				appStartedB = len(cs) != 1 || cs[0].State.Running != nil || cs[0].State.Terminated != nil
+				if len(cs) == 1 {
+					obs += fmt.Sprintf("\nmyapp container: running %v, terminated %v", cs[0].State.Running != nil, cs[0].State.Terminated != nil)
+				}
+				if bp.State != nil {
+					obs += "; podsim status " + bp.State.StatusText()
+					failed = failed && bp.State.StatusText() == "Init:Error"
+				}
 			}
 			t.Check("a variant whose init fails: Init:Error, and myapp never starts", "podsim apply -f init-secrets-broken.yaml; podsim get pods", obs,
-				err != nil && bst != nil && bst.StatusText() == "Init:Error" && bst.Containers[0].Status == "missing")
+				err != nil && failed && !appStartedB)
 		},
 	}
 }
@@ -287,11 +332,14 @@ spec:
 `},
 		Run: func(ctx context.Context, t *T) {
 			p, err := t.Procs(ctx, "cached-app")
-			ok := err == nil && Eventually(ctx, 20*time.Second, func() bool {
-				ls, _ := namespaces.ListeningTCP(p.PID["redis"])
-				return ListensAny(p.PID["redis"], 6379) || contains(ls, "127.0.0.1:6379")
-			})
-			t.Check("redis-server listens on port 6379 in the pod's network namespace", "cat /proc/<pid>/net/tcp", fmt.Sprintf("listening: %v", ok), ok)
+			if claim := "redis-server listens on port 6379 in the pod's network namespace"; err != nil {
+				t.Check(claim, "", err.Error(), false)
+			} else if n, ok := t.NeedsNode(ctx, "cached-app", claim); ok {
+				ok = Eventually(ctx, 20*time.Second, func() bool {
+					return t.ListensAny(ctx, n, p.PID["redis"], 6379) || contains(t.Listening(ctx, n, p.PID["redis"]), "127.0.0.1:6379")
+				})
+				t.Check(claim, "cat /proc/<pid>/net/tcp", fmt.Sprintf("listening: %v", ok), ok)
+			}
 			out, code, cmd := t.Exec(ctx, "cached-app", "app", "sh", "-c", `printf 'PING\r\nSET greeting hello\r\nGET greeting\r\nQUIT\r\n' | nc localhost 6379`)
 			t.Check("the app talks to the cache over localhost", cmd, out, code == 0 && strings.Contains(out, "+PONG") && strings.Contains(out, "hello"))
 			out, code, cmd = t.Exec(ctx, "cached-app", "app", "ps")
@@ -343,13 +391,21 @@ func configmapReload() *Scenario {
 				t.Check("apply the changed ConfigMap", "podsim apply -f app-config.yaml", err.Error(), false)
 				return
 			}
-			out, code, cmd := t.Exec(ctx, "reloader", "app", "cat", "/config/message")
+			// podsim rewrites the volume on apply; a kubelet does it on its
+			// next sync of the pod (syncFrequency, 1 minute, plus its
+			// ConfigMap cache's TTL), so wait for it as a client would.
+			var out, cmd string
+			var code int
+			Eventually(ctx, 150*time.Second, func() bool {
+				out, code, cmd = t.Exec(ctx, "reloader", "app", "cat", "/config/message")
+				return code == 0 && strings.TrimSpace(out) == "version 2"
+			})
 			after, _, _ := t.Exec(ctx, "reloader", "app", "readlink", "/config/..data")
 			t.Check("after 'podsim apply' the mounted file has the new data, through a new ..data directory",
 				cmd, fmt.Sprintf("%s\n..data: %s -> %s", out, strings.TrimSpace(before), strings.TrimSpace(after)),
 				code == 0 && strings.TrimSpace(out) == "version 2" && strings.TrimSpace(before) != strings.TrimSpace(after))
 			var logs string
-			ok := Eventually(ctx, 20*time.Second, func() bool {
+			ok := Eventually(ctx, 30*time.Second, func() bool {
 				logs = t.Logs(ctx, "reloader", "reload-sidecar")
 				return strings.Contains(logs, "config changed: version 2")
 			})
@@ -385,19 +441,23 @@ spec:
 		Extra: []string{fetchAppYAML},
 		Run: func(ctx context.Context, t *T) {
 			p, err := t.Procs(ctx, "file-server")
-			ok := err == nil && Eventually(ctx, 30*time.Second, func() bool {
-				return ListensAny(p.PID["httpd"], 8080)
+			n, nerr := t.node(ctx, "file-server")
+			ok := err == nil && nerr == nil && Eventually(ctx, 30*time.Second, func() bool {
+				return t.ListensAny(ctx, n, p.PID["httpd"], 8080)
 			})
 			if !ok {
-				t.Check("the file server listens on 8080", "", fmt.Sprint(err), false)
+				t.Check("the file server listens on 8080", "", fmt.Sprint(firstErr(err, nerr)), false)
+				return
+			}
+			if !t.Needs(CapServices, "the app's init container fetches http://files:8080/model.bin through the Service, then the app has the file") {
 				return
 			}
 			if err := t.Apply(ctx, fetchAppYAML); err != nil {
 				t.Check("apply the app with its fetch init container", "podsim apply -f app.yaml", err.Error(), false)
 				return
 			}
-			st, err := t.M.Get(ctx, t.Namespace, "model-app")
-			initOK := err == nil && len(st.Init) == 1 && st.Init[0].Status == "exited" && st.Init[0].ExitCode == 0 && st.Containers[0].Status == "running"
+			app, err := t.Procs(ctx, "model-app")
+			initOK := err == nil && initExitedZero(app.Pod) && len(app.Pod.Status.ContainerStatuses) == 1 && app.Pod.Status.ContainerStatuses[0].State.Running != nil
 			t.Check("the init container fetched the file over the pod network, then the app started", "podsim logs model-app -c fetch",
 				t.Logs(ctx, "model-app", "fetch"), initOK)
 			served := firstLines(t.Logs(ctx, "file-server", "httpd"), 1)
@@ -431,33 +491,40 @@ spec:
 
 // --- helpers
 
-type PodStateAlias = sandbox.PodState
-
-func initTime(st *PodStateAlias) string {
-	if st == nil || len(st.Init) == 0 {
-		return "-"
+// initFinishedAppStarted: when the pod's init container finished and its
+// app container started, from the pod's status.
+func initFinishedAppStarted(p *Procs) (time.Time, time.Time) {
+	var done, started time.Time
+	if p == nil {
+		return done, started
 	}
-	return st.Init[0].Finished.Format(time.RFC3339Nano)
+	if s := p.Pod.Status.InitContainerStatuses; len(s) > 0 && s[0].State.Terminated != nil {
+		done = s[0].State.Terminated.FinishedAt.Time
+	}
+	if s := p.Pod.Status.ContainerStatuses; len(s) > 0 && s[0].State.Running != nil {
+		started = s[0].State.Running.StartedAt.Time
+	}
+	return done, started
 }
 
-func appTime(st *PodStateAlias) string {
-	if st == nil || len(st.Containers) == 0 {
-		return "-"
-	}
-	return st.Containers[0].Started.Format(time.RFC3339Nano)
-}
-
+// podExists: the pod is there and not being deleted.
 func (t *T) podExists(ctx context.Context, pod string) bool {
-	_, err := t.M.Get(ctx, t.Namespace, pod)
-	return err == nil
+	p, err := t.Procs(ctx, pod)
+	return err == nil && p.Pod.DeletionTimestamp == nil
 }
 
 func (t *T) podIP(ctx context.Context, pod string) string {
-	st, err := t.M.Get(ctx, t.Namespace, pod)
+	p, err := t.Procs(ctx, pod)
 	if err != nil {
 		return ""
 	}
-	return st.IP
+	return p.Pod.Status.PodIP
+}
+
+// initExitedZero: the pod's one init container ran to completion.
+func initExitedZero(p *corev1.Pod) bool {
+	s := p.Status.InitContainerStatuses
+	return len(s) == 1 && s[0].State.Terminated != nil && s[0].State.Terminated.ExitCode == 0
 }
 
 func firstErr(errs ...error) error {

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -81,24 +80,31 @@ func sharedVolume() *Scenario {
 				t.Check("read the pod's processes", "", err.Error(), false)
 				return
 			}
-			ids, table := NSCompare("mnt", p.PID, "c1", "c2")
-			t.Check("kernel: c1 and c2 are in different mount namespaces, neither the host's",
+			claim := "kernel: c1 and c2 are in different mount namespaces, neither the host's"
+			n, ok := t.NeedsNode(ctx, "podtest", claim)
+			if !ok {
+				return
+			}
+			ids, table := t.NSCompare(ctx, n, "mnt", p.PID, "c1", "c2")
+			t.Check(claim,
 				"readlink /proc/<pid>/ns/mnt", table,
-				ids["c1"].Inode != 0 && ids["c1"] != ids["c2"] && ids["c1"] != ids["host"] && ids["c2"] != ids["host"])
+				ids["c1"].Inode != 0 && ids["host"].Inode != 0 && ids["c1"] != ids["c2"] && ids["c1"] != ids["host"] && ids["c2"] != ids["host"])
 
 			// The same inode behind /shared in both mount namespaces: the
 			// volume is one directory on the host, bind-mounted twice.
+			i1, e1 := n.Inode(ctx, fmt.Sprintf("/proc/%d/root/shared/bar", p.PID["c1"]))
+			i2, e2 := n.Inode(ctx, fmt.Sprintf("/proc/%d/root/shared/bar", p.PID["c2"]))
+			t.Check("kernel: /shared/bar is the same inode in c1 and in c2", "stat /proc/<pid>/root/shared/bar",
+				fmt.Sprintf("c1 /shared/bar inode %d, c2 /shared/bar inode %d (errors: %v %v)", i1, i2, e1, e2),
+				e1 == nil && e2 == nil && i1 != 0 && i1 == i2)
+			claim = "kernel: ... and in the emptyDir directory on the host"
+			if !t.Needs(CapPodsimRecord, claim) {
+				return
+			}
 			hostFile := filepath.Join(t.M.EmptyDirPath(p.State.Record, "shared"), "bar")
-			var fi1, fi2, fiHost os.FileInfo
-			var e1, e2, e3 error
-			fi1, e1 = os.Stat(fmt.Sprintf("/proc/%d/root/shared/bar", p.PID["c1"]))
-			fi2, e2 = os.Stat(fmt.Sprintf("/proc/%d/root/shared/bar", p.PID["c2"]))
-			fiHost, e3 = os.Stat(hostFile)
-			obs := fmt.Sprintf("c1 /shared/bar inode %d, c2 /shared/bar inode %d, host %s inode %d (errors: %v %v %v)",
-				inode(fi1), inode(fi2), hostFile, inode(fiHost), e1, e2, e3)
-			t.Check("kernel: /shared/bar is the same inode in c1, in c2 and in the emptyDir directory on the host",
-				"stat /proc/<pid>/root/shared/bar", obs,
-				e1 == nil && e2 == nil && e3 == nil && inode(fi1) == inode(fi2) && inode(fi1) == inode(fiHost))
+			ih, e3 := n.Inode(ctx, hostFile)
+			t.Check(claim, "stat "+hostFile, fmt.Sprintf("host %s inode %d (error: %v); c1's %d", hostFile, ih, e3, i1),
+				e3 == nil && ih == i1)
 		},
 	}
 }
@@ -120,25 +126,35 @@ func sharedLocalhost() *Scenario {
 				t.Check("read the pod's processes", "", err.Error(), false)
 				return
 			}
-			t.Check("the MAC is the one CNI gave the pod's eth0", "podsim inspect podtest",
-				fmt.Sprintf("CNI result: eth0 %s, IP %s, host-side veth %s", p.State.MAC, p.State.IP, p.State.HostIf),
-				mac1 != "" && strings.EqualFold(mac1, p.State.MAC))
+			if claim := "the MAC is the one CNI gave the pod's eth0"; t.Needs(CapPodsimRecord, claim) {
+				t.Check(claim, "podsim inspect podtest",
+					fmt.Sprintf("CNI result: eth0 %s, IP %s, host-side veth %s", p.State.MAC, p.State.IP, p.State.HostIf),
+					mac1 != "" && strings.EqualFold(mac1, p.State.MAC))
+			}
 
-			ids, table := NSCompare("net", p.PID, "POD", "c1", "c2")
-			pin, _ := readPin(p.State.NetNS)
-			table += fmt.Sprintf("pin    %s net:[%d]\n", p.State.NetNS, pin)
-			t.Check("kernel: pause, c1 and c2 are in one network namespace (the pinned one), not the host's",
-				"readlink /proc/<pid>/ns/net", table,
-				ids["c1"].Inode != 0 && ids["c1"] == ids["c2"] && ids["c1"] == ids["POD"] && ids["c1"].Inode == pin && ids["c1"] != ids["host"])
+			claim := "kernel: pause, c1 and c2 are in one network namespace (the pinned one), not the host's"
+			n, ok := t.NeedsNode(ctx, "podtest", claim)
+			if !ok {
+				return
+			}
+			ids, table := t.NSCompare(ctx, n, "net", p.PID, "POD", "c1", "c2")
+			pinOK := true
+			if p.State != nil { // the pin under /run/netns is podsim's record; CRI pins its own
+				pin, _ := readPin(p.State.NetNS)
+				table += fmt.Sprintf("pin    %s net:[%d]\n", p.State.NetNS, pin)
+				pinOK = ids["c1"].Inode == pin
+			}
+			t.Check(claim, "readlink /proc/<pid>/ns/net", table,
+				ids["c1"].Inode != 0 && ids["host"].Inode != 0 && ids["c1"] == ids["c2"] && ids["c1"] == ids["POD"] && pinOK && ids["c1"] != ids["host"])
 
 			if err := t.Background(ctx, "podtest", "c1", listener...); err != nil {
 				t.Check("start a listener in c1", "", err.Error(), false)
 				return
 			}
-			ok := WaitListening(ctx, p.PID["c1"], listenAddr, 20*time.Second)
-			hostLs, _ := ListeningOnHost()
+			ok = t.WaitListening(ctx, n, p.PID["c1"], listenAddr, 20*time.Second)
+			hostLs := t.HostListening(ctx, n)
 			t.Check("c1 listens on 127.0.0.1:5000 (kernel socket table of the pod's netns), the host's loopback does not",
-				"podsim exec podtest -c c1 -- "+shellJoin(listener)+"   (in the background)",
+				t.B.ExecLine("podtest", "c1", listener)+"   (in the background)",
 				fmt.Sprintf("/proc/%d/net/tcp has %s LISTEN: %v; host has it: %v", p.PID["c1"], listenAddr, ok, contains(hostLs, listenAddr)),
 				ok && !contains(hostLs, listenAddr))
 
@@ -165,21 +181,41 @@ func isolatedPS() *Scenario {
 					t.Check("read the pod's processes", "", err.Error(), false)
 					return
 				}
-				WaitListening(ctx, p.PID["c1"], listenAddr, 20*time.Second)
+				// Wait for c1's listener in the kernel's socket table; without
+				// node access, ask ps in c1 itself.
+				n, err := t.node(ctx, pod)
+				if err == nil {
+					t.WaitListening(ctx, n, p.PID["c1"], listenAddr, 20*time.Second)
+				} else {
+					Eventually(ctx, 20*time.Second, func() bool {
+						out, _, _ := t.Exec(ctx, pod, "c1", "ps")
+						return strings.Contains(out, "nc -ll")
+					})
+				}
 				out, code, cmd := t.Exec(ctx, pod, "c2", "ps", "aux")
 				pid1 := psPID1(out)
 				if !shared {
 					t.Check("podtest: ps aux in c2 does not show c1's nc listener", cmd, out, code == 0 && strings.Contains(out, "ps aux") && !strings.Contains(out, "nc -ll"))
 					t.Check("podtest: c2's PID 1 is its own 'sleep 5000'", "(PID 1 line of the same ps aux)", pid1, strings.Contains(pid1, "sleep 5000"))
-					ids, table := NSCompare("pid", p.PID, "POD", "c1", "c2")
-					t.Check("kernel: pause, c1 and c2 each have their own PID namespace", "readlink /proc/<pid>/ns/pid", table,
-						ids["c1"].Inode != 0 && ids["c1"] != ids["c2"] && ids["c1"] != ids["POD"] && ids["c2"] != ids["POD"] && ids["c1"] != ids["host"])
+					claim := "kernel: pause, c1 and c2 each have their own PID namespace"
+					if n == nil {
+						t.Skip(claim, "no access to the node's kernel: "+err.Error())
+						continue
+					}
+					ids, table := t.NSCompare(ctx, n, "pid", p.PID, "POD", "c1", "c2")
+					t.Check(claim, "readlink /proc/<pid>/ns/pid", table,
+						ids["c1"].Inode != 0 && ids["host"].Inode != 0 && ids["c1"] != ids["c2"] && ids["c1"] != ids["POD"] && ids["c2"] != ids["POD"] && ids["c1"] != ids["host"])
 				} else {
 					t.Check("podtest-sharepid (shareProcessNamespace: true): c2 sees c1's nc listener", cmd, out, code == 0 && strings.Contains(out, "nc -ll"))
 					t.Check("podtest-sharepid: PID 1 is the pause container", "(PID 1 line of the same ps aux)", pid1, strings.Contains(pid1, "pause"))
-					ids, table := NSCompare("pid", p.PID, "POD", "c1", "c2")
-					t.Check("kernel: pause, c1 and c2 are in one PID namespace", "readlink /proc/<pid>/ns/pid", table,
-						ids["c1"].Inode != 0 && ids["c1"] == ids["c2"] && ids["c1"] == ids["POD"] && ids["c1"] != ids["host"])
+					claim := "kernel: pause, c1 and c2 are in one PID namespace"
+					if n == nil {
+						t.Skip(claim, "no access to the node's kernel: "+err.Error())
+						continue
+					}
+					ids, table := t.NSCompare(ctx, n, "pid", p.PID, "POD", "c1", "c2")
+					t.Check(claim, "readlink /proc/<pid>/ns/pid", table,
+						ids["c1"].Inode != 0 && ids["host"].Inode != 0 && ids["c1"] == ids["c2"] && ids["c1"] == ids["POD"] && ids["c1"] != ids["host"])
 				}
 			}
 		},
@@ -201,16 +237,20 @@ func portConflict() *Scenario {
 				t.Check("read the pod's processes", "", err.Error(), false)
 				return
 			}
-			ok := WaitListening(ctx, p.PID["c1"], listenAddr, 20*time.Second)
-			t.Check("c1 listens on 127.0.0.1:5000", "podsim exec podtest -c c1 -- "+shellJoin(listener)+"   (in the background)",
+			n, ok := t.NeedsNode(ctx, "podtest", "c1 listens on 127.0.0.1:5000")
+			if !ok {
+				return
+			}
+			ok = t.WaitListening(ctx, n, p.PID["c1"], listenAddr, 20*time.Second)
+			t.Check("c1 listens on 127.0.0.1:5000", t.B.ExecLine("podtest", "c1", listener)+"   (in the background)",
 				fmt.Sprintf("LISTEN %s in /proc/%d/net/tcp: %v", listenAddr, p.PID["c1"], ok), ok)
 
 			out, code, cmd := t.Exec(ctx, "podtest", "c2", "nc", "-l", "-p", "5000", "127.0.0.1")
 			t.Check("c2 cannot listen on the same port: address in use", cmd,
 				fmt.Sprintf("%s(exit code %d)", out, code), code != 0 && strings.Contains(strings.ToLower(out), "address already in use"))
 
-			c2ls, _ := ListeningOn(p.PID["c2"])
-			hostLs, _ := ListeningOnHost()
+			c2ls := t.Listening(ctx, n, p.PID["c2"])
+			hostLs := t.HostListening(ctx, n)
 			t.Check("kernel: c2's socket table (/proc/<c2>/net/tcp) already holds c1's listener; the host's does not",
 				fmt.Sprintf("cat /proc/%d/net/tcp", p.PID["c2"]),
 				fmt.Sprintf("c2's netns listeners: %v; host listeners include %s: %v", c2ls, listenAddr, contains(hostLs, listenAddr)),

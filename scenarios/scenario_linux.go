@@ -3,18 +3,16 @@ package scenarios
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/podsim/podsim/namespaces"
 	"github.com/podsim/podsim/objects"
 	"github.com/podsim/podsim/sandbox"
 )
@@ -30,6 +28,11 @@ type Scenario struct {
 	Extra []string
 	// Run performs the checks against the created pods.
 	Run func(ctx context.Context, t *T)
+	// Needs lists what the whole scenario needs of its backend (podsim's
+	// own records, for a scenario whose checks read them throughout): on a
+	// backend without one, the scenario is skipped, with the reason,
+	// before any object is made.
+	Needs []Capability
 }
 
 // Registry returns every scenario, in the order `run all` runs them.
@@ -55,25 +58,30 @@ func Find(name string) (*Scenario, error) {
 	return nil, fmt.Errorf("unknown scenario %q: choose one of %s, or all (see 'podsim scenarios')", name, strings.Join(names, ", "))
 }
 
-// Result is one check's outcome.
+// Result is one check's outcome. A skipped check (Skip set) neither
+// passed nor failed: the backend could not do it, for the reason given.
 type Result struct {
 	Claim    string
 	Command  string
 	Observed string
 	Pass     bool
+	Skip     string // why the check did not run on this backend
 }
 
-// T is what a scenario's checks use: the pod runtime, the objects, the
+// T is what a scenario's checks use: the backend the pods run on, the
 // namespace, and the record of results.
 type T struct {
+	// B is where the pods run: podsim's own (Local) or a cluster.
+	B Backend
+	// M and O are podsim's pod runtime and object store when B is Local,
+	// nil on a cluster: a check that uses them must first ask
+	// t.Needs(CapPodsimRecord, claim) (or use B's methods instead).
 	M         *sandbox.Manager
 	O         *objects.Manager
 	Namespace string
 	Out       io.Writer
 	Results   []Result
 	cleanups  []func()
-	created   []objects.Ref
-	keep      bool
 }
 
 // Check records a result and prints it.
@@ -95,10 +103,26 @@ func (t *T) Check(claim, command, observed string, pass bool) bool {
 	return pass
 }
 
+// Skip records a check that does not apply on this backend, with why.
+func (t *T) Skip(claim, reason string) {
+	t.Results = append(t.Results, Result{Claim: claim, Skip: reason})
+	fmt.Fprintf(t.Out, "[SKIP] %s\n       not on %s: %s\n", claim, t.B.Name(), reason)
+}
+
+// Needs reports whether the backend has capability c; when it has not, the
+// check named by claim is recorded as skipped with the backend's reason.
+func (t *T) Needs(c Capability, claim string) bool {
+	ok, why := t.B.Has(c)
+	if !ok {
+		t.Skip(claim, why)
+	}
+	return ok
+}
+
 // Failed reports whether any check failed.
 func (t *T) Failed() bool {
 	for _, r := range t.Results {
-		if !r.Pass {
+		if !r.Pass && r.Skip == "" {
 			return true
 		}
 	}
@@ -108,25 +132,27 @@ func (t *T) Failed() bool {
 // Exec runs a command in a container and returns its combined output and
 // exit code; command is how the article would type it, for printing.
 func (t *T) Exec(ctx context.Context, pod, container string, cmd ...string) (string, int, string) {
-	var out bytes.Buffer
-	code, err := t.M.Exec(ctx, t.Namespace, pod, container, cmd, sandbox.ExecIO{Stdout: &out, Stderr: &out})
+	out, code, err := t.B.Exec(ctx, pod, container, cmd)
 	if err != nil {
-		fmt.Fprintf(&out, "exec failed: %v", err)
+		out += fmt.Sprintf("exec failed: %v", err)
 		code = -1
 	}
-	return out.String(), code, fmt.Sprintf("podsim exec %s -c %s -- %s", pod, container, shellJoin(cmd))
+	return out, code, t.B.ExecLine(pod, container, cmd)
 }
 
 // Background starts a long-running command in a container until the
 // scenario ends.
 func (t *T) Background(ctx context.Context, pod, container string, cmd ...string) error {
-	stop, err := t.M.StartBackground(ctx, t.Namespace, pod, container, cmd)
+	stop, err := t.B.Background(ctx, pod, container, cmd)
 	if err != nil {
 		return err
 	}
 	t.cleanups = append(t.cleanups, stop)
 	return nil
 }
+
+// Defer runs f when the scenario ends (before its objects are deleted).
+func (t *T) Defer(f func()) { t.cleanups = append(t.cleanups, f) }
 
 // Cleanup runs the scenario's cleanups (background processes).
 func (t *T) Cleanup() {
@@ -136,63 +162,18 @@ func (t *T) Cleanup() {
 	t.cleanups = nil
 }
 
-// Procs holds the host PIDs of a pod's pause and containers.
+// Procs holds a pod and the host PIDs of its pause and containers.
 type Procs struct {
+	// State is podsim's record of the pod; nil on a cluster.
 	State *sandbox.PodState
-	PID   map[string]int // "POD" (pause), container names
+	// Pod is the pod with its status, as the API (or podsim get) shows it.
+	Pod *corev1.Pod
+	PID map[string]int // "POD" (pause), container names
 }
 
 // Procs reads the live PIDs of a pod's processes.
 func (t *T) Procs(ctx context.Context, pod string) (*Procs, error) {
-	st, err := t.M.Get(ctx, t.Namespace, pod)
-	if err != nil {
-		return nil, err
-	}
-	p := &Procs{State: st, PID: map[string]int{"POD": int(st.Pause.PID)}}
-	for _, c := range st.Containers {
-		p.PID[c.Name] = int(c.PID)
-	}
-	return p, nil
-}
-
-// NSCompare reads one namespace type for several processes (and the
-// host's, as seen from podsim itself) and returns a printable table.
-func NSCompare(typ string, pids map[string]int, order ...string) (map[string]namespaces.ID, string) {
-	ids := map[string]namespaces.ID{}
-	var b strings.Builder
-	host, _ := namespaces.Read("/proc/self/ns/"+typ, typ)
-	for _, name := range order {
-		id, err := namespaces.Read(fmt.Sprintf("/proc/%d/ns/%s", pids[name], typ), typ)
-		if err != nil {
-			fmt.Fprintf(&b, "%-6s pid %-7d %v\n", name, pids[name], err)
-			continue
-		}
-		ids[name] = id
-		fmt.Fprintf(&b, "%-6s pid %-7d %s\n", name, pids[name], id)
-	}
-	ids["host"] = host
-	fmt.Fprintf(&b, "%-6s (podsim) %s\n", "host", host)
-	return ids, b.String()
-}
-
-// WaitListening waits until a TCP listener shows up in pid's network
-// namespace (read from the kernel, no sleep-and-hope).
-func WaitListening(ctx context.Context, pid int, addr string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		ls, _ := namespaces.ListeningTCP(pid)
-		for _, l := range ls {
-			if l == addr {
-				return true
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return false
+	return t.B.Procs(ctx, pod)
 }
 
 func shellJoin(args []string) string {
@@ -215,32 +196,90 @@ type Outcome struct {
 	Duration time.Duration
 }
 
-// Passed reports whether every check passed and there was no error.
+// Passed reports whether no check failed, at least one passed and there
+// was no error; skipped checks (not possible on the backend) are neither.
 func (o Outcome) Passed() bool {
-	if o.Err != nil || len(o.Results) == 0 {
-		return false
-	}
-	for _, r := range o.Results {
-		if !r.Pass {
-			return false
-		}
-	}
-	return true
+	pass, fail, _ := o.Counts()
+	return o.Err == nil && fail == 0 && pass > 0
 }
 
-// RunScenario applies the scenario's manifests, runs its checks and,
-// unless keep is set, deletes every object it made (also when a check fails).
-func RunScenario(ctx context.Context, m *sandbox.Manager, s *Scenario, namespace string, keep bool, out io.Writer) (o Outcome) {
+// Result is PASS, FAIL, or SKIP when the backend could do none of the
+// scenario's checks (each skip printed its reason).
+func (o Outcome) Result() string {
+	pass, fail, skip := o.Counts()
+	switch {
+	case o.Err != nil || fail > 0:
+		return "FAIL"
+	case pass == 0 && skip > 0:
+		return "SKIP"
+	case pass == 0:
+		return "FAIL"
+	}
+	return "PASS"
+}
+
+// Summary prints the table `podsim run all` ends with: checks passed of
+// those run, the result, the time, and how many checks were skipped.
+func Summary(w io.Writer, outcomes []Outcome) {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tCHECKS\tRESULT\tTIME\tSKIPPED")
+	for _, o := range outcomes {
+		pass, fail, skip := o.Counts()
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%d\n", o.Scenario.Name, pass, pass+fail, o.Result(), o.Duration.Round(10*time.Millisecond), skip)
+	}
+	tw.Flush()
+}
+
+// Counts returns how many checks passed, failed and were skipped.
+func (o Outcome) Counts() (pass, fail, skip int) {
+	for _, r := range o.Results {
+		switch {
+		case r.Skip != "":
+			skip++
+		case r.Pass:
+			pass++
+		default:
+			fail++
+		}
+	}
+	return pass, fail, skip
+}
+
+// RunScenario runs a scenario on podsim's own pods: it applies the
+// manifests, runs the checks and, unless keep is set, deletes every object
+// it made (also when a check fails).
+func RunScenario(ctx context.Context, m *sandbox.Manager, s *Scenario, namespace string, keep bool, out io.Writer) Outcome {
+	return RunOn(ctx, NewLocal(m, namespace, keep), s, out)
+}
+
+// RunOn runs a scenario's checks against backend b (podsim's own pods or a
+// cluster) and deletes what it made at the end, also after a failure, a
+// panic in a check or Ctrl-C.
+func RunOn(ctx context.Context, b Backend, s *Scenario, out io.Writer) (o Outcome) {
 	start := time.Now()
-	t := &T{M: m, O: objects.New(m), Namespace: namespace, Out: out, keep: keep}
+	t := &T{B: b, Namespace: b.Namespace(), Out: out}
+	if l, ok := b.(*Local); ok {
+		t.M, t.O = l.M, l.O
+	}
 	o = Outcome{Scenario: s}
 	defer func() {
-		if err := t.finish(ctx); err != nil && o.Err == nil {
+		if r := recover(); r != nil {
+			o.Err = fmt.Errorf("scenario %s stopped on %s: %v (a check that needs podsim's own runtime must ask t.Needs(CapPodsimRecord, ...) first)", s.Name, b.Name(), r)
+		}
+		o.Results = t.Results
+		t.Cleanup()
+		if err := b.Finish(ctx); err != nil && o.Err == nil {
 			o.Err = err
 		}
 		o.Duration = time.Since(start)
 	}()
 	fmt.Fprintf(out, "=== %s: %s\n", s.Name, s.Summary)
+	for _, c := range s.Needs {
+		if ok, why := b.Has(c); !ok {
+			t.Skip("scenario "+s.Name, why)
+			return o
+		}
+	}
 	for _, man := range s.Manifests {
 		if err := t.Apply(ctx, man); err != nil {
 			o.Err = err
@@ -248,92 +287,36 @@ func RunScenario(ctx context.Context, m *sandbox.Manager, s *Scenario, namespace
 		}
 	}
 	s.Run(ctx, t)
-	o.Results = t.Results
 	return o
 }
 
 // Apply applies a manifest (any kinds) and remembers its objects so the
 // scenario deletes them at the end.
 func (t *T) Apply(ctx context.Context, manifest string) error {
-	objs, err := sandbox.ParseManifests(strings.NewReader(manifest), "scenario")
-	if err != nil {
-		return err
-	}
-	// Track every object this apply creates before applying: a failed
-	// apply (an init container that fails, say) may still leave some of
-	// them. Objects that existed before are not the scenario's to delete.
-	for _, o := range objs {
-		r := objects.RefOf(o)
-		known := t.O.Exists(ctx, t.Namespace, r)
-		for _, c := range t.created {
-			known = known || c == r
-		}
-		if !known {
-			t.created = append(t.created, r)
-		}
-	}
-	return t.O.Apply(ctx, objs, t.Namespace, func(a objects.Applied) {
-		fmt.Fprintln(t.Out, a.String())
-		for _, w := range a.Warnings {
-			fmt.Fprintln(t.Out, "Warning: "+w)
-		}
-	})
+	return t.B.Apply(ctx, manifest, t.Out)
 }
 
 // Track registers an object made outside Apply (a Secret built in code).
-func (t *T) Track(kind, name string) {
-	k, err := objects.KindOf(kind)
-	if err != nil {
-		panic(err) // a scenario's own typo
-	}
-	t.created = append(t.created, objects.Ref{Kind: k, Name: name})
-}
-
-// finish stops background processes and deletes what the scenario made,
-// in the kinds' delete order; what is already gone is no error.
-func (t *T) finish(ctx context.Context) error {
-	t.Cleanup()
-	if t.keep {
-		return nil
-	}
-	grace := 5 * time.Second
-	err := t.O.Delete(context.WithoutCancel(ctx), t.Namespace, t.created, objects.DeleteOptions{Grace: &grace, IgnoreNotFound: true}, nil)
-	t.created = nil
-	return err
-}
+func (t *T) Track(kind, name string) { t.B.Track(kind, name) }
 
 // Client runs a one-off client pod like `kubectl run -i --rm --image=IMAGE
 // NAME -- ARGS...` and returns its output and exit code.
 func (t *T) Client(ctx context.Context, name, image string, args ...string) (string, int, string) {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: t.Namespace, Labels: map[string]string{"run": name}},
-		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
-			Containers: []corev1.Container{{Name: name, Image: image, Args: args}}},
-	}
-	var out lockedBuffer
-	code, err := t.M.RunAttached(ctx, pod, sandbox.ExecIO{Stdout: &out, Stderr: &out})
-	if derr := t.M.DeletePod(context.WithoutCancel(ctx), t.Namespace, name, time.Second); derr != nil && !errors.Is(derr, sandbox.ErrPodNotFound) && err == nil {
-		err = derr
-	}
-	if err != nil {
-		fmt.Fprintf(&out, "client pod failed: %v", err)
-		code = -1
-	}
-	return out.String(), code, fmt.Sprintf("podsim run -i --rm --image=%s %s -- %s", image, name, shellJoin(args))
+	return t.B.Client(ctx, name, image, args)
 }
 
 // PodOf returns the pod a deployment currently runs ("deploy/NAME").
 func (t *T) PodOf(ctx context.Context, deployment string) (string, error) {
-	return t.O.ResolvePod(ctx, t.Namespace, "deploy/"+deployment)
+	return t.B.PodOf(ctx, deployment)
 }
 
 // Logs returns a container's log.
 func (t *T) Logs(ctx context.Context, pod, container string) string {
-	var b lockedBuffer
-	if err := t.M.Logs(ctx, t.Namespace, pod, container, sandbox.LogOptions{Tail: -1}, &b); err != nil {
+	s, err := t.B.Logs(ctx, pod, container)
+	if err != nil {
 		return "logs failed: " + err.Error()
 	}
-	return b.String()
+	return s
 }
 
 // Eventually retries f until it returns true or the timeout passes; the
@@ -395,11 +378,4 @@ func PodSpecOf(s *Scenario) ([]*corev1.Pod, error) {
 		}
 	}
 	return out, nil
-}
-
-// ListensAny reports whether pid's network namespace has a listener on
-// port on every address (0.0.0.0 or [::]).
-func ListensAny(pid, port int) bool {
-	ls, _ := namespaces.ListeningTCP(pid)
-	return contains(ls, fmt.Sprintf("0.0.0.0:%d", port)) || contains(ls, fmt.Sprintf("[::]:%d", port))
 }

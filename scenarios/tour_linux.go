@@ -409,9 +409,10 @@ func (tr *Tour) stepListen(ctx context.Context) (step, error) {
 	if err != nil {
 		return st, err
 	}
-	ok := WaitListening(ctx, p.PID["c1"], "127.0.0.1:5000", 5*time.Second)
-	c1ls, _ := ListeningOn(p.PID["c1"])
-	hostls, _ := ListeningOnHost()
+	n, _ := tr.t.B.Node(ctx, "podtest")
+	ok := tr.t.WaitListening(ctx, n, p.PID["c1"], "127.0.0.1:5000", 5*time.Second)
+	c1ls := tr.t.Listening(ctx, n, p.PID["c1"])
+	hostls := tr.t.HostListening(ctx, n)
 	onHost := false
 	for _, l := range hostls {
 		onHost = onHost || l == "127.0.0.1:5000"
@@ -524,7 +525,8 @@ func (tr *Tour) stepSharePID(ctx context.Context) (step, error) {
 	if err != nil {
 		return st, err
 	}
-	WaitListening(ctx, p.PID["c1"], "127.0.0.1:5000", 5*time.Second)
+	n, _ := tr.t.B.Node(ctx, "podtest-sharepid")
+	tr.t.WaitListening(ctx, n, p.PID["c1"], "127.0.0.1:5000", 5*time.Second)
 	out, code, cmd := tr.exec(ctx, "podtest-sharepid", "c2", "ps", "aux")
 	st.podsim = []string{"podsim apply -f podtest-sharepid.yaml", "podsim exec podtest-sharepid -c c1 -- " + strings.Join(tourListener, " ") + "   (in the background)", cmd}
 	st.output = buf.String() + out

@@ -42,6 +42,9 @@ func userNamespace() *Scenario {
 		Name:      "user-namespace",
 		Summary:   "hostUsers: false: root in the pod is an unprivileged uid of its own on the host, in one user namespace shared by the pod",
 		Manifests: []string{PodTestPlainYAML, PodTestUserNSYAML},
+		// The ID range comes from podsim's pod record (and the local test
+		// cluster's containerd 1.6 has no user namespaces).
+		Needs: []Capability{CapPodsimRecord},
 		Run: func(ctx context.Context, t *T) {
 			plain, err1 := t.Procs(ctx, "podtest")
 			uns, err2 := t.Procs(ctx, "podtest-userns")
@@ -60,7 +63,8 @@ func userNamespace() *Scenario {
 				fmt.Sprintf("inside: %s; host: Uid: %s; podtest's c1 (no user namespace) on the host: Uid: %s", strings.TrimSpace(out), hostUID, statusUID(plain.PID["c1"])),
 				code == 0 && strings.TrimSpace(out) == "0" && hostUID == fmt.Sprint(u.HostID) && statusUID(plain.PID["c1"]) == "0")
 
-			ids, table := NSCompare("user", uns.PID, "POD", "c1", "c2")
+			n, _ := t.node(ctx, "podtest-userns")
+			ids, table := t.NSCompare(ctx, n, "user", uns.PID, "POD", "c1", "c2")
 			t.Check("kernel: pause, c1 and c2 are in one user namespace, not the host's", "readlink /proc/<pid>/ns/user", table,
 				ids["c1"].Inode != 0 && ids["POD"] == ids["c1"] && ids["c2"] == ids["c1"] && ids["c1"] != ids["host"])
 

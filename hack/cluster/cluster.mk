@@ -16,9 +16,10 @@ cluster-down:
 	@[ "$$(id -u)" -eq 0 ] || { echo "the local cluster needs root: sudo make cluster-down" >&2; exit 1; }
 	./hack/cluster/down.sh
 
-# Brings the cluster up, runs the article's podtest pod on it, checks it from
+# Brings the cluster up, runs the article's podtest pod on it (and then every
+# scenario with podsim run all --kubeconfig), checks it from
 # the host, brings it down and checks nothing is left. Holds the machine's
 # integration lock while it runs.
 cluster-test: build cluster-deps
 	@[ "$$(id -u)" -eq 0 ] || { echo "the cluster test needs root: sudo make cluster-test" >&2; exit 1; }
-	PODSIM_CLUSTER=1 PODSIM_BIN=$(CURDIR)/bin/podsim flock -o /tmp/podsim-integration.lock $(GO) test -count=1 -v -timeout 20m -run '^TestIntegrationCluster' ./integration/
+	PODSIM_CLUSTER=1 PODSIM_BIN=$(CURDIR)/bin/podsim flock -o /tmp/podsim-integration.lock $(GO) test -count=1 -v -timeout 30m -run '^(TestIntegrationCluster|TestIntegrationRunAllKubeconfig)' ./integration/

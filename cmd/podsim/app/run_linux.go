@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -13,6 +12,7 @@ import (
 func newRunCommand(e *env) *cobra.Command {
 	var keep bool
 	var c clientPod
+	var kc clusterRun
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO... | all\n  podsim run NAME --image=IMAGE [-i] [-t] [--rm] [--restart=Never] [--env=K=V] [-- ARGS...]",
 		Short: "Run the article's scenarios, or a one-off client pod like kubectl run",
@@ -21,12 +21,23 @@ as the article does with kubectl exec, and direct reads of the kernel
 (/proc/<pid>/ns/* inodes, socket tables) — prints PASS or FAIL for each claim,
 and deletes the pods (unless --keep). The exit code is non-zero if any check fails.
 
+With --kubeconfig the same checks run against a Kubernetes cluster: the
+manifests are applied with client-go (server-side apply) into a namespace
+podsim creates (podsim-SCENARIO-xxxxxx, or -n NS) and deletes at the end, also
+on failure and Ctrl-C; exec goes through the API server; kernel checks read
+/proc and the cgroup files through a short-lived privileged pod on the node
+with hostPID (the way 'kubectl debug node/NAME' works). A check the cluster
+cannot do is SKIP with the reason (no Service DNS/NAT, podsim's own record),
+never PASS. The images are podsim's (imagePullPolicy IfNotPresent): 'make
+cluster-up' imports them into its cluster's containerd.
+
 With --image, run creates a one-container pod exactly like kubectl run: the
 arguments after -- replace the image's Cmd (or, with --command, its
 Entrypoint); with -i the container's output is streamed and its exit code is
 podsim's; --rm deletes the pod when it exits.`,
 		Example: `  sudo podsim run shared-localhost
   sudo podsim run all
+  podsim run all --kubeconfig /var/lib/podsim-cluster/kubeconfig     # the same checks on a cluster
   sudo podsim run -it --rm --image=curlimages/curl curl -- curl -k https://elasticsearch:9200`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,6 +56,13 @@ podsim's; --rm deletes the pod when it exits.`,
 				}
 				list = append(list, s)
 			}
+			if kc.kubeconfig != "" || kc.context != "" {
+				kc.namespace = ""
+				if f := cmd.Flag("namespace"); f != nil && f.Changed {
+					kc.namespace = e.namespace
+				}
+				return runOnCluster(e, &kc, list)
+			}
 			m, err := e.manager()
 			if err != nil {
 				return err
@@ -61,37 +79,11 @@ podsim's; --rm deletes the pod when it exits.`,
 					break
 				}
 			}
-			failed := 0
-			if len(outcomes) > 1 {
-				tw := tabwriter.NewWriter(e.out, 0, 8, 3, ' ', 0)
-				fmt.Fprintln(tw, "SCENARIO\tCHECKS\tRESULT\tTIME")
-				for _, o := range outcomes {
-					pass := 0
-					for _, r := range o.Results {
-						if r.Pass {
-							pass++
-						}
-					}
-					res := "PASS"
-					if !o.Passed() {
-						res = "FAIL"
-					}
-					fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\n", o.Scenario.Name, pass, len(o.Results), res, o.Duration.Round(10e6))
-				}
-				tw.Flush()
-			}
-			for _, o := range outcomes {
-				if !o.Passed() {
-					failed++
-				}
-			}
-			if failed > 0 {
-				return errors.New(fmt.Sprintf("%d of %d scenario(s) failed", failed, len(outcomes)))
-			}
-			return nil
+			return summarize(e, outcomes)
 		},
 	}
 	f := cmd.Flags()
+	kc.flags(f)
 	f.BoolVar(&keep, "keep", false, "keep the scenario's pods after the checks (delete them with 'podsim delete pod NAME')")
 	f.StringVar(&c.image, "image", "", "client pod: the container image")
 	f.BoolVarP(&c.stdin, "stdin", "i", false, "client pod: keep stdin open and stream the output")
