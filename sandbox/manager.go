@@ -106,6 +106,11 @@ type Record struct {
 	// Containers keeps what outlives one attempt of each app container,
 	// by name: kubelet's restart count, last state and back-off.
 	Containers map[string]*ContainerRecord `json:"containers,omitempty"`
+	// Reason is set when the node agent failed the pod for good, with
+	// Message: DeadlineExceeded (activeDeadlineSeconds passed). Its
+	// containers are stopped and never started again.
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // ContainerRecord is what the pod keeps of an app container across its
@@ -127,6 +132,7 @@ type Termination struct {
 	Reason     string    `json:"reason"` // Completed, Error, OOMKilled
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`
+	Message    string    `json:"message,omitempty"` // the termination message
 }
 
 // container returns the restart record of a container (a zero one if none).
@@ -143,11 +149,11 @@ func (r *Record) containerID(name string) string {
 }
 
 // isOldAttempt reports whether id is an attempt of one of the pod's app
-// containers (<sandbox>-<name>, or <sandbox>-<name>.<n> after restarts)
-// other than the current one. Only app containers restart, so init and
-// ephemeral containers are never old attempts: they stay until the pod goes.
+// or init containers (<sandbox>-<name>, or <sandbox>-<name>.<n> after
+// restarts) other than the current one. Ephemeral containers never
+// restart, so they are never old attempts: they stay until the pod goes.
 func (r *Record) isOldAttempt(id string) bool {
-	for _, c := range r.Pod.Spec.Containers {
+	for _, c := range append(append([]corev1.Container{}, r.Pod.Spec.InitContainers...), r.Pod.Spec.Containers...) {
 		base := ContainerID(r.ID, c.Name)
 		if (id == base || strings.HasPrefix(id, base+".")) && id != r.containerID(c.Name) {
 			return true

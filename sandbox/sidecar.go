@@ -14,6 +14,14 @@ import (
 // pod's completion, and is stopped after the app containers, in reverse
 // order. The decision is computeInitActions (pod_actions.go).
 
+// restartPolicyName is the pod's restartPolicy, with the API's default.
+func restartPolicyName(pod *corev1.Pod) corev1.RestartPolicy {
+	if pod.Spec.RestartPolicy == "" {
+		return corev1.RestartPolicyAlways
+	}
+	return pod.Spec.RestartPolicy
+}
+
 // IsSidecar reports whether an init container is a native sidecar.
 func IsSidecar(c *corev1.Container) bool {
 	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
@@ -41,4 +49,16 @@ func ActiveDeadline(pod *corev1.Pod, start time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return start.Add(time.Duration(*pod.Spec.ActiveDeadlineSeconds) * time.Second), true
+}
+
+// specContainer finds a container of the pod's spec (init or app) by name.
+func specContainer(pod *corev1.Pod, name string) *corev1.Container {
+	for _, l := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for i := range l {
+			if l[i].Name == name {
+				return &l[i]
+			}
+		}
+	}
+	return nil
 }
