@@ -275,7 +275,9 @@ spec:
 	}
 }
 
-// TestIntegrationInitFailure: a failing init container stops the pod (Init:Error), the command fails.
+// TestIntegrationInitFailure: under restartPolicy Never a failing init
+// container fails the pod (Init:Error), the command fails. (Under
+// OnFailure/Always it is restarted: TestIntegrationInitRestart.)
 func TestIntegrationInitFailure(t *testing.T) {
 	requireRoot(t)
 	checkNoLeaks(t)
@@ -284,6 +286,7 @@ kind: Pod
 metadata:
   name: initfail
 spec:
+  restartPolicy: Never
   initContainers:
   - {name: boom, image: busybox, command: ['sh', '-c', 'echo failing; exit 3']}
   containers:

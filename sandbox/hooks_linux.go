@@ -135,7 +135,7 @@ func httpHook(ctx context.Context, podIP string, c *corev1.Container, g *corev1.
 	}
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // kubelet does not verify hook targets either
-		Proxy:           nil,                                    // never through a proxy: the pod's IP is local
+		Proxy:           nil,                                   // never through a proxy: the pod's IP is local
 	}}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -10,8 +10,9 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podsim/podsim/cgroups"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podsim/podsim/cgroups"
 )
 
 // ContainerState is one container as the kernel and containerd see it now.
