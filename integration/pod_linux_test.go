@@ -22,9 +22,10 @@ func TestIntegrationScenarios(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("podsim run all: %s", r)
 	}
-	for _, s := range []string{"shared-volume", "shared-localhost", "isolated-ps", "port-conflict", "host-namespaces", "debug-container", "user-namespace"} {
-		if !regexp.MustCompile(`(?m)^` + s + `\s+\d+/\d+\s+PASS`).MatchString(r.stdout) {
-			t.Errorf("scenario %s did not PASS:\n%s", s, r.stdout)
+	// Every scenario of the registry, so a new one cannot be left out.
+	for _, sc := range scenarios.Registry() {
+		if !regexp.MustCompile(`(?m)^` + sc.Name + `\s+\d+/\d+\s+PASS`).MatchString(r.stdout) {
+			t.Errorf("scenario %s did not PASS:\n%s", sc.Name, r.stdout)
 		}
 	}
 	if strings.Contains(r.stdout, "[FAIL]") {
@@ -275,7 +276,9 @@ spec:
 	}
 }
 
-// TestIntegrationInitFailure: a failing init container stops the pod (Init:Error), the command fails.
+// TestIntegrationInitFailure: under restartPolicy Never a failing init
+// container fails the pod (Init:Error), the command fails. (Under
+// OnFailure/Always it is restarted: TestIntegrationInitRestart.)
 func TestIntegrationInitFailure(t *testing.T) {
 	requireRoot(t)
 	checkNoLeaks(t)
@@ -284,6 +287,7 @@ kind: Pod
 metadata:
   name: initfail
 spec:
+  restartPolicy: Never
   initContainers:
   - {name: boom, image: busybox, command: ['sh', '-c', 'echo failing; exit 3']}
   containers:

@@ -18,6 +18,11 @@ import (
 // in podsim's namespace, nothing else.
 var ExitFilter = fmt.Sprintf(`topic=="/tasks/exit",namespace==%q`, runtime.Namespace)
 
+// StartFilter adds task starts: a pod's first start is how the agent learns
+// of a pod built while it runs (its activeDeadlineSeconds timer, an exit
+// missed while the pod was being built).
+var StartFilter = fmt.Sprintf(`topic=="/tasks/start",namespace==%q`, runtime.Namespace)
+
 // AgentReport is what the agent tells about itself after each round
 // (`podsim system status` reads it).
 type AgentReport struct {
@@ -42,7 +47,7 @@ type AgentReport struct {
 func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(string, ...any), report func(AgentReport)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	evCh, errCh := m.client.EventService().Subscribe(ctx, ExitFilter)
+	evCh, errCh := m.client.EventService().Subscribe(ctx, ExitFilter, StartFilter)
 	a := &agentState{
 		m: m, pol: pol, logf: logf, report: report,
 		wake:   make(chan string, 16),
@@ -60,7 +65,7 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 		}
 	}
 	a.publish()
-	logf("watching task exits (%s)", ExitFilter)
+	logf("watching task exits (%s) and starts", ExitFilter)
 	for {
 		select {
 		case <-ctx.Done():
@@ -142,7 +147,7 @@ func (a *agentState) publish() {
 }
 
 // exitedPod maps an event of the agent's subscription to the pod whose
-// container's task exited; false for any other event.
+// container's task exited or started; false for any other event.
 func (m *Manager) exitedPod(ctx context.Context, env *events.Envelope) (string, bool) {
 	if env == nil || env.Event == nil {
 		return "", false
@@ -151,11 +156,19 @@ func (m *Manager) exitedPod(ctx context.Context, env *events.Envelope) (string, 
 	if err != nil {
 		return "", false
 	}
-	exit, ok := v.(*apievents.TaskExit)
-	if !ok || exit.ID != exit.ContainerID { // an exec'd process, not the container
+	var ctr string
+	switch e := v.(type) {
+	case *apievents.TaskExit:
+		if e.ID != e.ContainerID { // an exec'd process, not the container
+			return "", false
+		}
+		ctr = e.ContainerID
+	case *apievents.TaskStart:
+		ctr = e.ContainerID
+	default:
 		return "", false
 	}
-	id, ok := podOf(ctx, m.client, exit.ContainerID)
+	id, ok := podOf(ctx, m.client, ctr)
 	if !ok {
 		return "", false // removed meanwhile (delete, gc)
 	}

@@ -47,10 +47,7 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 		return fail(err)
 	}
 	attach := run.attachFor(c, role)
-	id := rec.containerID(c.Name)
-	if role == RoleInit {
-		id = ContainerID(rec.ID, c.Name) // init containers are not restarted
-	}
+	id := rec.containerID(c.Name) // attempt n: init containers restart too
 	cc.id = id
 	termLog, err := m.writeTerminationLog(rec.ID, c.Name)
 	if err != nil {

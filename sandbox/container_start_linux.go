@@ -27,6 +27,7 @@ func (m *Manager) startContainer(ctx context.Context, run *podRun, cc *createdCo
 		run.attach.task = task
 	}
 	m.emitContainerEvents(rec, cc)
+	m.postStart(ctx, rec, cc) // before the next container starts (hooks_linux.go)
 	return nil
 }
 
@@ -90,6 +91,17 @@ func (m *Manager) runInitContainer(ctx context.Context, run *podRun, c *corev1.C
 		return 0, fmt.Errorf("pod %s was deleted while its init container %s ran", pod.Name, c.Name)
 	}
 	return code, nil
+}
+
+// startInitContainer creates and starts an init container without waiting
+// for it: a native sidecar (it keeps running) or, in the node agent, a
+// regular one (its exit is the agent's next event).
+func (m *Manager) startInitContainer(ctx context.Context, run *podRun, c *corev1.Container) error {
+	cc, err := m.createContainer(ctx, run, c, RoleInit, targetContainer{})
+	if err != nil {
+		return err
+	}
+	return m.startContainer(ctx, run, cc)
 }
 
 // startAppContainers creates the app containers (snapshot, bundle, runc

@@ -358,16 +358,16 @@ func fieldTable() []Field {
 		// PodSpec.
 		supported("pod.spec.volumes", "Volumes the pod's containers can mount.", "emptyDir, configMap and secret volumes are built as kubelet lays them out; every other source is refused by name."),
 		supported("pod.spec.volumes.name", "The volume's name, a DNS label, referenced by volumeMounts.", "Checked and used as kubelet does (it names the directory under the pod's volumes)."),
-		supported("pod.spec.initContainers", "Containers run one at a time, each to completion, before the app containers start.", "Run in order; a failing one leaves the pod in Init:Error and the app containers never start."),
+		supported("pod.spec.initContainers", "Containers run one at a time, each to completion, before the app containers start.", "Run in order, each to exit 0, before the app containers; a failing one is restarted with back-off (Init:CrashLoopBackOff) under restartPolicy OnFailure/Always, or fails the pod (Init:Error, phase Failed) under Never. One with restartPolicy Always is a native sidecar (see initContainers.restartPolicy)."),
 		supported("pod.spec.containers", "The pod's app containers.", "Created and started in order, joining the pause container's net, ipc and uts namespaces."),
 		refused("pod.spec.ephemeralContainers", "Debugging containers added to a running pod with 'kubectl debug'.",
 			"ephemeralContainers cannot be set when a pod is created (the API server refuses them too): add one to the running pod with 'podsim debug POD --image=IMAGE [--target=CONTAINER]'"),
 		supported("pod.spec.restartPolicy", "Whether kubelet restarts containers that exit: Always (the default), OnFailure or Never.",
-			"Enforced by podsim's node agent with kubelet's back-off (10 s doubling to 5 min, reset after 10 min running; PODSIM_BACKOFF_BASE scales it): a restart is a new container in the same sandbox, so the netns, IP and volumes stay. Failed init containers are not restarted yet (the pod stays Init:Error)."),
+			"Enforced by podsim's node agent with kubelet's back-off (10 s doubling to 5 min, reset after 10 min running; PODSIM_BACKOFF_BASE scales it): a restart is a new container in the same sandbox, so the netns, IP and volumes stay. Failed init containers are restarted with the same back-off under OnFailure and Always."),
 		supported("pod.spec.terminationGracePeriodSeconds", "Seconds between SIGTERM and SIGKILL when the pod is deleted.",
-			"Honoured by 'podsim delete'; a PID 1 without a SIGTERM handler gets SIGKILL at once, since the kernel drops the SIGTERM."),
-		refused("pod.spec.activeDeadlineSeconds", "Seconds after which kubelet kills a running pod (reason DeadlineExceeded).",
-			"activeDeadlineSeconds is not supported: "+noAgent+", so the pod would run past its deadline: remove it and delete the pod yourself"),
+			"Honoured by 'podsim delete' and by the node agent's kills; it covers a preStop hook and the SIGTERM wait together (at least 2 s are left for SIGTERM, as in kubelet); a PID 1 without a SIGTERM handler gets SIGKILL at once, since the kernel drops the SIGTERM."),
+		supported("pod.spec.activeDeadlineSeconds", "Seconds after which kubelet kills a running pod (reason DeadlineExceeded).",
+			"Enforced by podsim's node agent, counted from the pod's start: its containers are stopped (preStop hooks, grace period, sidecars last), the pod's phase becomes Failed with reason DeadlineExceeded and an event; the sandbox stays until 'podsim delete'."),
 		supported("pod.spec.dnsPolicy", "Where resolv.conf comes from: ClusterFirst (the cluster DNS, the default), Default (the node's), ClusterFirstWithHostNet, None (only dnsConfig).",
 			"As kubelet's GetPodDNS, from the node's resolv.conf (/run/systemd/resolve/resolv.conf if systemd-resolved keeps one, else /etc/resolv.conf): Default copies it; None starts empty; ClusterFirst writes the cluster search path (<ns>.svc.cluster.local svc.cluster.local cluster.local, then the node's), ndots:5 and, as there is no cluster DNS server (Services resolve through /etc/hosts), the node's non-loopback nameservers in its place; on a hostNetwork pod ClusterFirst is Default unless it says ClusterFirstWithHostNet."),
 		warned("pod.spec.nodeSelector", "Labels a node must have to run the pod.", "nodeSelector "+noScheduler),
@@ -507,7 +507,11 @@ func fieldTable() []Field {
 // containers.
 func containerFields(p string, init bool) []Field {
 	restart := refused(p+".restartPolicy", "Always makes an init container a native sidecar that keeps running beside the app containers; on app containers it overrides the pod's restartPolicy.",
-		"restartPolicy (native sidecars, per-container restarts) is not supported yet: remove it")
+		"restartPolicy on app containers (per-container restarts) is not supported: remove it and use the pod's restartPolicy")
+	if init {
+		restart = supported(p+".restartPolicy", "Always makes an init container a native sidecar that keeps running beside the app containers.",
+			"Always (the only value allowed) makes a native sidecar, as kubelet runs one: started in init order, the next init container waits until it has Started (its startupProbe passed, or it runs and has none); restarted with back-off whenever it exits while the pod runs; it does not hold up the pod's completion (when the app containers are done under Never/OnFailure it is stopped and the pod Succeeds); stopped after the app containers, in reverse order, on deletion.")
+	}
 	probes := "probes are not run: " + noAgent + " (a running container counts as ready)"
 	if init {
 		probes = "probes are not run: " + noAgent + " (only native sidecars may have them)"
@@ -555,11 +559,12 @@ func containerFields(p string, init bool) []Field {
 		warned(p+".livenessProbe", "kubelet restarts the container when this check fails.", "livenessProbe: "+probes),
 		warned(p+".readinessProbe", "The container counts as ready (and its pod's IP is in Services) only while this check passes.", "readinessProbe: "+probes),
 		warned(p+".startupProbe", "Holds the other probes back until the container has started.", "startupProbe: "+probes),
-		refused(p+".lifecycle", "postStart and preStop hooks kubelet runs in the container, and the stop signal.", "lifecycle hooks are not supported: remove them"),
-		warned(p+".terminationMessagePath", "The file (default /dev/termination-log) kubelet reads into the container's status message when it exits.",
-			"podsim mounts an empty 0666 file from the pod's directory there, as kubelet does, but does not yet copy what the container writes into its status; read it on the host under the pod's directory or use 'podsim logs'", "/dev/termination-log"),
-		warned(p+".terminationMessagePolicy", "File (the default) or FallbackToLogsOnError: where the termination message comes from.",
-			"terminationMessagePolicy is ignored: podsim keeps no termination message; read the logs with 'podsim logs'"),
+		supported(p+".lifecycle", "postStart and preStop hooks kubelet runs in the container, and the stop signal.",
+			"As kubelet runs them: postStart (exec in the container, httpGet from the node to the pod's IP, sleep) right after the container starts and before the next one; a failing one is a FailedPostStartHook event and the container is killed (then restarted per policy). preStop (same actions) before SIGTERM, inside terminationGracePeriodSeconds, on deletion and on the agent's kills; a failing one is a FailedPreStopHook event and the kill goes on. Refused: httpGet.host (podsim only talks to the pod's IP), tcpSocket (kubelet does not run it), stopSignal; regular init containers may not have hooks."),
+		supported(p+".terminationMessagePath", "The file (default /dev/termination-log) kubelet reads into the container's status message when it exits.",
+			"An empty 0666 file from the pod's directory is mounted there, as kubelet does; what the container wrote (at most 4096 bytes) is its terminated state's message and, after a restart, its lastState's."),
+		supported(p+".terminationMessagePolicy", "File (the default) or FallbackToLogsOnError: where the termination message comes from.",
+			"As kubelet: FallbackToLogsOnError uses the end of the container's log (last 80 lines, at most 2048 bytes) when the file is empty and the container failed."),
 		warned(p+".imagePullPolicy", "When kubelet pulls the image: Always, IfNotPresent or Never.",
 			"imagePullPolicy Always is ignored: podsim builds images offline and never pulls (IfNotPresent and Never are what podsim does)", "IfNotPresent", "Never"),
 		supported(p+".securityContext", "Security settings of this container, over the pod's.", "See its fields."),

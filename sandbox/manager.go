@@ -117,6 +117,11 @@ type Record struct {
 	Containers map[string]*ContainerRecord `json:"containers,omitempty"`
 	// UserNS is the pod's host ID range with hostUsers: false (userns.go).
 	UserNS *UserNamespace `json:"userNamespace,omitempty"`
+	// Reason is set when the node agent failed the pod for good, with
+	// Message: DeadlineExceeded (activeDeadlineSeconds passed). Its
+	// containers are stopped and never started again.
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // ContainerRecord is what the pod keeps of an app container across its
@@ -138,6 +143,7 @@ type Termination struct {
 	Reason     string    `json:"reason"` // Completed, Error, OOMKilled
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`
+	Message    string    `json:"message,omitempty"` // the termination message
 }
 
 // container returns the restart record of a container (a zero one if none).
@@ -154,11 +160,11 @@ func (r *Record) containerID(name string) string {
 }
 
 // isOldAttempt reports whether id is an attempt of one of the pod's app
-// containers (<sandbox>-<name>, or <sandbox>-<name>.<n> after restarts)
-// other than the current one. Only app containers restart, so init and
-// ephemeral containers are never old attempts: they stay until the pod goes.
+// or init containers (<sandbox>-<name>, or <sandbox>-<name>.<n> after
+// restarts) other than the current one. Ephemeral containers never
+// restart, so they are never old attempts: they stay until the pod goes.
 func (r *Record) isOldAttempt(id string) bool {
-	for _, c := range r.Pod.Spec.Containers {
+	for _, c := range append(append([]corev1.Container{}, r.Pod.Spec.InitContainers...), r.Pod.Spec.Containers...) {
 		base := ContainerID(r.ID, c.Name)
 		if (id == base || strings.HasPrefix(id, base+".")) && id != r.containerID(c.Name) {
 			return true

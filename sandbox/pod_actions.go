@@ -55,6 +55,11 @@ type ObservedPod struct {
 	Containers   map[string]ObservedContainer
 	Now          time.Time
 	Policy       BackoffPolicy
+	// StartTime is when the node took the pod (its status.startTime):
+	// activeDeadlineSeconds counts from it. Terminal is set once the pod
+	// failed for good (DeadlineExceeded): nothing is started again.
+	StartTime time.Time
+	Terminal  bool
 }
 
 // BackoffPolicy is kubelet's crash-loop back-off: the first restart is at
@@ -113,24 +118,37 @@ func shouldRestart(pod *corev1.Pod, c ObservedContainer) bool {
 	return true
 }
 
-// RestartsContainers reports whether the pod's policy can restart an app
-// container (Always or OnFailure): such a pod needs the node agent.
+// RestartsContainers reports whether the node agent must keep the pod
+// after it is built: its policy can restart a container (Always or
+// OnFailure), it has native sidecars (restarted while the pod runs, stopped
+// when its app containers are done) or an activeDeadlineSeconds to enforce.
 func RestartsContainers(pod *corev1.Pod) bool {
-	return pod.Spec.RestartPolicy != corev1.RestartPolicyNever && len(pod.Spec.Containers) > 0
+	return (pod.Spec.RestartPolicy != corev1.RestartPolicyNever && len(pod.Spec.Containers) > 0) ||
+		HasSidecars(pod) || pod.Spec.ActiveDeadlineSeconds != nil
 }
 
 // PodActions are the steps the next round of syncPod takes, in its order.
 type PodActions struct {
 	// CreateSandbox: RunPodSandbox (cgroup, netns, CNI, pause) first.
 	CreateSandbox bool
-	// NextInit is the index of the init container to start next (-1: none).
-	// Init containers run one at a time, in order, each to exit 0.
+	// KillPod names why every container of the pod is to be stopped for
+	// good (DeadlineExceeded: activeDeadlineSeconds passed), kubelet's
+	// killPodWithSyncResult; nothing else is done then.
+	KillPod string
+	// NextInit is the index of the init container to start next (-1:
+	// none). Regular init containers run one at a time, in order, each to
+	// exit 0; a native sidecar (restartPolicy Always) is started and the
+	// next one follows once it is Started.
 	NextInit int
-	// InitFailed names an init container that exited non-zero. kubelet
-	// would restart it (restartPolicy OnFailure/Always) or fail the pod
-	// (Never); podsim has no agent to restart it, so the pod stays
-	// Init:Error.
+	// InitFailed names a regular init container that exited non-zero under
+	// restartPolicy Never: the pod fails (Init:Error, phase Failed).
 	InitFailed string
+	// RestartInit lists init containers (indices into spec.initContainers)
+	// to start again now: a failed regular one (restartPolicy OnFailure or
+	// Always) or an exited sidecar; BackingOffInit those still waiting out
+	// their back-off (Init:CrashLoopBackOff).
+	RestartInit    []int
+	BackingOffInit []int
 	// Start lists app containers (indices into spec.containers) to create
 	// and start, in spec order.
 	Start []int
@@ -139,57 +157,137 @@ type PodActions struct {
 	// attempt) in the same sandbox, and the exited one is removed.
 	Restart []int
 	// BackingOff lists exited app containers waiting out their back-off
-	// (CrashLoopBackOff); WakeAt is the earliest end of those waits, when
-	// the agent syncs the pod again.
+	// (CrashLoopBackOff).
 	BackingOff []int
-	WakeAt     time.Time
+	// StopSidecars lists running sidecars (indices into
+	// spec.initContainers) to stop because every app container is done for
+	// good: a Job-like pod completes, its sidecars go, last started first.
+	StopSidecars []int
+	// WakeAt is when the agent syncs the pod again without an exit: the
+	// earliest end of a back-off, or the pod's active deadline.
+	WakeAt time.Time
 }
 
 // Done reports whether there is nothing left to do.
 func (a PodActions) Done() bool {
-	return !a.CreateSandbox && a.NextInit < 0 && a.InitFailed == "" && len(a.Start) == 0 && len(a.Restart) == 0
+	return !a.CreateSandbox && a.KillPod == "" && a.NextInit < 0 && a.InitFailed == "" &&
+		len(a.RestartInit)+len(a.Start)+len(a.Restart)+len(a.StopSidecars) == 0
+}
+
+// wake moves WakeAt to t if t is earlier (or WakeAt unset).
+func (a *PodActions) wake(t time.Time) {
+	if a.WakeAt.IsZero() || t.Before(a.WakeAt) {
+		a.WakeAt = t
+	}
 }
 
 // ComputePodActions decides what to do next for a pod. Like kubelet:
 // without a sandbox, make one and start the first init container (or
-// every app container when there is none); with one, the next init
-// container that has not succeeded, waiting while one runs; once every init
-// container succeeded, each app container not created yet, and each exited
-// app container its restartPolicy restarts — at once if its back-off is
-// over, else it waits (BackingOff, until WakeAt). A failed init container
-// is not restarted (the pod stays Init:Error).
+// every app container when there is none). A pod past its
+// activeDeadlineSeconds is killed. With a sandbox, the init containers in
+// order (computeInitActions); once they are through, each app container
+// not created yet, and each exited app container its restartPolicy
+// restarts — at once if its back-off is over, else it waits (BackingOff,
+// until WakeAt). When every app container is done for good, the running
+// sidecars are stopped.
 func ComputePodActions(pod *corev1.Pod, obs ObservedPod) PodActions {
 	a := PodActions{NextInit: -1, CreateSandbox: !obs.SandboxReady}
-	for i, c := range pod.Spec.InitContainers {
-		st := obs.Containers[c.Name]
-		if a.CreateSandbox {
-			st = ObservedContainer{} // a new sandbox starts every container afresh
+	if obs.Terminal {
+		return PodActions{NextInit: -1} // failed for good: nothing restarts
+	}
+	if d, ok := ActiveDeadline(pod, obs.StartTime); ok && !a.CreateSandbox {
+		if !obs.Now.Before(d) {
+			return PodActions{NextInit: -1, KillPod: ReasonDeadlineExceeded}
 		}
-		switch {
-		case st.Phase == ContainerAbsent:
-			a.NextInit = i
-			return a
-		case st.Phase == ContainerRunning:
-			return a // wait for it: the next one starts when it exits 0
-		case st.ExitCode != 0:
-			a.InitFailed = c.Name
-			return a
-		}
+		a.wake(d)
+	}
+	if a.CreateSandbox {
+		obs.Containers = nil // a new sandbox starts every container afresh
+	}
+	if !computeInitActions(pod, obs, &a) {
+		return a
 	}
 	for i, c := range pod.Spec.Containers {
 		st := obs.Containers[c.Name]
 		switch {
-		case a.CreateSandbox || st.Phase == ContainerAbsent:
+		case st.Phase == ContainerAbsent:
 			a.Start = append(a.Start, i)
 		case st.Phase != ContainerExited || !shouldRestart(pod, st):
 		case obs.Now.Before(obs.Policy.until(st)):
 			a.BackingOff = append(a.BackingOff, i)
-			if u := obs.Policy.until(st); a.WakeAt.IsZero() || u.Before(a.WakeAt) {
-				a.WakeAt = u
-			}
+			a.wake(obs.Policy.until(st))
 		default:
 			a.Restart = append(a.Restart, i)
 		}
 	}
 	return a
+}
+
+// computeInitActions is kubelet's computeInitContainerActions: it walks the
+// init containers in order and reports whether the app containers may be
+// started (every regular init container succeeded, every sidecar before
+// them Started). Regular init containers run to completion one at a
+// time; a failed one is restarted with back-off unless the pod's policy is
+// Never. Sidecars keep running: one that exits is restarted with back-off
+// whatever the policy, and once the app containers are done for good the
+// running ones are stopped, in reverse order.
+func computeInitActions(pod *corev1.Pod, obs ObservedPod, a *PodActions) bool {
+	done := appsDone(pod, obs)
+	for i, c := range pod.Spec.InitContainers {
+		st := obs.Containers[c.Name]
+		sidecar := IsSidecar(&c)
+		switch {
+		case st.Phase == ContainerAbsent:
+			a.NextInit = i
+			return false
+		case st.Phase == ContainerRunning && sidecar && done:
+			a.StopSidecars = append([]int{i}, a.StopSidecars...) // last started, first stopped
+		case st.Phase == ContainerRunning && sidecar:
+			if !sidecarStarted(&c, st) {
+				return false // the next one waits for its startupProbe
+			}
+		case st.Phase == ContainerRunning:
+			return false // wait for it: the next one starts when it exits 0
+		case sidecar && done: // stopped with the pod: stays so
+		case sidecar:
+			a.restartInit(i, st, obs)
+		case st.ExitCode == 0:
+		case pod.Spec.RestartPolicy == corev1.RestartPolicyNever:
+			a.InitFailed = c.Name
+			return false
+		default:
+			a.restartInit(i, st, obs)
+			return false
+		}
+	}
+	return true
+}
+
+// restartInit restarts init container i now, or waits out its back-off.
+func (a *PodActions) restartInit(i int, st ObservedContainer, obs ObservedPod) {
+	if u := obs.Policy.until(st); obs.Now.Before(u) {
+		a.BackingOffInit = append(a.BackingOffInit, i)
+		a.wake(u)
+		return
+	}
+	a.RestartInit = append(a.RestartInit, i)
+}
+
+// sidecarStarted is kubelet's Started for a native sidecar: its
+// startupProbe passed (the prober sets Started), or it runs and has none.
+func sidecarStarted(c *corev1.Container, st ObservedContainer) bool {
+	return st.Started || (c.StartupProbe == nil && st.Phase == ContainerRunning)
+}
+
+// appsDone reports whether every app container has exited and none will
+// be restarted by the pod's policy (Never, or OnFailure after exit 0): the
+// pod is complete, whatever its sidecars do.
+func appsDone(pod *corev1.Pod, obs ObservedPod) bool {
+	for _, c := range pod.Spec.Containers {
+		st := obs.Containers[c.Name]
+		if st.Phase != ContainerExited || shouldRestart(pod, st) {
+			return false
+		}
+	}
+	return len(pod.Spec.Containers) > 0
 }

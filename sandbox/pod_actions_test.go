@@ -36,8 +36,8 @@ func TestComputePodActions(t *testing.T) {
 			PodActions{NextInit: 1}},
 		{"all init succeeded: the app containers in order", twoInits, obs(true, map[string]ObservedContainer{"i1": done, "i2": done}),
 			PodActions{NextInit: -1, Start: []int{0, 1}}},
-		{"an init container failed: Init:Error, nothing else starts", twoInits, obs(true, map[string]ObservedContainer{"i1": done, "i2": failed}),
-			PodActions{NextInit: -1, InitFailed: "i2"}},
+		{"an init container failed under Always: restarted at once, nothing else starts", twoInits, obs(true, map[string]ObservedContainer{"i1": done, "i2": failed}),
+			PodActions{NextInit: -1, RestartInit: []int{1}}},
 		{"only the missing app container starts", noInit, obs(true, map[string]ObservedContainer{"a": run}),
 			PodActions{NextInit: -1, Start: []int{1}}},
 		{"restartPolicy Never: exited app containers stay exited", noInit, obs(true, map[string]ObservedContainer{"a": failed, "b": done}),
@@ -50,7 +50,7 @@ func TestComputePodActions(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("ComputePodActions = %+v, want %+v", got, tc.want)
 			}
-			if tc.want.Done() != (tc.want.NextInit < 0 && !tc.want.CreateSandbox && tc.want.InitFailed == "" && len(tc.want.Start) == 0 && len(tc.want.Restart) == 0) {
+			if tc.want.Done() != (tc.want.NextInit < 0 && !tc.want.CreateSandbox && tc.want.InitFailed == "" && len(tc.want.Start) == 0 && len(tc.want.Restart) == 0 && len(tc.want.RestartInit) == 0) {
 				t.Errorf("Done() disagrees with the actions")
 			}
 		})

@@ -100,6 +100,14 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attach
 	run := &podRun{rec: rec, images: imgs, attach: attach, lock: lock}
 	obs := ObservedPod{Containers: map[string]ObservedContainer{}}
 	for a := ComputePodActions(&rec.Pod, obs); !a.Done(); a = ComputePodActions(&rec.Pod, obs) {
+		if len(a.RestartInit) > 0 {
+			// kubelet restarts a failed init container with back-off
+			// (Init:CrashLoopBackOff): the node agent does, from here on.
+			name := rec.Pod.Spec.InitContainers[a.RestartInit[0]].Name
+			m.warn(fmt.Sprintf("pod %s: init container %s exited with %d; restartPolicy %s: the node agent restarts it with back-off (see 'podsim get pods', 'podsim logs %s -c %s')",
+				rec.Pod.Name, name, obs.Containers[name].ExitCode, restartPolicyName(&rec.Pod), rec.Pod.Name, name))
+			break
+		}
 		if err = m.syncPod(ctx, run, a, &obs); err != nil {
 			if errors.Is(err, ErrInitFailed) {
 				return rec, err
@@ -141,11 +149,18 @@ func (m *Manager) syncPod(ctx context.Context, run *podRun, a PodActions, obs *O
 	}
 	if a.NextInit >= 0 {
 		c := &pod.Spec.InitContainers[a.NextInit]
+		if IsSidecar(c) { // started, not waited for: it keeps running
+			if err := m.startInitContainer(ctx, run, c); err != nil {
+				return err
+			}
+			obs.Containers[c.Name] = ObservedContainer{Phase: ContainerRunning}
+			return nil
+		}
 		code, err := m.runInitContainer(ctx, run, c)
 		if err != nil {
 			return err
 		}
-		obs.Containers[c.Name] = ObservedContainer{Phase: ContainerExited, ExitCode: int(code)}
+		obs.Containers[c.Name] = ObservedContainer{Phase: ContainerExited, ExitCode: int(code), FinishedAt: time.Now()}
 		return nil
 	}
 	if err := m.startAppContainers(ctx, run, a.Start); err != nil {

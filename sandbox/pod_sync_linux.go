@@ -9,6 +9,7 @@ import (
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // ErrSyncSkipped means the agent left a pod alone: deleted meanwhile,
@@ -20,14 +21,22 @@ var ErrSyncSkipped = errors.New("pod not synced")
 // podWorkers → SyncPod for a running pod:
 //
 //	Step 1: under the host pod lock, re-read the record (a pod deleted
-//	        meanwhile is skipped) and observe its containers in containerd.
-//	Step 2: ComputePodActions with the clock and the back-off policy.
+//	        meanwhile is skipped, one still being built is tried again
+//	        shortly) and observe its containers in containerd.
+//	Step 2: ComputePodActions with the clock and the back-off policy; a
+//	        pod past its activeDeadlineSeconds is failed and its
+//	        containers stopped (failPod).
 //	Step 3: a container still backing off: record CrashLoopBackOff and
 //	        its deadline; the agent wakes the pod then (WakeAt is returned).
-//	Step 4: a container to restart: record the restart (count, last state,
-//	        back-off) before acting, then createContainer + startContainer a
-//	        new attempt in the same sandbox (same netns, IP, volumes).
-//	Step 5: remove exited attempts that are not current (their logs stay:
+//	Step 4: containers to (re)start — the next init container or sidecar,
+//	        failed init containers and exited sidecars, app containers:
+//	        record each restart (count, last state, back-off) before
+//	        acting, then createContainer + startContainer a new attempt in
+//	        the same sandbox (same netns, IP, volumes). An init container
+//	        is not waited for: its exit is the next event.
+//	Step 5: the app containers are done for good: stop the sidecars, last
+//	        first, each with its preStop hook.
+//	Step 6: remove exited attempts that are not current (their logs stay:
 //	        the previous one is what `logs --previous` reads).
 func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (time.Time, error) {
 	// Step 1.
@@ -41,40 +50,37 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		return time.Time{}, fmt.Errorf("%w: pod %s has no record (deleted)", ErrSyncSkipped, id)
 	}
 	if !rec.Built {
-		return time.Time{}, fmt.Errorf("%w: pod %s is being built", ErrSyncSkipped, rec.Name())
+		// An exit or start while createPod builds it: look again soon
+		// (createPod lets the lock go while an init container runs).
+		return time.Now().Add(buildingRetry), fmt.Errorf("%w: pod %s is being built", ErrSyncSkipped, rec.Name())
 	}
 	ps := m.state(ctx, rec)
 	now := time.Now()
 	obs := observe(ps, now, pol)
 	// Step 2.
 	a := ComputePodActions(&rec.Pod, obs)
-	if a.CreateSandbox || a.NextInit >= 0 || a.InitFailed != "" {
-		return time.Time{}, fmt.Errorf("%w: pod %s: its sandbox or init containers need rebuilding (not done by the agent yet)", ErrSyncSkipped, rec.Name())
+	switch {
+	case a.CreateSandbox:
+		return time.Time{}, fmt.Errorf("%w: pod %s: its sandbox needs rebuilding (not done by the agent yet)", ErrSyncSkipped, rec.Name())
+	case a.KillPod != "":
+		return time.Time{}, m.failPod(ctx, rec, a.KillPod)
+	case a.InitFailed != "":
+		return time.Time{}, m.recordInitFailed(rec, a.InitFailed, obs)
 	}
 	// Step 3.
-	changed := false
-	for _, i := range a.BackingOff {
-		name := rec.Pod.Spec.Containers[i].Name
-		cr := rec.containerRecord(name)
-		if until := pol.until(obs.Containers[name]); !cr.BackoffUntil.Equal(until) {
-			cr.BackoffUntil, cr.LastTermination, changed = until, termination(ps.Containers[i]), true
-		}
-	}
+	changed := m.recordBackoffs(rec, ps, pol, obs, a)
 	// Step 4.
-	if len(a.Start)+len(a.Restart) > 0 {
-		for _, i := range a.Restart {
-			name := rec.Pod.Spec.Containers[i].Name
-			cr := rec.containerRecord(name)
-			cr.Backoff, cr.LastRestart = pol.Next(obs.Containers[name]), now
-			cr.BackoffUntil = time.Time{}
-			cr.LastTermination = termination(ps.Containers[i])
-			cr.RestartCount++
-		}
+	if a.NextInit >= 0 || len(a.RestartInit)+len(a.Start)+len(a.Restart) > 0 {
+		m.recordRestarts(rec, ps, pol, obs, now, a)
 		if err := m.saveRecord(rec); err != nil {
 			return time.Time{}, err
 		}
 		changed = false
-		if err := m.startAttempts(ctx, rec, append(append([]int{}, a.Start...), a.Restart...)); err != nil {
+		inits := a.RestartInit
+		if a.NextInit >= 0 {
+			inits = append(append([]int{}, inits...), a.NextInit)
+		}
+		if err := m.startAttempts(ctx, rec, inits, append(append([]int{}, a.Start...), a.Restart...)); err != nil {
 			return a.WakeAt, err
 		}
 	}
@@ -84,12 +90,92 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		}
 	}
 	// Step 5.
-	return a.WakeAt, m.removeOldAttempts(ctx, rec)
+	var errs []error
+	if len(a.StopSidecars) > 0 {
+		var cs []*corev1.Container
+		for _, i := range a.StopSidecars {
+			cs = append(cs, &rec.Pod.Spec.InitContainers[i])
+		}
+		errs = append(errs, m.killRunning(ctx, rec, cs, "the pod's app containers completed"))
+	}
+	// Step 6.
+	errs = append(errs, m.removeOldAttempts(ctx, rec))
+	return a.WakeAt, errors.Join(errs...)
+}
+
+// buildingRetry is how soon the agent looks again at a pod that createPod
+// is still building when one of its containers exited or started.
+const buildingRetry = 500 * time.Millisecond
+
+// recordBackoffs records CrashLoopBackOff (its end and the last state) of
+// the init and app containers waiting out their back-off; true if changed.
+func (m *Manager) recordBackoffs(rec *Record, ps *PodState, pol BackoffPolicy, obs ObservedPod, a PodActions) bool {
+	changed := false
+	set := func(c *corev1.Container, cs ContainerState) {
+		cr := rec.containerRecord(c.Name)
+		if until := pol.until(obs.Containers[c.Name]); !cr.BackoffUntil.Equal(until) {
+			cr.BackoffUntil, cr.LastTermination, changed = until, termination(cs), true
+		}
+	}
+	for _, i := range a.BackingOffInit {
+		set(&rec.Pod.Spec.InitContainers[i], ps.Init[i])
+	}
+	for _, i := range a.BackingOff {
+		set(&rec.Pod.Spec.Containers[i], ps.Containers[i])
+	}
+	return changed
+}
+
+// recordRestarts records, before acting, each restart the round makes:
+// count, back-off entry and the last state (kubelet's lastState).
+func (m *Manager) recordRestarts(rec *Record, ps *PodState, pol BackoffPolicy, obs ObservedPod, now time.Time, a PodActions) {
+	set := func(c *corev1.Container, cs ContainerState) {
+		cr := rec.containerRecord(c.Name)
+		cr.Backoff, cr.LastRestart = pol.Next(obs.Containers[c.Name]), now
+		cr.BackoffUntil = time.Time{}
+		cr.LastTermination = termination(cs)
+		cr.RestartCount++
+	}
+	for _, i := range a.RestartInit {
+		set(&rec.Pod.Spec.InitContainers[i], ps.Init[i])
+	}
+	for _, i := range a.Restart {
+		set(&rec.Pod.Spec.Containers[i], ps.Containers[i])
+	}
+}
+
+// recordInitFailed marks the pod Init:Error for good (restartPolicy Never).
+func (m *Manager) recordInitFailed(rec *Record, name string, obs ObservedPod) error {
+	if rec.InitError != "" {
+		return nil
+	}
+	rec.InitError = fmt.Sprintf("init container %s exited with %d", name, obs.Containers[name].ExitCode)
+	return m.saveRecord(rec)
+}
+
+// failPod is kubelet's handling of a pod past activeDeadlineSeconds: the
+// pod's status becomes Failed with the reason (recorded first, so nothing
+// is started again, also by an agent that restarts), an event, then every
+// container is stopped as on deletion (preStop hooks, grace period,
+// sidecars last); the sandbox stays until the pod is deleted.
+func (m *Manager) failPod(ctx context.Context, rec *Record, reason string) error {
+	rec.Reason, rec.Message = reason, "Pod was active on the node longer than the specified deadline"
+	if err := m.saveRecord(rec); err != nil {
+		return err
+	}
+	m.Eventf(rec.ID, EventWarning, reason, "", "%s", rec.Message)
+	pc, err := m.podContainers(ctx, rec)
+	if err != nil {
+		return err
+	}
+	pc.pause = nil
+	return m.stopPodContainersInOrder(ctx, rec, pc, GracePeriod(&rec.Pod), nil)
 }
 
 // observe turns the pod's live state and its record into ComputePodActions' input.
 func observe(ps *PodState, now time.Time, pol BackoffPolicy) ObservedPod {
-	obs := ObservedPod{SandboxReady: ps.Pause.Status == "running", Containers: map[string]ObservedContainer{}, Now: now, Policy: pol}
+	obs := ObservedPod{SandboxReady: ps.Pause.Status == "running", Containers: map[string]ObservedContainer{}, Now: now, Policy: pol,
+		StartTime: ps.Record.Created, Terminal: ps.Record.Reason != ""}
 	add := func(c ContainerState) {
 		o := ObservedContainer{}
 		switch c.Status {
@@ -114,7 +200,7 @@ func observe(ps *PodState, now time.Time, pol BackoffPolicy) ObservedPod {
 }
 
 func termination(c ContainerState) *Termination {
-	return &Termination{ExitCode: int(c.ExitCode), Reason: c.Reason(), StartedAt: c.Started, FinishedAt: c.Finished}
+	return &Termination{ExitCode: int(c.ExitCode), Reason: c.Reason(), StartedAt: c.Started, FinishedAt: c.Finished, Message: c.Message}
 }
 
 // containerRecord returns the record's entry for a container, made if missing.
@@ -128,11 +214,12 @@ func (r *Record) containerRecord(name string) *ContainerRecord {
 	return r.Containers[name]
 }
 
-// startAttempts creates and starts the current attempt of the given app
-// containers in the pod's running sandbox, with what createPod had: the
-// pause's namespaces, the pod's files and volume directories (not made
-// again: an emptyDir keeps its contents), the images.
-func (m *Manager) startAttempts(ctx context.Context, rec *Record, idx []int) error {
+// startAttempts creates and starts the current attempt of the given init
+// containers (not waited for) and app containers in the pod's running
+// sandbox, with what createPod had: the pause's namespaces, the pod's
+// files and volume directories (not made again: an emptyDir keeps its
+// contents), the images.
+func (m *Manager) startAttempts(ctx context.Context, rec *Record, inits, apps []int) error {
 	pause, err := m.client.LoadContainer(ctx, rec.ID)
 	if err != nil {
 		return fmt.Errorf("pod %s: loading its pause container: %w", rec.Pod.Name, err)
@@ -151,16 +238,31 @@ func (m *Manager) startAttempts(ctx context.Context, rec *Record, idx []int) err
 		vols[v.Name] = m.volumeDir(rec.ID, v)
 	}
 	run := &podRun{rec: rec, images: imgs, files: m.podFilesOf(rec.ID, &rec.Pod), vols: vols, pause: task}
-	for _, i := range idx {
+	var names []string
+	for _, i := range inits {
+		names = append(names, rec.Pod.Spec.InitContainers[i].Name)
+	}
+	for _, i := range apps {
+		names = append(names, rec.Pod.Spec.Containers[i].Name)
+	}
+	for _, n := range names {
 		// A crash between the record and the start may have left this
 		// attempt half made: start it afresh.
-		if c, err := m.client.LoadContainer(ctx, rec.containerID(rec.Pod.Spec.Containers[i].Name)); err == nil {
+		if c, err := m.client.LoadContainer(ctx, rec.containerID(n)); err == nil {
 			if err := removeContainer(ctx, c, 0, nil); err != nil {
 				return err
 			}
 		}
 	}
-	return m.startAppContainers(ctx, run, idx)
+	for _, i := range inits {
+		if err := m.startInitContainer(ctx, run, &rec.Pod.Spec.InitContainers[i]); err != nil {
+			return err
+		}
+	}
+	if len(apps) == 0 {
+		return nil
+	}
+	return m.startAppContainers(ctx, run, apps)
 }
 
 // removeOldAttempts deletes the pod's app containers that are not the
@@ -171,7 +273,7 @@ func (m *Manager) removeOldAttempts(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range rec.Pod.Spec.Containers {
+	for _, c := range allContainers(&rec.Pod) {
 		if n := rec.container(c.Name).RestartCount; n >= 2 {
 			if err := os.Remove(rec.logPath(c.Name, n-2)); err != nil && !os.IsNotExist(err) {
 				return err

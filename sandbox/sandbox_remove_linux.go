@@ -35,7 +35,9 @@ func (m *Manager) DeletePod(ctx context.Context, namespace, name string, grace t
 // creation: kubelet's KillPod (StopContainer for each container, then
 // StopPodSandbox) followed by RemovePodSandbox.
 //
-//	Step 1: stop the app and init containers together (stopPodContainers).
+//	Step 1: stop the app containers together, each after its preStop
+//	        hook, then the native sidecars in reverse order
+//	        (stopPodContainersInOrder).
 //	Step 2: stop the pause while the apps' tasks are deleted (stopPodSandbox).
 //	Step 3: delete the pause's task, then every container and its snapshot.
 //	Step 4: CNI DEL and the netns pin (teardownNetwork).
@@ -59,7 +61,7 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 		return kept(err)
 	}
 	// Step 1.
-	if err := stopPodContainers(ctx, pc, grace, interrupted); err != nil {
+	if err := m.stopPodContainersInOrder(ctx, r, pc, grace, interrupted); err != nil {
 		return kept(err)
 	}
 	m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "stop containers: SIGTERM, grace period, SIGKILL", Detail: fmt.Sprintf("stopped %d container(s)", len(pc.apps))}, start)

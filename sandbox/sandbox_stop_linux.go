@@ -38,17 +38,6 @@ func (m *Manager) podContainers(ctx context.Context, r *Record) (*podContainers,
 	return pc, nil
 }
 
-// stopPodContainers is StopContainer for every container of the pod at
-// once, each with its own grace period, as kubelet's killContainersWithSyncResult
-// does. The pause keeps running meanwhile: with shareProcessNamespace it
-// is PID 1 of the pod's PID namespace, and the kernel kills every process
-// there when it exits, which would cut the apps' grace period short.
-func stopPodContainers(ctx context.Context, pc *podContainers, grace time.Duration, interrupted <-chan struct{}) error {
-	return errors.Join(parallel(pc.apps, func(c containerd.Container) error {
-		return stopContainerTask(ctx, c, pc.tasks[c.ID()], grace, interrupted)
-	})...)
-}
-
 // stopPodSandbox is CRI's StopPodSandbox once the containers are stopped:
 // every app process is gone, so the pause can stop while the apps' tasks
 // are deleted. The pause's task is deleted after them (RemovePodSandbox

@@ -10,8 +10,9 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podsim/podsim/cgroups"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podsim/podsim/cgroups"
 )
 
 // ContainerState is one container as the kernel and containerd see it now.
@@ -32,6 +33,11 @@ type ContainerState struct {
 	RestartCount    int
 	LastTermination *Termination
 	Waiting         string
+	// Sidecar: an init container with restartPolicy Always (native sidecar).
+	Sidecar bool
+	// Message is the terminated state's message: the termination-message
+	// file, or the log's tail under FallbackToLogsOnError (termination_linux.go).
+	Message string
 }
 
 // Reason is kubelet's terminated reason of an exited container.
@@ -92,17 +98,21 @@ func (m *Manager) state(ctx context.Context, r *Record) *PodState {
 	ps := &PodState{Record: r}
 	ps.Pause = m.containerState(ctx, r.ID, "POD", RoleSandbox, PauseImage)
 	ps.Pause.Cgroup = cgroups.ContainerPath(r.Cgroup, r.ID)
-	for _, c := range r.Pod.Spec.InitContainers {
-		ps.Init = append(ps.Init, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleInit, c.Image))
-	}
-	for _, c := range r.Pod.Spec.Containers {
-		cs := m.containerState(ctx, r.containerID(c.Name), c.Name, RoleApp, c.Image)
+	attempt := func(c corev1.Container, role string) ContainerState {
+		cs := m.containerState(ctx, r.containerID(c.Name), c.Name, role, c.Image)
 		cr := r.container(c.Name)
 		cs.RestartCount, cs.LastTermination = cr.RestartCount, cr.LastTermination
 		if cs.Status == "exited" && time.Now().Before(cr.BackoffUntil) {
 			cs.Waiting = "CrashLoopBackOff"
 		}
-		ps.Containers = append(ps.Containers, cs)
+		cs.Sidecar = IsSidecar(&c)
+		return cs
+	}
+	for _, c := range r.Pod.Spec.InitContainers {
+		ps.Init = append(ps.Init, attempt(c, RoleInit))
+	}
+	for _, c := range r.Pod.Spec.Containers {
+		ps.Containers = append(ps.Containers, attempt(c, RoleApp))
 	}
 	for _, c := range r.Pod.Spec.EphemeralContainers {
 		ps.Ephemeral = append(ps.Ephemeral, m.containerState(ctx, ContainerID(r.ID, c.Name), c.Name, RoleEphemeral, c.Image))
@@ -115,6 +125,9 @@ func (m *Manager) state(ctx context.Context, r *Record) *PodState {
 			// is deleted, so it can still be read).
 			if l[i].Status == "exited" && l[i].ExitCode == 137 && cgroups.OOMKills(l[i].Cgroup) > 0 {
 				l[i].OOMKilled = true
+			}
+			if l[i].Status == "exited" {
+				l[i].Message = m.terminationMessage(r, l[i])
 			}
 		}
 	}
@@ -180,15 +193,27 @@ func (p *PodState) Ready() (ready, total int) {
 // Init:Error, Init:0/1, ContainerCreating, or Unknown when the pause
 // container (and with it the pod's namespaces) is gone.
 func (p *PodState) StatusText() string {
+	if p.Record.Reason != "" { // kubectl shows status.reason: DeadlineExceeded
+		return p.Record.Reason
+	}
 	if p.Pause.Status != "running" {
 		if p.Pause.Status == "missing" && len(p.Containers) > 0 && p.Containers[0].Status == "missing" {
 			return "Pending"
 		}
 		return "Unknown"
 	}
+	appsBegun := false
+	for _, c := range p.Containers {
+		appsBegun = appsBegun || c.Status != "missing"
+	}
 	for i, c := range p.Init {
 		switch {
-		case c.Status == "exited" && c.ExitCode != 0:
+		case c.Sidecar && (c.Status == "running" || appsBegun):
+			// A native sidecar runs beside the others; once the app
+			// containers run, its exits and restarts do not make the pod Init:.
+		case c.Waiting != "":
+			return "Init:" + c.Waiting
+		case c.Status == "exited" && c.ExitCode != 0 && !c.Sidecar:
 			return "Init:Error"
 		case c.Status != "exited":
 			return fmt.Sprintf("Init:%d/%d", i, len(p.Init))
@@ -241,6 +266,11 @@ func (p *PodState) Phase() corev1.PodPhase {
 	case "Completed":
 		return corev1.PodSucceeded
 	case "Init:Error":
+		if p.Pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
+			return corev1.PodFailed
+		}
+		return corev1.PodPending // the agent restarts it
+	case ReasonDeadlineExceeded:
 		return corev1.PodFailed
 	case "Unknown":
 		return corev1.PodUnknown
@@ -264,9 +294,11 @@ func (p *PodState) KubePod() *corev1.Pod {
 	pod := p.Pod.DeepCopy()
 	pod.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
 	pod.Status = corev1.PodStatus{
-		Phase:  p.Phase(),
-		PodIP:  p.IP,
-		HostIP: podHostIP(&p.Pod, p.IP),
+		Phase:   p.Phase(),
+		PodIP:   p.IP,
+		HostIP:  podHostIP(&p.Pod, p.IP),
+		Reason:  p.Record.Reason,
+		Message: p.Record.Message,
 	}
 	if p.IP != "" {
 		pod.Status.PodIPs = []corev1.PodIP{{IP: p.IP}}
@@ -280,7 +312,7 @@ func (p *PodState) KubePod() *corev1.Pod {
 			RestartCount: int32(c.RestartCount)}
 		if lt := c.LastTermination; lt != nil {
 			s.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(lt.ExitCode), Reason: lt.Reason,
-				StartedAt: metav1.NewTime(lt.StartedAt), FinishedAt: metav1.NewTime(lt.FinishedAt)}
+				StartedAt: metav1.NewTime(lt.StartedAt), FinishedAt: metav1.NewTime(lt.FinishedAt), Message: lt.Message}
 		}
 		if c.Waiting != "" {
 			s.Started = ptrBool(false)
@@ -297,7 +329,7 @@ func (p *PodState) KubePod() *corev1.Pod {
 			reason := c.Reason()
 			s.Started = ptrBool(false)
 			s.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(c.ExitCode), Reason: reason,
-				StartedAt: metav1.NewTime(c.Started), FinishedAt: metav1.NewTime(c.Finished), ContainerID: "containerd://" + c.ID}
+				StartedAt: metav1.NewTime(c.Started), FinishedAt: metav1.NewTime(c.Finished), ContainerID: "containerd://" + c.ID, Message: c.Message}
 		default:
 			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
 			s.ContainerID = ""

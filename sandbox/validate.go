@@ -49,6 +49,7 @@ func (v *validator) run() {
 	for i := range v.pod.Spec.Containers {
 		v.checkContainer("containers", i, &v.pod.Spec.Containers[i], vols, names)
 	}
+	v.checkLifecycle() // sidecars, hooks, termination messages (validate_lifecycle.go)
 }
 
 // checkMeta checks the pod's name and namespace.

@@ -23,7 +23,7 @@ func TestReadmeDifferencesUpToDate(t *testing.T) {
 	if !strings.Contains(string(b), want) {
 		t.Errorf("README.md's field differences are not the field table's: regenerate with 'go run ./cmd/podsim docs'")
 	}
-	for _, must := range []string{"`activeDeadlineSeconds`", "`clusterIP`", "`nodeSelector`"} {
+	for _, must := range []string{"`schedulingGates`", "`clusterIP`", "`nodeSelector`"} {
 		if !strings.Contains(readmeDifferences(), must) {
 			t.Errorf("the generated list lacks %s", must)
 		}

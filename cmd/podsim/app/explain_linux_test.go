@@ -16,7 +16,7 @@ func TestExplain(t *testing.T) {
 		{"pod.spec.securityContext.fsGroup", 0, []string{"FIELD:    pod.spec.securityContext.fsGroup", "STATUS:   refused", "KUBERNETES:", "PODSIM:", "fsGroup is not supported"}},
 		{"pod.spec.securityContext", 0, []string{"FIELDS:", "runAsNonRoot", "fsGroup"}},
 		{"deploy.spec.template.spec.hostname", 0, []string{"FIELD:    pod.spec.hostname", "supported"}},
-		{"pod.spec.activeDeadlineSeconds", 0, []string{"FIELD:    pod.spec.activeDeadlineSeconds", "refused"}},
+		{"pod.spec.schedulingGates", 0, []string{"FIELD:    pod.spec.schedulingGates", "refused"}},
 		{"svc.spec.type", 0, []string{"except when set to ClusterIP"}},
 		{"pod.spec.runAsNonRoot", 1, []string{`field "pod.spec.runAsNonRoot" is not known`, `did you mean "pod.spec.securityContext.runAsNonRoot"`}},
 	} {
