@@ -42,21 +42,25 @@ type AgentReport struct {
 func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(string, ...any), report func(AgentReport)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	evCh, errCh := m.client.EventService().Subscribe(ctx, ExitFilter)
+	evCh, errCh := m.client.EventService().Subscribe(ctx, ExitFilter, StartFilter)
 	a := &agentState{
 		m: m, pol: pol, logf: logf, report: report,
 		wake:   make(chan string, 16),
 		timers: map[string]*time.Timer{},
 		wakeAt: map[string]time.Time{},
+		prober: newProber(ctx, m, logf),
 	}
+	go a.prober.run(ctx)
+	defer a.prober.stopAll()
 	recs, err := m.Records()
 	if err != nil {
 		return err
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
 	for _, r := range recs {
-		if r.Built && RestartsContainers(&r.Pod) {
+		if r.Built && agentKeeps(&r.Pod) {
 			a.sync(ctx, r.ID)
+			a.prober.resync(ctx, r)
 		}
 	}
 	a.publish()
@@ -73,6 +77,9 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 		case id := <-a.wake:
 			a.sync(ctx, id)
 		case env := <-evCh:
+			if a.prober.taskEvent(ctx, env) {
+				continue // a task start: the prober's
+			}
 			id, ok := m.exitedPod(ctx, env)
 			if !ok {
 				continue
@@ -92,6 +99,7 @@ type agentState struct {
 	wake   chan string            // pods whose back-off timer fired
 	timers map[string]*time.Timer // one per pod in CrashLoopBackOff
 	wakeAt map[string]time.Time   // when each of those timers fires
+	prober *prober                // the probe workers (prober_linux.go)
 	rep    AgentReport
 }
 
@@ -108,6 +116,7 @@ func (a *agentState) sync(ctx context.Context, id string) {
 	if err != nil && !errors.Is(err, ErrSyncSkipped) {
 		a.logf("pod %s: %v", id, err)
 	}
+	a.prober.podChanged(id) // its conditions (and Services) follow
 	if t := a.timers[id]; t != nil {
 		t.Stop()
 		delete(a.timers, id)
@@ -129,7 +138,7 @@ func (a *agentState) publish() {
 	a.rep.Watched, a.rep.BackingOff, a.rep.NextWake = 0, len(a.wakeAt), time.Time{}
 	recs, _ := a.m.Records()
 	for _, r := range recs {
-		if r.Built && RestartsContainers(&r.Pod) {
+		if r.Built && agentKeeps(&r.Pod) {
 			a.rep.Watched++
 		}
 	}
@@ -176,11 +185,11 @@ func (m *Manager) restartCounts(id string) int {
 }
 
 // NeedsAgent reports whether a built pod exists whose restartPolicy can
-// restart a container: then the node agent must run.
+// restart a container, or that has probes: then the node agent must run.
 func (m *Manager) NeedsAgent() bool {
 	recs, _ := m.Records()
 	for _, r := range recs {
-		if r.Built && RestartsContainers(&r.Pod) {
+		if r.Built && agentKeeps(&r.Pod) {
 			return true
 		}
 	}

@@ -170,7 +170,9 @@ func TestValidateNamesEveryIgnoredField(t *testing.T) {
 		{"ephemeral-storage limit", "    image: busybox\n", "    image: busybox\n    resources:\n      limits:\n        ephemeral-storage: 1Gi\n", "limits.ephemeral-storage is not supported", ""},
 		{"ephemeral-storage request", "    image: busybox\n", "    image: busybox\n    resources:\n      requests:\n        ephemeral-storage: 1Gi\n", "", "requests.ephemeral-storage is ignored"},
 		{"init sidecar", "  containers:\n", "  initContainers:\n  - name: side\n    image: busybox\n    restartPolicy: Always\n  containers:\n", "spec.initContainers[side].restartPolicy", ""},
-		{"probe", "    image: busybox\n", "    image: busybox\n    readinessProbe:\n      exec:\n        command: [\"true\"]\n", "", "spec.containers[c1].readinessProbe: readinessProbe: probes are not run"},
+		{"probe", "    image: busybox\n", "    image: busybox\n    readinessProbe:\n      exec:\n        command: [\"true\"]\n", "", ""},
+		{"probe without handler", "    image: busybox\n", "    image: busybox\n    livenessProbe:\n      periodSeconds: 1\n", "spec.containers[c1].livenessProbe needs exactly one handler", ""},
+		{"probe on init container", "  containers:\n", "  initContainers:\n  - name: setup\n    image: busybox\n    readinessProbe:\n      exec:\n        command: [\"true\"]\n  containers:\n", "spec.initContainers[setup]: probes are only allowed", ""},
 		{"hostNetwork false", "  containers:\n", "  hostNetwork: false\n  containers:\n", "", ""},
 		{"nfs volume", "    emptyDir: {}\n", "    nfs:\n      server: x\n      path: /\n", "spec.volumes[shared].nfs: nfs volumes are not supported", ""},
 	} {

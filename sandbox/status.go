@@ -32,6 +32,10 @@ type ContainerState struct {
 	RestartCount    int
 	LastTermination *Termination
 	Waiting         string
+	// kubelet's Started and Ready of a running container, from the
+	// prober's results (probe_status_linux.go): without probes, both are
+	// true while it runs.
+	HasStarted, Ready bool
 }
 
 // Reason is kubelet's terminated reason of an exited container.
@@ -52,6 +56,9 @@ type PodState struct {
 	Init       []ContainerState
 	Containers []ContainerState
 	Ephemeral  []ContainerState // debug containers added with podsim debug
+	// Conditions are kubelet's pod conditions (PodScheduled, Initialized,
+	// ContainersReady, Ready) with their last transition times.
+	Conditions []corev1.PodCondition
 }
 
 // Get returns the live state of one pod.
@@ -118,6 +125,7 @@ func (m *Manager) state(ctx context.Context, r *Record) *PodState {
 			}
 		}
 	}
+	m.applyProbeStatus(ps)
 	return ps
 }
 
@@ -166,10 +174,11 @@ func (p *PodState) Restarts() int {
 	return n
 }
 
-// Ready counts running app containers.
+// Ready counts ready app containers (running, and passing their
+// readiness probe if they have one): the READY column.
 func (p *PodState) Ready() (ready, total int) {
 	for _, c := range p.Containers {
-		if c.Status == "running" {
+		if c.Ready {
 			ready++
 		}
 	}
@@ -290,8 +299,8 @@ func (p *PodState) KubePod() *corev1.Pod {
 		}
 		switch c.Status {
 		case "running":
-			s.Ready = true
-			s.Started = ptrBool(true)
+			s.Ready = c.Ready
+			s.Started = ptrBool(c.HasStarted)
 			s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.Started)}
 		case "exited":
 			reason := c.Reason()
@@ -313,11 +322,7 @@ func (p *PodState) KubePod() *corev1.Pod {
 	for _, c := range p.Ephemeral {
 		pod.Status.EphemeralContainerStatuses = append(pod.Status.EphemeralContainerStatuses, conv(c))
 	}
-	ready := corev1.ConditionFalse
-	if r, t := p.Ready(); r == t {
-		ready = corev1.ConditionTrue
-	}
-	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}
+	pod.Status.Conditions = p.Conditions
 	return pod
 }
 
