@@ -38,7 +38,9 @@ const maxProbeOutput = 10 * 1024
 // httpProbe is kubelet's httpGet handler: a GET to scheme://host:port/path
 // with the probe's headers; TLS certificates are not verified; a redirect
 // to another host is not followed; a status of 200-399 is success.
-func httpProbe(ctx context.Context, g *corev1.HTTPGetAction, host string, port int, timeout time.Duration) (ProbeResult, string, error) {
+// rt is the prober's transport (nil: a new one), shared by its workers as
+// kubelet's prober shares one.
+func httpProbe(ctx context.Context, rt http.RoundTripper, g *corev1.HTTPGetAction, host string, port int, timeout time.Duration) (ProbeResult, string, error) {
 	scheme := strings.ToLower(string(g.Scheme))
 	if scheme == "" {
 		scheme = "http"
@@ -69,12 +71,11 @@ func httpProbe(ctx context.Context, g *corev1.HTTPGetAction, host string, port i
 		}
 		req.Header.Set(h.Name, h.Value)
 	}
+	if rt == nil {
+		rt = newProbeTransport()
+	}
 	client := &http.Client{
-		Transport: &http.Transport{
-			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // kubelet does not verify probe certificates
-			DisableKeepAlives: true, // one connection per probe, closed after it, as kubelet
-			Proxy:             nil,
-		},
+		Transport: rt,
 		CheckRedirect: func(r *http.Request, via []*http.Request) error {
 			if r.URL.Hostname() != via[0].URL.Hostname() || len(via) >= 10 {
 				return http.ErrUseLastResponse // the 3xx itself is the answer
@@ -92,6 +93,17 @@ func httpProbe(ctx context.Context, g *corev1.HTTPGetAction, host string, port i
 		return ProbeSuccess, string(body), nil
 	}
 	return ProbeFailure, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode), nil
+}
+
+// newProbeTransport is kubelet's probe transport: no certificate checks,
+// no proxy, one connection per probe (closed after it), no compression.
+func newProbeTransport() *http.Transport {
+	return &http.Transport{
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // kubelet does not verify probe certificates
+		DisableKeepAlives:  true,
+		DisableCompression: true,
+		Proxy:              nil,
+	}
 }
 
 // tcpProbe is kubelet's tcpSocket handler: success when a TCP connection
@@ -140,7 +152,7 @@ func grpcProbe(ctx context.Context, host string, port int, service string, timeo
 
 // networkProbe runs a container's httpGet, tcpSocket or grpc probe against
 // ip (the pod's); ok is false for an exec probe.
-func networkProbe(ctx context.Context, p *corev1.Probe, c *corev1.Container, ip string, timeout time.Duration) (res ProbeResult, out string, ok bool, err error) {
+func networkProbe(ctx context.Context, rt http.RoundTripper, p *corev1.Probe, c *corev1.Container, ip string, timeout time.Duration) (res ProbeResult, out string, ok bool, err error) {
 	h := p.ProbeHandler
 	switch {
 	case h.HTTPGet != nil:
@@ -148,7 +160,7 @@ func networkProbe(ctx context.Context, p *corev1.Probe, c *corev1.Container, ip 
 		if err != nil {
 			return ProbeUnknown, "", true, err
 		}
-		res, out, err = httpProbe(ctx, h.HTTPGet, ip, port, timeout)
+		res, out, err = httpProbe(ctx, rt, h.HTTPGet, ip, port, timeout)
 		return res, out, true, err
 	case h.TCPSocket != nil:
 		port, err := probePort(h.TCPSocket.Port, c)

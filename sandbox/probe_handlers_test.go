@@ -67,7 +67,7 @@ func TestHTTPProbe(t *testing.T) {
 		{"refused", corev1.HTTPGetAction{Path: "/"}, "127.0.0.1", 1, ProbeFailure, "refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, out, err := httpProbe(ctx, &tc.g, tc.host, tc.port, 500*time.Millisecond)
+			res, out, err := httpProbe(ctx, nil, &tc.g, tc.host, tc.port, 500*time.Millisecond)
 			if err != nil || res != tc.want || !strings.Contains(out, tc.out) {
 				t.Errorf("got %v %q %v, want %v with %q", res, out, err, tc.want, tc.out)
 			}
@@ -126,7 +126,7 @@ func TestGRPCProbe(t *testing.T) {
 	}
 	svc := "ok"
 	p := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: int32(port), Service: &svc}}}
-	if res, _, ok, _ := networkProbe(ctx, p, &corev1.Container{}, "127.0.0.1", 2*time.Second); !ok || res != ProbeSuccess {
+	if res, _, ok, _ := networkProbe(ctx, nil, p, &corev1.Container{}, "127.0.0.1", 2*time.Second); !ok || res != ProbeSuccess {
 		t.Errorf("networkProbe grpc: %v", res)
 	}
 	srv.Stop()
@@ -143,11 +143,11 @@ func TestNetworkProbeNamedPort(t *testing.T) {
 	defer l.Close()
 	c := &corev1.Container{Name: "a", Ports: []corev1.ContainerPort{{Name: "svc", ContainerPort: int32(l.Addr().(*net.TCPAddr).Port)}}}
 	p := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("svc")}}}
-	if res, out, ok, err := networkProbe(context.Background(), p, c, "127.0.0.1", time.Second); !ok || err != nil || res != ProbeSuccess {
+	if res, out, ok, err := networkProbe(context.Background(), nil, p, c, "127.0.0.1", time.Second); !ok || err != nil || res != ProbeSuccess {
 		t.Errorf("named port: %v %q %v %v", res, out, ok, err)
 	}
 	exec := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}
-	if _, _, ok, _ := networkProbe(context.Background(), exec, c, "127.0.0.1", time.Second); ok {
+	if _, _, ok, _ := networkProbe(context.Background(), nil, exec, c, "127.0.0.1", time.Second); ok {
 		t.Error("exec is not a network probe")
 	}
 }

@@ -96,7 +96,7 @@ func (w *probeWorker) runHandler(ctx context.Context) (ProbeResult, string, erro
 	if w.probe.Exec != nil {
 		return execProbe(ctx, w.c, w.task, w.probe.Exec.Command, w.tm.Timeout)
 	}
-	res, out, _, err := networkProbe(ctx, w.probe, w.spec, w.ip, w.tm.Timeout)
+	res, out, _, err := networkProbe(ctx, w.p.transport, w.probe, w.spec, w.ip, w.tm.Timeout)
 	return res, out, err
 }
 

@@ -76,7 +76,7 @@ func initialResult(t ProbeType) ProbeResult {
 // (period 10 s, timeout 1 s, success and failure thresholds 1 and 3).
 type probeTimings struct {
 	InitialDelay, Period, Timeout time.Duration
-	Success, Failure               int
+	Success, Failure              int
 }
 
 func timingsOf(p *corev1.Probe) probeTimings {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -27,11 +28,14 @@ type prober struct {
 	results map[string]*ProbeStatus   // by pod ID: the containers' verdicts
 	dirty   map[string]bool           // pods whose status must be written
 	kick    chan struct{}
+	// transport is the httpGet probes' HTTP transport, one for all.
+	transport *http.Transport
 }
 
 func newProber(ctx context.Context, m *Manager, logf func(string, ...any)) *prober {
 	return &prober{m: m, logf: logf, ctx: ctx, workers: map[string][]*probeWorker{},
-		results: map[string]*ProbeStatus{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1)}
+		results: map[string]*ProbeStatus{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1),
+		transport: newProbeTransport()}
 }
 
 // run writes the changed pods' status until ctx ends.
@@ -106,6 +110,11 @@ func (p *prober) flush(ctx context.Context, id string) error {
 		return nil
 	}
 	p.logf("pod %s: Ready=%v", rec.Name(), conditionTrue(st.Conditions, corev1.PodReady))
+	// Without a Service no hosts line can change: skip the refresh (and
+	// the host-wide lock it takes).
+	if svcs, err := p.m.store.ListServices(""); err == nil && len(svcs) == 0 {
+		return nil
+	}
 	return p.m.Locked(ctx, func() error { return p.m.RefreshHosts(ctx) })
 }
 
