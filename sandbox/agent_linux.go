@@ -20,7 +20,9 @@ var ExitFilter = fmt.Sprintf(`topic=="/tasks/exit",namespace==%q`, runtime.Names
 
 // StartFilter adds task starts: a pod's first start is how the agent learns
 // of a pod built while it runs (its activeDeadlineSeconds timer, an exit
-// missed while the pod was being built).
+// missed while the pod was being built), and a started container attempt
+// gets its probe workers, as kubelet's prober manager adds workers when the
+// pod worker sees the container running.
 var StartFilter = fmt.Sprintf(`topic=="/tasks/start",namespace==%q`, runtime.Namespace)
 
 // AgentReport is what the agent tells about itself after each round
@@ -35,9 +37,10 @@ type AgentReport struct {
 // RunAgent is the node agent's loop, kubelet's syncLoop reduced to what
 // podsim needs. It is driven by two sources only — no loop polls pods:
 //
-//   - containerd's /tasks/exit events (subscribed before anything else,
-//     so no exit is missed), each mapped by the container's labels to its
-//     pod, whose SyncPod runs at once;
+//   - containerd's /tasks/exit and /tasks/start events (subscribed before
+//     anything else, so no exit is missed), each mapped by the container's
+//     labels to its pod, whose SyncPod runs at once; starts also give the
+//     prober its workers;
 //   - one timer per pod in CrashLoopBackOff, set to the end of its wait.
 //
 // On start it syncs every recorded pod (what happened while no agent ran:
@@ -53,15 +56,25 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 		wake:   make(chan string, 16),
 		timers: map[string]*time.Timer{},
 		wakeAt: map[string]time.Time{},
+		prober: newProber(ctx, m, logf),
 	}
+	a.prober.onStarted = func(id string) {
+		select {
+		case a.wake <- id:
+		case <-ctx.Done():
+		}
+	}
+	go a.prober.run(ctx)
+	defer a.prober.stopAll()
 	recs, err := m.Records()
 	if err != nil {
 		return err
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
 	for _, r := range recs {
-		if r.Built && RestartsContainers(&r.Pod) {
+		if r.Built && agentKeeps(&r.Pod) {
 			a.sync(ctx, r.ID)
+			a.prober.resync(ctx, r)
 		}
 	}
 	a.publish()
@@ -78,6 +91,10 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 		case id := <-a.wake:
 			a.sync(ctx, id)
 		case env := <-evCh:
+			// The prober starts or stops the container's probe workers;
+			// the pod's sync follows for starts too (deadline timers, exits
+			// missed while the pod was being built).
+			a.prober.taskEvent(ctx, env)
 			id, ok := m.exitedPod(ctx, env)
 			if !ok {
 				continue
@@ -97,6 +114,7 @@ type agentState struct {
 	wake   chan string            // pods whose back-off timer fired
 	timers map[string]*time.Timer // one per pod in CrashLoopBackOff
 	wakeAt map[string]time.Time   // when each of those timers fires
+	prober *prober                // the probe workers (prober_linux.go)
 	rep    AgentReport
 }
 
@@ -113,6 +131,7 @@ func (a *agentState) sync(ctx context.Context, id string) {
 	if err != nil && !errors.Is(err, ErrSyncSkipped) {
 		a.logf("pod %s: %v", id, err)
 	}
+	a.prober.podChanged(id) // its conditions (and Services) follow
 	if t := a.timers[id]; t != nil {
 		t.Stop()
 		delete(a.timers, id)
@@ -134,7 +153,7 @@ func (a *agentState) publish() {
 	a.rep.Watched, a.rep.BackingOff, a.rep.NextWake = 0, len(a.wakeAt), time.Time{}
 	recs, _ := a.m.Records()
 	for _, r := range recs {
-		if r.Built && RestartsContainers(&r.Pod) {
+		if r.Built && agentKeeps(&r.Pod) {
 			a.rep.Watched++
 		}
 	}
@@ -189,11 +208,11 @@ func (m *Manager) restartCounts(id string) int {
 }
 
 // NeedsAgent reports whether a built pod exists whose restartPolicy can
-// restart a container: then the node agent must run.
+// restart a container, or that has probes: then the node agent must run.
 func (m *Manager) NeedsAgent() bool {
 	recs, _ := m.Records()
 	for _, r := range recs {
-		if r.Built && RestartsContainers(&r.Pod) {
+		if r.Built && agentKeeps(&r.Pod) {
 			return true
 		}
 	}

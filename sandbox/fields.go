@@ -512,10 +512,7 @@ func containerFields(p string, init bool) []Field {
 		restart = supported(p+".restartPolicy", "Always makes an init container a native sidecar that keeps running beside the app containers.",
 			"Always (the only value allowed) makes a native sidecar, as kubelet runs one: started in init order, the next init container waits until it has Started (its startupProbe passed, or it runs and has none); restarted with back-off whenever it exits while the pod runs; it does not hold up the pod's completion (when the app containers are done under Never/OnFailure it is stopped and the pod Succeeds); stopped after the app containers, in reverse order, on deletion.")
 	}
-	probes := "probes are not run: " + noAgent + " (a running container counts as ready)"
-	if init {
-		probes = "probes are not run: " + noAgent + " (only native sidecars may have them)"
-	}
+	probes := probeFieldText(init)
 	return []Field{
 		supported(p+".name", "The container's name, a DNS label unique in the pod.", "Checked; names the containerd container <pod-id>-<name>."),
 		supported(p+".image", "The image to run.", "Built offline from the host's programs (see 'podsim images'); an image podsim cannot provide is refused."),
@@ -556,9 +553,9 @@ func containerFields(p string, init bool) []Field {
 		refused(p+".volumeMounts.subPathExpr", "subPath with $(VAR) references to the container's environment.", "subPathExpr is not supported: use subPath"),
 		refused(p+".volumeMounts.bindMountOptions", "Extra bind mount options: noexec, nodev, nosuid (alpha).", "bindMountOptions are not supported: remove them"),
 		refused(p+".volumeDevices", "Raw block devices from PersistentVolumeClaims.", "volumeDevices are not supported: podsim has no block volumes"),
-		warned(p+".livenessProbe", "kubelet restarts the container when this check fails.", "livenessProbe: "+probes),
-		warned(p+".readinessProbe", "The container counts as ready (and its pod's IP is in Services) only while this check passes.", "readinessProbe: "+probes),
-		warned(p+".startupProbe", "Holds the other probes back until the container has started.", "startupProbe: "+probes),
+		supported(p+".livenessProbe", "kubelet restarts the container when this check fails.", probes["liveness"]),
+		supported(p+".readinessProbe", "The container counts as ready (and its pod's IP is in Services) only while this check passes.", probes["readiness"]),
+		supported(p+".startupProbe", "Holds the other probes back until the container has started.", probes["startup"]),
 		supported(p+".lifecycle", "postStart and preStop hooks kubelet runs in the container, and the stop signal.",
 			"As kubelet runs them: postStart (exec in the container, httpGet from the node to the pod's IP, sleep) right after the container starts and before the next one; a failing one is a FailedPostStartHook event and the container is killed (then restarted per policy). preStop (same actions) before SIGTERM, inside terminationGracePeriodSeconds, on deletion and on the agent's kills; a failing one is a FailedPreStopHook event and the kill goes on. Refused: httpGet.host (podsim only talks to the pod's IP), tcpSocket (kubelet does not run it), stopSignal; regular init containers may not have hooks."),
 		supported(p+".terminationMessagePath", "The file (default /dev/termination-log) kubelet reads into the container's status message when it exits.",
@@ -636,7 +633,7 @@ func serviceFields() []Field {
 		refused("service.spec.externalName", "For type ExternalName: the DNS name the Service is a CNAME of.", "externalName is not supported: podsim's Services name pods only: remove it"),
 		refused("service.spec.externalTrafficPolicy", "Cluster or Local: how node-external traffic is routed.", "externalTrafficPolicy is not supported "+outside+": remove it"),
 		refused("service.spec.healthCheckNodePort", "The node port a load balancer checks for type LoadBalancer with externalTrafficPolicy Local.", "healthCheckNodePort is not supported "+outside+": remove it"),
-		warned("service.spec.publishNotReadyAddresses", "Names resolve to pods that are not ready too.", "publishNotReadyAddresses is ignored: podsim has no readiness probes, every running pod is ready"),
+		supported("service.spec.publishNotReadyAddresses", "Names resolve to pods that are not ready too.", "Honoured: the Service's names resolve to every running pod it selects, ready or not (without it, to ready pods only)."),
 		refused("service.spec.sessionAffinityConfig", "The timeout of ClientIP session affinity.", "sessionAffinityConfig is not supported (no session affinity): remove it"),
 		warned("service.spec.ipFamilies", "IPv4 and/or IPv6.", "ipFamilies is ignored: podsim's pod network is IPv4 only", "IPv4"),
 		warned("service.spec.ipFamilyPolicy", "SingleStack, PreferDualStack or RequireDualStack.", "ipFamilyPolicy is ignored: podsim's pod network is IPv4 only", "SingleStack"),

@@ -191,7 +191,9 @@ func TestValidateNamesEveryIgnoredField(t *testing.T) {
 		{"postStart httpGet with an unknown port name", "    image: busybox\n", "    image: busybox\n    lifecycle:\n      postStart:\n        httpGet:\n          port: web\n", `has no port named "web"`, ""},
 		{"stopSignal", "    image: busybox\n", "    image: busybox\n    lifecycle:\n      stopSignal: SIGUSR1\n", "lifecycle.stopSignal is not supported", ""},
 		{"hooks on a regular init container", "  containers:\n", "  initContainers:\n  - name: i\n    image: busybox\n    lifecycle:\n      preStop:\n        sleep:\n          seconds: 1\n  containers:\n", "only app containers and native sidecars", ""},
-		{"probe", "    image: busybox\n", "    image: busybox\n    readinessProbe:\n      exec:\n        command: [\"true\"]\n", "", "spec.containers[c1].readinessProbe: readinessProbe: probes are not run"},
+		{"probe", "    image: busybox\n", "    image: busybox\n    readinessProbe:\n      exec:\n        command: [\"true\"]\n", "", ""},
+		{"probe without handler", "    image: busybox\n", "    image: busybox\n    livenessProbe:\n      periodSeconds: 1\n", "spec.containers[c1].livenessProbe needs exactly one handler", ""},
+		{"probe on init container", "  containers:\n", "  initContainers:\n  - name: setup\n    image: busybox\n    readinessProbe:\n      exec:\n        command: [\"true\"]\n  containers:\n", "spec.initContainers[setup]: probes are only allowed", ""},
 		{"hostNetwork false", "  containers:\n", "  hostNetwork: false\n  containers:\n", "", ""},
 		{"nfs volume", "    emptyDir: {}\n", "    nfs:\n      server: x\n      path: /\n", "spec.volumes[shared].nfs: nfs volumes are not supported", ""},
 	} {

@@ -21,8 +21,11 @@ import (
 // too), and keeps those files current when pods or Services come and go.
 // The Services themselves are kept by package objects, in the store.
 
-// ServicePods are the running pods with an IP that a Service's selector
-// matches, oldest first: the Service's endpoints.
+// ServicePods are the ready pods (Ready condition True: every container
+// running and passing its readiness probe) with an IP that a Service's
+// selector matches, oldest first: the Service's endpoints, as the
+// EndpointSlice controller lists ready addresses. With
+// publishNotReadyAddresses, running pods count without their readiness.
 func (m *Manager) ServicePods(ctx context.Context, svc *corev1.Service) ([]*PodState, error) {
 	recs, err := m.Records()
 	if err != nil {
@@ -35,7 +38,7 @@ func (m *Manager) ServicePods(ctx context.Context, svc *corev1.Service) ([]*PodS
 			continue
 		}
 		st := m.state(ctx, r)
-		if st.StatusText() == "Running" {
+		if conditionTrue(st.Conditions, corev1.PodReady) || (svc.Spec.PublishNotReadyAddresses && st.StatusText() == "Running") {
 			out = append(out, st)
 		}
 	}

@@ -124,7 +124,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attach
 	if err := m.saveRecord(rec); err != nil {
 		return nil, err
 	}
-	if RestartsContainers(&rec.Pod) && m.needAgent != nil {
+	if agentKeeps(&rec.Pod) && m.needAgent != nil {
 		m.needAgent()
 	}
 	return rec, nil

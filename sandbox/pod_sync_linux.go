@@ -188,6 +188,7 @@ func observe(ps *PodState, now time.Time, pol BackoffPolicy) ObservedPod {
 		}
 		cr := ps.Record.container(c.Name)
 		o.Backoff, o.LastRestart = cr.Backoff, cr.LastRestart
+		o.Started, o.Ready = c.HasStarted, c.Ready // the prober's verdicts (probe_status.go)
 		obs.Containers[c.Name] = o
 	}
 	for _, c := range ps.Init {

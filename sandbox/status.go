@@ -38,6 +38,10 @@ type ContainerState struct {
 	// Message is the terminated state's message: the termination-message
 	// file, or the log's tail under FallbackToLogsOnError (termination_linux.go).
 	Message string
+	// kubelet's Started and Ready of a running container, from the
+	// prober's results (probe_status_linux.go): without probes, both are
+	// true while it runs.
+	HasStarted, Ready bool
 }
 
 // Reason is kubelet's terminated reason of an exited container.
@@ -58,6 +62,9 @@ type PodState struct {
 	Init       []ContainerState
 	Containers []ContainerState
 	Ephemeral  []ContainerState // debug containers added with podsim debug
+	// Conditions are kubelet's pod conditions (PodScheduled, Initialized,
+	// ContainersReady, Ready) with their last transition times.
+	Conditions []corev1.PodCondition
 }
 
 // Get returns the live state of one pod.
@@ -131,6 +138,7 @@ func (m *Manager) state(ctx context.Context, r *Record) *PodState {
 			}
 		}
 	}
+	m.applyProbeStatus(ps)
 	return ps
 }
 
@@ -179,10 +187,11 @@ func (p *PodState) Restarts() int {
 	return n
 }
 
-// Ready counts running app containers.
+// Ready counts ready app containers (running, and passing their
+// readiness probe if they have one): the READY column.
 func (p *PodState) Ready() (ready, total int) {
 	for _, c := range p.Containers {
-		if c.Status == "running" {
+		if c.Ready {
 			ready++
 		}
 	}
@@ -322,8 +331,8 @@ func (p *PodState) KubePod() *corev1.Pod {
 		}
 		switch c.Status {
 		case "running":
-			s.Ready = true
-			s.Started = ptrBool(true)
+			s.Ready = c.Ready
+			s.Started = ptrBool(c.HasStarted)
 			s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.Started)}
 		case "exited":
 			reason := c.Reason()
@@ -345,11 +354,7 @@ func (p *PodState) KubePod() *corev1.Pod {
 	for _, c := range p.Ephemeral {
 		pod.Status.EphemeralContainerStatuses = append(pod.Status.EphemeralContainerStatuses, conv(c))
 	}
-	ready := corev1.ConditionFalse
-	if r, t := p.Ready(); r == t {
-		ready = corev1.ConditionTrue
-	}
-	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}
+	pod.Status.Conditions = p.Conditions
 	return pod
 }
 

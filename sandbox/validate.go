@@ -193,6 +193,9 @@ func (v *validator) checkContainer(kind string, i int, c *corev1.Container, vols
 	if err := staticRunAsNonRoot(v.pod, c); err != "" {
 		v.fail("%s.securityContext.runAsNonRoot: %s", f, err)
 	}
+	for _, msg := range checkContainerProbes(kind, f, c) {
+		v.fail("%s", msg)
+	}
 }
 
 func (v *validator) checkProjection(f string, items []corev1.KeyToPath, mode *int32) {
