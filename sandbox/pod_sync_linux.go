@@ -35,7 +35,8 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	if err != nil {
 		return time.Time{}, err
 	}
-	defer unlock()
+	hl := &heldLock{m: m, unlock: unlock} // a rebuild lets go while init containers run
+	defer hl.release()
 	rec, err := m.loadRecord(id)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: pod %s has no record (deleted)", ErrSyncSkipped, id)
@@ -48,6 +49,9 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	obs := observe(ps, now, pol)
 	// Step 2.
 	a := ComputePodActions(&rec.Pod, obs)
+	if needsRebuild(rec, ps, a) {
+		return time.Time{}, m.rebuildSandbox(ctx, hl, rec)
+	}
 	if a.CreateSandbox || a.NextInit >= 0 || a.InitFailed != "" {
 		return time.Time{}, fmt.Errorf("%w: pod %s: its sandbox or init containers need rebuilding (not done by the agent yet)", ErrSyncSkipped, rec.Name())
 	}
@@ -58,6 +62,7 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		cr := rec.containerRecord(name)
 		if until := pol.until(obs.Containers[name]); !cr.BackoffUntil.Equal(until) {
 			cr.BackoffUntil, cr.LastTermination, changed = until, termination(ps.Containers[i]), true
+			m.backOffEvent(rec, name)
 		}
 	}
 	// Step 4.
@@ -73,6 +78,7 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		if err := m.saveRecord(rec); err != nil {
 			return time.Time{}, err
 		}
+		crashPoint("restart") // the agent killed mid-restart (reliability test)
 		changed = false
 		if err := m.startAttempts(ctx, rec, append(append([]int{}, a.Start...), a.Restart...)); err != nil {
 			return a.WakeAt, err

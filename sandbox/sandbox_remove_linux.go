@@ -28,6 +28,7 @@ func (m *Manager) DeletePod(ctx context.Context, namespace, name string, grace t
 	if rec == nil {
 		return fmt.Errorf("%w: pod %q in namespace %q", ErrPodNotFound, name, namespace)
 	}
+	m.killingEvents(ctx, rec)
 	return m.teardown(ctx, rec, grace)
 }
 
