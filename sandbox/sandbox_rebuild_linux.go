@@ -47,7 +47,8 @@ func needsRebuild(rec *Record, ps *PodState, a PodActions) bool {
 //	        IP) and a new pause; the pod's hosts file and those of Services
 //	        selecting it follow the new IP.
 //	Step 5: every container again through syncPod, the loop createPod uses:
-//	        init containers in order, then the app containers.
+//	        init containers in order, then the app containers; then the
+//	        hosts files again (Services resolve to running pods only).
 //	Step 6: clear the mark.
 func (m *Manager) rebuildSandbox(ctx context.Context, hl *heldLock, rec *Record) error {
 	// Step 1.
@@ -78,6 +79,11 @@ func (m *Manager) rebuildSandbox(ctx context.Context, hl *heldLock, rec *Record)
 		if err = m.syncPod(ctx, run, a, &obs); err != nil {
 			break
 		}
+	}
+	// The containers run: Services selecting the pod resolve to its new IP
+	// (createPod's step 5).
+	if herr := m.refreshHostsOf(ctx, rec, false); herr != nil && err == nil {
+		err = fmt.Errorf("pod %s: updating hosts files: %w", rec.Name(), herr)
 	}
 	// Step 6: also after a failed init container (the pod stays Init:Error
 	// as after createPod); any other error leaves the mark for a new try.

@@ -100,6 +100,12 @@ func rebuiltSandbox(ctx context.Context, t *T, before *sandbox.PodState) {
 	}
 	oldNet, _ := namespaces.Of(int(task))
 	oldSteady, _ := namespaces.Of(int(before.Containers[1].PID))
+	// Hold the old namespace open while the agent rebuilds: the kernel
+	// reuses a freed namespace's inode number, so only a namespace still
+	// alive proves that the new one is another.
+	if held, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", task)); err == nil {
+		defer held.Close()
+	}
 	err = syscall.Kill(int(task), syscall.SIGKILL)
 	t.Check(fmt.Sprintf("kill the pause: SIGKILL to its host PID %d (from containerd's task)", task), fmt.Sprintf("kill -9 %d", task),
 		fmt.Sprintf("its netns %s", oldNet["net"]), err == nil && oldNet["net"].Inode != 0)
@@ -115,7 +121,7 @@ func rebuiltSandbox(ctx context.Context, t *T, before *sandbox.PodState) {
 	newPause, _ := namespaces.Of(int(st.Pause.PID))
 	newSteady, _ := namespaces.Of(int(st.Containers[1].PID))
 	pin, _ := readPin(st.NetNS)
-	t.Check("kernel: a new network namespace (new inode), pinned again, and steady's new process is in it",
+	t.Check("kernel: a new network namespace (another inode, the old one held open meanwhile), pinned again, and steady's new process is in it",
 		"readlink /proc/<pid>/ns/net", fmt.Sprintf("before: pause %s, steady %s\nafter:  pause %s, steady %s, pin inode %d",
 			oldNet["net"], oldSteady["net"], newPause["net"], newSteady["net"], pin),
 		newPause["net"].Inode != 0 && newPause["net"] != oldNet["net"] && newSteady["net"] == newPause["net"] && pin == newPause["net"].Inode)
