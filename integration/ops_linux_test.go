@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -358,7 +359,7 @@ func hostsHas(t *testing.T, pod, ip, name string) bool {
 }
 
 // TestIntegrationAgentKilledMidRestart: the node agent SIGKILLs itself
-// (PODSIM_CRASH_AFTER=restart) after it recorded a restart and before the
+// (PODSIM_AGENT_CRASH_AFTER=restart) after it recorded a restart and before the
 // new attempt exists, then (rebuild:teardown) after it removed a dead
 // sandbox and before the new one exists. Each time the next podsim command
 // starts a new agent that carries on: restart counts step by one, one
@@ -369,17 +370,44 @@ func TestIntegrationAgentKilledMidRestart(t *testing.T) {
 	freshAgent(t)
 	checkNoLeaks(t)
 	inv := inventory(t)
-	t.Setenv("PODSIM_CRASH_AFTER", "restart") // inherited by the agent apply starts
+	t.Setenv("PODSIM_AGENT_CRASH_AFTER", "restart") // inherited by the agent apply starts
 	applyPod(t, fmt.Sprintf(crashyPod, "midrestart", "midrestart", "1"), "midrestart")
-	waitFor(t, 30*time.Second, "the agent to kill itself mid-restart", func() bool { return agentPID(t) == 0 })
-	t.Setenv("PODSIM_CRASH_AFTER", "")
+	recs, _ := filepath.Glob("/var/lib/podsim/pods/*/pod.json")
+	var rec struct {
+		ID         string
+		Containers map[string]struct{ RestartCount int }
+	}
+	for _, r := range recs { // read the record itself: a podsim command would start a new agent
+		if b, _ := os.ReadFile(r); strings.Contains(string(b), `"name": "midrestart"`) {
+			rec.ID = filepath.Base(filepath.Dir(r))
+		}
+	}
+	if rec.ID == "" {
+		t.Fatal("no record of pod midrestart")
+	}
+	waitFor(t, 30*time.Second, "the agent to record a restart and kill itself", func() bool {
+		b, _ := os.ReadFile("/var/lib/podsim/pods/" + rec.ID + "/pod.json")
+		json.Unmarshal(b, &rec)
+		return rec.Containers["crash"].RestartCount == 1 && agentPID(t) == 0
+	})
+	addr := containerdAddress(t) // (system info does not start the agent)
+	if ctrs := run(t, "ctr", "-a", addr, "-n", "podsim", "containers", "ls", "-q"); strings.Contains(ctrs, rec.ID+"-crash.1") {
+		t.Fatalf("the agent died after making attempt 1, not between record and create:\n%s", ctrs)
+	}
+	t.Setenv("PODSIM_AGENT_CRASH_AFTER", "")
 	id := podID(t, "midrestart", "steady") // this command starts a new agent
-	addr := containerdAddress(t)
 	waitFor(t, 60*time.Second, "the new agent to restart crash twice more", func() bool {
 		return containerStatus(getPod(t, "midrestart"), "crash").RestartCount >= 3
 	})
-	ctrs := run(t, "ctr", "-a", addr, "-n", "podsim", "containers", "ls", "-q")
-	crashes := regexp.MustCompile(`(?m)^` + id + `-crash(\.\d+)?$`).FindAllString(ctrs, -1)
+	// Exactly the current attempt (two while a restart is under way).
+	var ctrs string
+	var crashes []string
+	deadline := time.Now().Add(20 * time.Second)
+	for len(crashes) != 1 && time.Now().Before(deadline) {
+		ctrs = run(t, "ctr", "-a", addr, "-n", "podsim", "containers", "ls", "-q")
+		crashes = regexp.MustCompile(`(?m)^`+id+`-crash(\.\d+)?$`).FindAllString(ctrs, -1)
+		time.Sleep(100 * time.Millisecond)
+	}
 	if len(crashes) != 1 {
 		t.Errorf("containers of crash after the agent's death: %v, want exactly the current attempt", crashes)
 	}
@@ -396,7 +424,7 @@ func TestIntegrationAgentKilledMidRestart(t *testing.T) {
 		syscall.Kill(pid, syscall.SIGTERM)
 		waitFor(t, 10*time.Second, "the agent to stop", func() bool { return agentPID(t) == 0 })
 	}
-	t.Setenv("PODSIM_CRASH_AFTER", "rebuild:teardown")
+	t.Setenv("PODSIM_AGENT_CRASH_AFTER", "rebuild:teardown")
 	oldIP := getPod(t, "midrestart").Status.PodIP // starts the agent with the crash point
 	waitFor(t, 10*time.Second, "the agent", func() bool { return agentPID(t) != 0 })
 	pause := containerPIDs(t, string(getPod(t, "midrestart").UID))[id]
@@ -405,7 +433,10 @@ func TestIntegrationAgentKilledMidRestart(t *testing.T) {
 	}
 	syscall.Kill(pause, syscall.SIGKILL)
 	waitFor(t, 60*time.Second, "the agent to kill itself mid-rebuild", func() bool { return agentPID(t) == 0 })
-	t.Setenv("PODSIM_CRASH_AFTER", "")
+	t.Setenv("PODSIM_AGENT_CRASH_AFTER", "")
+	if ns := run(t, "ip", "netns", "list"); strings.Contains(ns, "podsim-midrestart-") {
+		t.Fatalf("the agent died after the new netns was pinned, not between teardown and the new sandbox:\n%s", ns)
+	}
 	mustPodsim(t, "get", "pods") // starts a new agent, which finishes the rebuild
 	waitFor(t, 90*time.Second, "the rebuilt pod", func() bool {
 		p := getPod(t, "midrestart")
@@ -419,8 +450,11 @@ func TestIntegrationAgentKilledMidRestart(t *testing.T) {
 		t.Errorf("netns pins after the rebuild:\n%s", ns)
 	}
 	mustPodsim(t, "delete", "pod", "midrestart", "--grace-period=1")
+	// What the killed agents left (at most the lease of the rebuild it was
+	// in) is podsim gc's to remove; after it nothing is left.
+	t.Logf("gc after delete:\n%s", mustPodsim(t, "gc"))
 	if left := inventoryAdded(t, inv); left != "" {
-		t.Errorf("after delete, gc --dry-run still finds:\n%s", left)
+		t.Errorf("after delete and gc, gc --dry-run still finds:\n%s", left)
 	}
 }
 
