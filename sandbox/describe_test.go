@@ -28,7 +28,7 @@ func TestDescribePod(t *testing.T) {
 		},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.5", HostIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "10.0.0.5"}},
 			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", ContainerID: "containerd://x-app.3", RestartCount: 3,
-				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+				State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}},
 	}
 	evs := []PodEvent{{Type: EventWarning, Reason: "BackOff", Source: "kubelet", Message: "Back-off restarting failed container app in pod web_default(u)",
