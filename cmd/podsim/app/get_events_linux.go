@@ -31,7 +31,7 @@ func getEvents(e *env, m *sandbox.Manager, output string) error {
 	}
 	cols := eventColumns(e)
 	if len(evs) == 0 && !e.watch {
-		fmt.Fprintf(e.errOut, "No events found in %s namespace.\n", e.namespace)
+		fmt.Fprintf(e.errOut, "No resources found in %s namespace.\n", e.namespace)
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.out, 0, 8, 3, ' ', 0)
