@@ -204,11 +204,6 @@ spec:
 }
 
 // podEvents reads a pod's event list where podsim keeps it on the host.
-func podEvents(t *testing.T, sandboxID string) string {
-	b, _ := os.ReadFile("/var/lib/podsim/pods/" + sandboxID + "/events.json")
-	return string(b)
-}
-
 func cond(p *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus {
 	for _, c := range p.Status.Conditions {
 		if c.Type == t {

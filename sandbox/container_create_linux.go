@@ -40,6 +40,7 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 	rec, img := run.rec, run.images[c.Image]
 	cc := &createdContainer{c: c, role: role, t0: time.Now(), pausePID: run.pause.Pid(), target: target.Name, targetPID: target.PID}
 	fail := func(err error) (*createdContainer, error) {
+		m.Eventf(rec.ID, EventWarning, "Failed", rec.ContainerFieldPath(c.Name), "Error: %v", err)
 		return nil, fmt.Errorf("pod %s: step container %s: %w", rec.Pod.Name, c.Name, err)
 	}
 	var err error

@@ -19,9 +19,12 @@ import (
 // namespaces joined and the pod's own, the mounts).
 func (m *Manager) startContainer(ctx context.Context, run *podRun, cc *createdContainer) error {
 	rec, c, task := run.rec, cc.c, cc.task
+	m.createdEvents(run, c)
 	if err := task.Start(ctx); err != nil {
+		m.Eventf(rec.ID, EventWarning, "Failed", rec.ContainerFieldPath(c.Name), "Error: %v", err)
 		return fmt.Errorf("pod %s: step container %s: starting %v: %w", rec.Pod.Name, c.Name, ResolveArgs(run.images[c.Image].cfg, c.Command, c.Args), err)
 	}
+	m.Eventf(rec.ID, EventNormal, "Started", rec.ContainerFieldPath(c.Name), "Started container %s", c.Name)
 	crashPoint("container:" + c.Name)
 	if run.attachFor(c, cc.role) != nil {
 		run.attach.task = task

@@ -23,3 +23,18 @@ func crashPoint(step string) {
 		select {} // SIGKILL is not instantaneous; never continue past the point
 	}
 }
+
+// AgentCrashEnv is CrashEnv for the node agent, which drops CrashEnv (a
+// fault meant for the command that started it): with
+// PODSIM_AGENT_CRASH_AFTER=<step> the agent SIGKILLs itself at that step
+// of its own work — "restart" (a restart recorded, the new attempt not yet
+// made), "rebuild:teardown" (a dead sandbox removed, no new one yet),
+// "rebuild:sandbox" (the new sandbox up, no container yet).
+const AgentCrashEnv = "PODSIM_AGENT_CRASH_AFTER"
+
+// UseAgentCrashPoint arms the agent's fault-injection point, if any.
+func UseAgentCrashPoint() {
+	if v := os.Getenv(AgentCrashEnv); v != "" {
+		os.Setenv(CrashEnv, v)
+	}
+}

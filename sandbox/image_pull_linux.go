@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/containerd/containerd"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -13,6 +14,9 @@ import (
 type pulledImage struct {
 	img containerd.Image
 	cfg ImageConfig
+	// pulled is how long this pull took when the image was not in
+	// containerd before it (0: already present): kubelet's Pulling/Pulled events.
+	pulled time.Duration
 }
 
 // pullImages is CRI's PullImage for the pause and every container's image:
@@ -38,6 +42,7 @@ func (m *Manager) pullImages(ctx context.Context, pod *corev1.Pod) (map[string]p
 }
 
 func (m *Manager) ensureImage(ctx context.Context, ref string) (pulledImage, error) {
+	t, present := time.Now(), m.imagePresent(ctx, ref)
 	img, err := m.images.Ensure(ctx, m.client, ref, m.progress)
 	if err != nil {
 		return pulledImage{}, err
@@ -46,7 +51,11 @@ func (m *Manager) ensureImage(ctx context.Context, ref string) (pulledImage, err
 	if err != nil {
 		return pulledImage{}, fmt.Errorf("reading config of image %s: %w", ref, err)
 	}
-	return pulledImage{img: img, cfg: imageConfig(spec)}, nil
+	p := pulledImage{img: img, cfg: imageConfig(spec)}
+	if !present {
+		p.pulled = max(time.Since(t), time.Nanosecond)
+	}
+	return p, nil
 }
 
 func imageConfig(s ocispec.Image) ImageConfig {

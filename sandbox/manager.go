@@ -112,6 +112,10 @@ type Record struct {
 	// Built is set once createPod finished: from then on the node agent
 	// keeps the pod (restarts its containers); before, createPod does.
 	Built bool `json:"built,omitempty"`
+	// Rebuilding is set while the node agent replaces a dead sandbox
+	// (sandbox_rebuild_linux.go): an agent that finds it set after a crash
+	// starts the rebuild over.
+	Rebuilding bool `json:"rebuilding,omitempty"`
 	// Containers keeps what outlives one attempt of each app container,
 	// by name: kubelet's restart count, last state and back-off.
 	Containers map[string]*ContainerRecord `json:"containers,omitempty"`

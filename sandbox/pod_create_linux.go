@@ -91,6 +91,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attach
 	if err != nil {
 		return nil, err
 	}
+	m.Eventf(rec.ID, EventNormal, "Scheduled", "", "Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, m.node.Hostname)
 	defer func() {
 		if err != nil && !errors.Is(err, ErrInitFailed) {
 			err = m.rollback(ctx, rec, err)

@@ -44,7 +44,8 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	if err != nil {
 		return time.Time{}, err
 	}
-	defer unlock()
+	hl := &heldLock{m: m, unlock: unlock} // a rebuild lets go while init containers run
+	defer hl.release()
 	rec, err := m.loadRecord(id)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: pod %s has no record (deleted)", ErrSyncSkipped, id)
@@ -60,10 +61,12 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	// Step 2.
 	a := ComputePodActions(&rec.Pod, obs)
 	switch {
-	case a.CreateSandbox:
-		return time.Time{}, fmt.Errorf("%w: pod %s: its sandbox needs rebuilding (not done by the agent yet)", ErrSyncSkipped, rec.Name())
 	case a.KillPod != "":
 		return time.Time{}, m.failPod(ctx, rec, a.KillPod)
+	case rec.Reason == "" && needsRebuild(rec, ps, a):
+		return time.Time{}, m.rebuildSandbox(ctx, hl, rec)
+	case a.CreateSandbox:
+		return time.Time{}, fmt.Errorf("%w: pod %s: its sandbox is gone and its policy restarts nothing", ErrSyncSkipped, rec.Name())
 	case a.InitFailed != "":
 		return time.Time{}, m.recordInitFailed(rec, a.InitFailed, obs)
 	}
@@ -75,6 +78,7 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		if err := m.saveRecord(rec); err != nil {
 			return time.Time{}, err
 		}
+		crashPoint("restart") // the agent killed mid-restart (reliability test)
 		changed = false
 		inits := a.RestartInit
 		if a.NextInit >= 0 {
@@ -115,6 +119,7 @@ func (m *Manager) recordBackoffs(rec *Record, ps *PodState, pol BackoffPolicy, o
 		cr := rec.containerRecord(c.Name)
 		if until := pol.until(obs.Containers[c.Name]); !cr.BackoffUntil.Equal(until) {
 			cr.BackoffUntil, cr.LastTermination, changed = until, termination(cs), true
+			m.backOffEvent(rec, c.Name)
 		}
 	}
 	for _, i := range a.BackingOffInit {

@@ -47,6 +47,7 @@ func newAgentCommand(e *env) *cobra.Command {
 			// A fault injected into the command that started the agent is
 			// not meant for the agent.
 			os.Unsetenv(sandbox.CrashEnv)
+			sandbox.UseAgentCrashPoint()
 			logger := log.New(e.errOut, "podsim-agent: ", log.LstdFlags)
 			pol, err := backoffPolicy()
 			if err != nil {

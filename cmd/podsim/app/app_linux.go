@@ -34,6 +34,7 @@ type env struct {
 	out, errOut    io.Writer
 	namespace      string
 	allNamespaces  bool
+	watch          bool // get -w
 	address        string
 	verbose        bool
 	traceFmt       traceFormat         // --trace[=text|json], see trace.go
@@ -96,7 +97,7 @@ runs the article's multi-container pod scenarios.`,
 		newApplyCommand(e), newGetCommand(e), newExecCommand(e), newDebugCommand(e), newLogsCommand(e),
 		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
 		newCreateCommand(e), newExportCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
-		newSystemCommand(e), newWaitCommand(e), newTourCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e), newExplainCommand(e),
+		newSystemCommand(e), newWaitCommand(e), newTourCommand(e), newDescribeCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e), newExplainCommand(e),
 	)
 	return root
 }

@@ -22,11 +22,13 @@ import (
 func newGetCommand(e *env) *cobra.Command {
 	var output, selector string
 	cmd := &cobra.Command{
-		Use:   "get pods|deployments|services|configmaps|secrets [NAME...]",
+		Use:   "get pods|events|deployments|services|configmaps|secrets [NAME...]",
 		Short: "List pods or deployments (like kubectl get)",
 		Example: `  podsim get pods
   podsim get pods -o wide
   podsim get pod podtest -o json
+  podsim get pods -w
+  podsim get events -A
   podsim get deployments`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,8 +50,14 @@ func newGetCommand(e *env) *cobra.Command {
 				return err
 			}
 			k, err := objects.KindOf(kind)
+			if isEvents(kind) {
+				err = nil
+			}
 			if err != nil {
 				return err
+			}
+			if isEvents(kind) {
+				return getEvents(e, m, output)
 			}
 			switch k.Kind {
 			case "Pod":
@@ -63,23 +71,36 @@ func newGetCommand(e *env) *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json, yaml or name")
 	cmd.Flags().StringVarP(&selector, "selector", "l", "", "label selector, e.g. app=web")
 	cmd.Flags().BoolVarP(&e.allNamespaces, "all-namespaces", "A", false, "list objects of every namespace")
+	cmd.Flags().BoolVarP(&e.watch, "watch", "w", false, "after listing, print a line per change (pods, events)")
 	return cmd
 }
 
 func getPods(e *env, m *sandbox.Manager, names []string, sel labels.Selector, output string) error {
+	pods, err := selectPods(e, m, names, sel)
+	if err != nil {
+		return err
+	}
+	if e.watch {
+		return watchPods(e, m, names, sel, output, pods)
+	}
+	return printPods(e, pods, names, output)
+}
+
+// selectPods reads the pods named, or those the selector matches.
+func selectPods(e *env, m *sandbox.Manager, names []string, sel labels.Selector) ([]*sandbox.PodState, error) {
 	var pods []*sandbox.PodState
 	if len(names) > 0 {
 		for _, n := range names {
 			p, err := m.Get(e.ctx, e.namespace, n)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			pods = append(pods, p)
 		}
 	} else {
 		all, err := m.List(e.ctx, e.ns())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, p := range all {
 			if sel.Matches(labels.Set(p.Pod.Labels)) {
@@ -87,6 +108,10 @@ func getPods(e *env, m *sandbox.Manager, names []string, sel labels.Selector, ou
 			}
 		}
 	}
+	return pods, nil
+}
+
+func printPods(e *env, pods []*sandbox.PodState, names []string, output string) error {
 	switch output {
 	case "json", "yaml":
 		var objs []runtime.Object
@@ -117,23 +142,28 @@ func getPods(e *env, m *sandbox.Manager, names []string, sel labels.Selector, ou
 		head += "\tIP\tNODE\tNETNS"
 	}
 	fmt.Fprintln(tw, head)
-	node, _ := os.Hostname()
 	for _, p := range pods {
-		r, t := p.Ready()
-		row := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Pod.Name, r, t, p.StatusText(), p.Restarts(), age(p.Created))
-		if e.allNamespaces {
-			row = p.Pod.Namespace + "\t" + row
-		}
-		if output == "wide" {
-			netns := orNone(p.NetNS)
-			if p.Pod.Spec.HostNetwork {
-				netns = "host (hostNetwork: true)"
-			}
-			row += fmt.Sprintf("\t%s\t%s\t%s", orNone(p.IP), node, netns)
-		}
-		fmt.Fprintln(tw, row)
+		fmt.Fprintln(tw, podRow(e, p, output))
 	}
 	return tw.Flush()
+}
+
+// podRow is one pod's line of the table, cells separated by tabs.
+func podRow(e *env, p *sandbox.PodState, output string) string {
+	r, t := p.Ready()
+	row := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Pod.Name, r, t, p.StatusText(), p.Restarts(), age(p.Created))
+	if e.allNamespaces {
+		row = p.Pod.Namespace + "\t" + row
+	}
+	if output == "wide" {
+		netns := orNone(p.NetNS)
+		if p.Pod.Spec.HostNetwork {
+			netns = "host (hostNetwork: true)"
+		}
+		node, _ := os.Hostname()
+		row += fmt.Sprintf("\t%s\t%s\t%s", orNone(p.IP), node, netns)
+	}
+	return row
 }
 
 func getDeployments(e *env, om *objects.Manager, names []string, sel labels.Selector, output string) error {
