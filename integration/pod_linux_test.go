@@ -22,7 +22,7 @@ func TestIntegrationScenarios(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("podsim run all: %s", r)
 	}
-	for _, s := range []string{"shared-volume", "shared-localhost", "isolated-ps", "port-conflict", "host-namespaces", "debug-container"} {
+	for _, s := range []string{"shared-volume", "shared-localhost", "isolated-ps", "port-conflict", "host-namespaces", "debug-container", "downward-api"} {
 		if !regexp.MustCompile(`(?m)^` + s + `\s+\d+/\d+\s+PASS`).MatchString(r.stdout) {
 			t.Errorf("scenario %s did not PASS:\n%s", s, r.stdout)
 		}

@@ -428,9 +428,9 @@ func fieldTable() []Field {
 		supported("pod.spec.securityContext.runAsGroup", "The primary gid of every container's first process.", "Set as the process gid, as CRI does."),
 		supported("pod.spec.securityContext.runAsNonRoot", "kubelet refuses to start a container that would run as uid 0.",
 			"Checked as kubelet does, before anything of the pod is made: the effective runAsUser if set (uid 0 is refused), else the image's USER (root or empty is refused: \"container has runAsNonRoot and image will run as root\"; a non-numeric USER cannot be verified and is refused too)."),
-								supported("pod.spec.securityContext.sysctls", "Namespaced sysctls set in the pod's namespaces before the containers start.",
+		supported("pod.spec.securityContext.sysctls", "Namespaced sysctls set in the pod's namespaces before the containers start.",
 			"Set in the pod's net/ipc namespaces as CRI does; a sysctl that is not namespaced (it would change the whole node) is refused."),
-				warned("pod.spec.securityContext.seccompProfile", "The seccomp filter for every container: RuntimeDefault, Localhost or Unconfined.",
+		warned("pod.spec.securityContext.seccompProfile", "The seccomp filter for every container: RuntimeDefault, Localhost or Unconfined.",
 			"securityContext.seccompProfile is ignored: podsim's containers run without a seccomp filter (Unconfined)"),
 		warned("pod.spec.securityContext.appArmorProfile", "The AppArmor profile for every container.", "securityContext.appArmorProfile is ignored: podsim applies no AppArmor profile"),
 		warned("pod.spec.securityContext.seLinuxChangePolicy", "How volumes get their SELinux label: MountOption or Recursive.", "securityContext.seLinuxChangePolicy is ignored: podsim applies no SELinux labels"),
@@ -439,7 +439,7 @@ func fieldTable() []Field {
 		supported("pod.spec.volumes.emptyDir", "An empty directory that lives as long as the pod, shared by its containers.",
 			"A directory under podsim's pod directory, or a tmpfs with medium Memory, bind-mounted into each container."),
 		supported("pod.spec.volumes.emptyDir.medium", "\"\" (the node's disk) or Memory (a tmpfs).", "Both are built; HugePages media are refused."),
-				refused("pod.spec.volumes.emptyDir.mode", "The permission bits of the volume's directory (alpha).", "emptyDir.mode is not supported: the directory is 0777 as kubelet makes it by default: remove it"),
+		refused("pod.spec.volumes.emptyDir.mode", "The permission bits of the volume's directory (alpha).", "emptyDir.mode is not supported: the directory is 0777 as kubelet makes it by default: remove it"),
 		supported("pod.spec.volumes.configMap", "A ConfigMap's keys as files, updated when the ConfigMap changes.",
 			"Laid out like kubelet's (..data symlink to a timestamped directory, one symlink per key), read-only, swapped atomically on 'podsim apply'."),
 		supported("pod.spec.volumes.configMap.name", "The ConfigMap's name.", "Looked up in the pod's namespace before the pod is built."),
@@ -453,7 +453,7 @@ func fieldTable() []Field {
 		supported("pod.spec.volumes.secret.defaultMode", "Permission bits of the files.", "Honoured."),
 		supported("pod.spec.volumes.secret.optional", "A missing Secret (or key) is not an error.", "Honoured: the volume is empty."),
 		refused("pod.spec.volumes.secret.defaultUser", "The owner uid of the files (alpha).", "secret.defaultUser is not supported: the files are owned by root: remove it"),
-			}
+	}
 	for _, k := range []string{"configMap", "secret"} {
 		t = append(t,
 			supported("pod.spec.volumes."+k+".items.key", "The key to project.", "Honoured; a missing key keeps the pod from starting unless optional."),

@@ -127,22 +127,6 @@ func TestPodSupplementalGroups(t *testing.T) {
 	}
 }
 
-func TestOwnershipMask(t *testing.T) {
-	for _, tc := range []struct {
-		dir, ro bool
-		want    os.FileMode
-	}{
-		{false, false, 0o660},
-		{false, true, 0o440},
-		{true, false, os.ModeSetgid | 0o770},
-		{true, true, os.ModeSetgid | 0o550},
-	} {
-		if got := ownershipMask(tc.dir, tc.ro); got != tc.want {
-			t.Errorf("ownershipMask(dir=%v, ro=%v) = %v, want %v", tc.dir, tc.ro, got, tc.want)
-		}
-	}
-}
-
 func TestMetaEdits(t *testing.T) {
 	edits, err := ParseMetaEdits([]string{"tier=frontend", "old-", "empty="})
 	if err != nil {

@@ -5,8 +5,8 @@ import (
 	"os"
 	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // prepareEmptyDir makes an emptyDir (kubelet's pkg/volume/emptydir): a

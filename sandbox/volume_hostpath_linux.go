@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	corev1 "k8s.io/api/core/v1"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // hostPath volumes (kubelet's pkg/volume/hostpath): a path of the node,

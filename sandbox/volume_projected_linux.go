@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	corev1 "k8s.io/api/core/v1"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Volumes whose files kubelet writes (configMap, secret, downwardAPI,
