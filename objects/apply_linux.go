@@ -71,14 +71,15 @@ func (m *Manager) Apply(ctx context.Context, objs []sandbox.Object, namespace st
 	return nil
 }
 
-// applyPod creates a pod. Pods are immutable: re-applying the same spec is
-// a no-op, a different one an error.
+// applyPod creates a pod. A pod's spec is immutable: re-applying the same
+// spec is a no-op, a different one an error; its labels and annotations
+// may change (applyPodMetadata).
 func (m *Manager) applyPod(ctx context.Context, o sandbox.Object) (string, error) {
 	if st, err := m.pods.Get(ctx, o.Pod.Namespace, o.Pod.Name); err == nil {
 		if !equality.Semantic.DeepEqual(st.Pod.Spec, o.Pod.Spec) {
 			return "", &PodChangedError{Name: o.Pod.Name}
 		}
-		return "unchanged", nil
+		return m.applyPodMetadata(ctx, o)
 	}
 	if _, err := m.pods.CreatePod(ctx, o.Pod); err != nil {
 		return "", err

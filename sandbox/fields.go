@@ -356,7 +356,7 @@ func fieldTable() []Field {
 			"podsim has no kube-proxy and no DNS server: a Service's names resolve, in every pod's /etc/hosts, to the IPs of the pods it selects (a headless Service)."),
 
 		// PodSpec.
-		supported("pod.spec.volumes", "Volumes the pod's containers can mount.", "emptyDir, configMap and secret volumes are built as kubelet lays them out; every other source is refused by name."),
+		supported("pod.spec.volumes", "Volumes the pod's containers can mount.", "emptyDir, configMap, secret, downwardAPI, projected and hostPath volumes are built as kubelet's volume plugins make them; every other source is refused by name."),
 		supported("pod.spec.volumes.name", "The volume's name, a DNS label, referenced by volumeMounts.", "Checked and used as kubelet does (it names the directory under the pod's volumes)."),
 		supported("pod.spec.initContainers", "Containers run one at a time, each to completion, before the app containers start.", "Run in order, each to exit 0, before the app containers; a failing one is restarted with back-off (Init:CrashLoopBackOff) under restartPolicy OnFailure/Always, or fails the pod (Init:Error, phase Failed) under Never. One with restartPolicy Always is a native sidecar (see initContainers.restartPolicy)."),
 		supported("pod.spec.containers", "The pod's app containers.", "Created and started in order, joining the pause container's net, ipc and uts namespaces."),
@@ -435,15 +435,8 @@ func fieldTable() []Field {
 		supported("pod.spec.securityContext.runAsGroup", "The primary gid of every container's first process.", "Set as the process gid, as CRI does."),
 		supported("pod.spec.securityContext.runAsNonRoot", "kubelet refuses to start a container that would run as uid 0.",
 			"Checked as kubelet does, before anything of the pod is made: the effective runAsUser if set (uid 0 is refused), else the image's USER (root or empty is refused: \"container has runAsNonRoot and image will run as root\"; a non-numeric USER cannot be verified and is refused too)."),
-		supported("pod.spec.securityContext.supplementalGroups", "Groups added to every container's first process, after the image user's own.", "Added after the image user's groups, as CRI does."),
-		refused("pod.spec.securityContext.supplementalGroupsPolicy", "Merge (the default: the image's /etc/group groups too) or Strict (only the listed groups).",
-			"supplementalGroupsPolicy is not supported: podsim always merges the image user's groups (Merge): remove it", "Merge"),
-		refused("pod.spec.securityContext.fsGroup", "A group every container gets as a supplementary group; kubelet makes volumes group-owned by it (and setgid) so non-root containers can write them.",
-			"fsGroup is not supported yet: podsim neither adds the group nor changes the volumes' owner, so a non-root container could be denied a volume it can use on a node: remove it (or run as root)"),
 		supported("pod.spec.securityContext.sysctls", "Namespaced sysctls set in the pod's namespaces before the containers start.",
 			"Set in the pod's net/ipc namespaces as CRI does; a sysctl that is not namespaced (it would change the whole node) is refused."),
-		refused("pod.spec.securityContext.fsGroupChangePolicy", "When kubelet changes the volumes' ownership to fsGroup: Always or OnRootMismatch.",
-			"fsGroupChangePolicy is not supported: podsim does not change volume ownership (no fsGroup): remove it"),
 		supported("pod.spec.securityContext.seccompProfile", "The seccomp filter for every container that sets none: RuntimeDefault, Localhost or Unconfined.", seccompText),
 		supported("pod.spec.securityContext.appArmorProfile", "The AppArmor profile for every container that sets none.", appArmorText),
 		warned("pod.spec.securityContext.seLinuxChangePolicy", "How volumes get their SELinux label: MountOption or Recursive.", "securityContext.seLinuxChangePolicy is ignored: podsim applies no SELinux labels"),
@@ -452,8 +445,6 @@ func fieldTable() []Field {
 		supported("pod.spec.volumes.emptyDir", "An empty directory that lives as long as the pod, shared by its containers.",
 			"A directory under podsim's pod directory, or a tmpfs with medium Memory, bind-mounted into each container."),
 		supported("pod.spec.volumes.emptyDir.medium", "\"\" (the node's disk) or Memory (a tmpfs).", "Both are built; HugePages media are refused."),
-		refused("pod.spec.volumes.emptyDir.sizeLimit", "The most the volume may hold: kubelet evicts a pod whose disk emptyDir grows past it; a Memory emptyDir's tmpfs gets this size.",
-			"emptyDir.sizeLimit is not supported yet: the volume would not be limited: remove it"),
 		refused("pod.spec.volumes.emptyDir.mode", "The permission bits of the volume's directory (alpha).", "emptyDir.mode is not supported: the directory is 0777 as kubelet makes it by default: remove it"),
 		supported("pod.spec.volumes.configMap", "A ConfigMap's keys as files, updated when the ConfigMap changes.",
 			"Laid out like kubelet's (..data symlink to a timestamped directory, one symlink per key), read-only, swapped atomically on 'podsim apply'."),
@@ -468,8 +459,6 @@ func fieldTable() []Field {
 		supported("pod.spec.volumes.secret.defaultMode", "Permission bits of the files.", "Honoured."),
 		supported("pod.spec.volumes.secret.optional", "A missing Secret (or key) is not an error.", "Honoured: the volume is empty."),
 		refused("pod.spec.volumes.secret.defaultUser", "The owner uid of the files (alpha).", "secret.defaultUser is not supported: the files are owned by root: remove it"),
-		refused("pod.spec.volumes.hostPath", "A file or directory of the node, mounted into the pod.",
-			"hostPath volumes are not supported: podsim pods never see the host's files (use emptyDir, configMap or secret)"),
 	}
 	for _, k := range []string{"configMap", "secret"} {
 		t = append(t,
@@ -486,17 +475,17 @@ func fieldTable() []Field {
 		{"persistentVolumeClaim", "A PersistentVolume bound to a claim."}, {"rbd", "A Ceph RBD image."},
 		{"flexVolume", "A FlexVolume driver's volume."}, {"cinder", "An OpenStack Cinder volume."},
 		{"cephfs", "A CephFS mount."}, {"flocker", "A Flocker dataset."},
-		{"downwardAPI", "Files holding the pod's own fields (labels, annotations, limits), updated by kubelet."},
 		{"fc", "A Fibre Channel disk."}, {"azureFile", "An Azure File share."},
 		{"vsphereVolume", "A vSphere disk."}, {"quobyte", "A Quobyte volume."}, {"azureDisk", "An Azure data disk."},
-		{"photonPersistentDisk", "A Photon disk."}, {"projected", "Several sources (configMap, secret, downwardAPI, serviceAccountToken) in one directory."},
+		{"photonPersistentDisk", "A Photon disk."},
 		{"portworxVolume", "A Portworx volume."}, {"scaleIO", "A ScaleIO volume."}, {"storageos", "A StorageOS volume."},
 		{"csi", "A CSI driver's inline volume."}, {"ephemeral", "A volume from a PersistentVolumeClaim template, made and deleted with the pod."},
 		{"image", "The contents of an OCI image, read-only."},
 	} {
 		t = append(t, refused("pod.spec.volumes."+src.name, src.what,
-			src.name+" volumes are not supported: only emptyDir, configMap and secret volumes are supported"))
+			src.name+" volumes are not supported: podsim has no storage drivers; use emptyDir, configMap, secret, downwardAPI, projected or hostPath"))
 	}
+	t = append(t, volumeFields()...)
 	t = append(t, containerFields("pod.spec.initContainers", true)...)
 	t = append(t, containerFields("pod.spec.containers", false)...)
 	t = append(t, deploymentFields()...)

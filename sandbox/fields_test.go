@@ -19,6 +19,9 @@ func fieldWalkTypes() map[reflect.Type]bool {
 		corev1.Volume{}, corev1.EmptyDirVolumeSource{}, corev1.ConfigMapVolumeSource{}, corev1.SecretVolumeSource{},
 		corev1.KeyToPath{}, corev1.VolumeMount{}, corev1.ContainerPort{}, corev1.EnvVar{},
 		corev1.ResourceRequirements{}, corev1.PodOS{},
+		corev1.DownwardAPIVolumeSource{}, corev1.DownwardAPIVolumeFile{}, corev1.ProjectedVolumeSource{},
+		corev1.VolumeProjection{}, corev1.ConfigMapProjection{}, corev1.SecretProjection{},
+		corev1.DownwardAPIProjection{}, corev1.HostPathVolumeSource{},
 		appsv1.DeploymentSpec{}, appsv1.DeploymentStrategy{},
 		corev1.ServiceSpec{}, corev1.ServicePort{},
 	} {
@@ -150,8 +153,11 @@ func TestValidateNamesEveryIgnoredField(t *testing.T) {
 		{"runAsNonRoot with uid 0", "    image: busybox\n", "    image: busybox\n    securityContext:\n      runAsNonRoot: true\n      runAsUser: 0\n", "container's runAsUser breaks non-root policy", ""},
 		{"runAsNonRoot with uid 1000", "  containers:\n", "  securityContext:\n    runAsNonRoot: true\n    runAsUser: 1000\n  containers:\n", "", ""},
 		{"runAsNonRoot false", "  containers:\n", "  securityContext:\n    runAsNonRoot: false\n  containers:\n", "", ""},
-		{"fsGroup", "  containers:\n", "  securityContext:\n    fsGroup: 2000\n  containers:\n", "spec.securityContext.fsGroup: fsGroup is not supported", ""},
-		{"emptyDir.sizeLimit", "    emptyDir: {}\n", "    emptyDir:\n      sizeLimit: 1Gi\n", "spec.volumes[shared].emptyDir.sizeLimit", ""},
+		{"fsGroup", "  containers:\n", "  securityContext:\n    fsGroup: 2000\n    fsGroupChangePolicy: OnRootMismatch\n    supplementalGroupsPolicy: Strict\n  containers:\n", "", ""},
+		{"emptyDir.sizeLimit on disk", "    emptyDir: {}\n", "    emptyDir:\n      sizeLimit: 1Gi\n", "spec.volumes[shared].emptyDir.sizeLimit 1Gi is not supported on a disk emptyDir", ""},
+		{"emptyDir.sizeLimit in memory", "    emptyDir: {}\n", "    emptyDir:\n      medium: Memory\n      sizeLimit: 1Gi\n", "", ""},
+		{"clusterTrustBundle", "    emptyDir: {}\n", "    projected:\n      sources:\n      - clusterTrustBundle: {name: x, path: ca.pem}\n", "spec.volumes[shared].projected.sources[0].clusterTrustBundle: clusterTrustBundle projections are not supported", ""},
+		{"downwardAPI defaultUser", "    emptyDir: {}\n", "    downwardAPI:\n      defaultUser: 1000\n      items:\n      - {path: podname, fieldRef: {fieldPath: metadata.name}}\n", "spec.volumes[shared].downwardAPI.defaultUser", ""},
 		// hostname, subdomain and hostAliases are built (hosts file, UTS namespace); bad values are refused.
 		{"hostname", "  containers:\n", "  hostname: web\n  containers:\n", "", ""},
 		{"hostname not a DNS label", "  containers:\n", "  hostname: Web_1\n  containers:\n", `spec.hostname "Web_1" is not a valid DNS label`, ""},

@@ -370,7 +370,8 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 	// Supplementary groups as CRI sets them: the user's groups from the
 	// image's /etc/group (containerd's WithAdditionalGIDs reads them from
 	// the container's snapshot; the primary gid is always one), then the
-	// pod's supplementalGroups.
+	// pod's fsGroup and supplementalGroups (kubelet's order); with
+	// supplementalGroupsPolicy Strict none of the image's groups.
 	userstr := "0"
 	if uid != nil {
 		userstr = strconv.FormatInt(*uid, 10)
@@ -378,12 +379,15 @@ func withSecurityContext(podSC *corev1.PodSecurityContext, sc *corev1.SecurityCo
 		// "uid:gid" or "name:group": the groups are looked up for the user.
 		userstr, _, _ = strings.Cut(imageUser, ":")
 	}
-	opts = append(opts, oci.WithAdditionalGIDs(userstr))
-	if podSC != nil && len(podSC.SupplementalGroups) > 0 {
+	if !strictSupplementalGroups(podSC) {
+		opts = append(opts, oci.WithAdditionalGIDs(userstr))
+	}
+	if groups := podSupplementalGroups(podSC); len(groups) > 0 || strictSupplementalGroups(podSC) {
 		opts = append(opts, func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
-			for _, g := range podSC.SupplementalGroups {
-				s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, uint32(g))
+			if strictSupplementalGroups(podSC) { // Strict: the primary group, then only the pod's
+				s.Process.User.AdditionalGids = []uint32{s.Process.User.GID}
 			}
+			s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, groups...) // fsGroup, supplementalGroups
 			return nil
 		})
 	}

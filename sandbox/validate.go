@@ -88,6 +88,7 @@ func (v *validator) checkPodSpec() {
 	default:
 		v.fail("spec.restartPolicy %q is not valid: use Always, OnFailure or Never", s.RestartPolicy)
 	}
+	v.checkPodGroups(s.SecurityContext)
 	if s.SecurityContext != nil {
 		sc := s.SecurityContext
 		for _, sys := range sc.Sysctls {
@@ -117,6 +118,7 @@ func (v *validator) checkVolumes() map[string]bool {
 			if vol.EmptyDir.Medium != "" && vol.EmptyDir.Medium != corev1.StorageMediumDefault && vol.EmptyDir.Medium != corev1.StorageMediumMemory {
 				v.fail("%s.emptyDir.medium %q is not supported (use \"\" or Memory)", f, vol.EmptyDir.Medium)
 			}
+			v.checkEmptyDirSize(fmt.Sprintf("spec.volumes[%s]", vol.Name), vol.EmptyDir)
 		case vol.ConfigMap != nil:
 			if vol.ConfigMap.Name == "" {
 				v.fail("%s.configMap.name is required", f)
@@ -127,8 +129,14 @@ func (v *validator) checkVolumes() map[string]bool {
 				v.fail("%s.secret.secretName is required", f)
 			}
 			v.checkProjection(f+".secret", vol.Secret.Items, vol.Secret.DefaultMode)
+		case vol.DownwardAPI != nil:
+			v.checkDownwardAPI(f+".downwardAPI", vol.DownwardAPI.Items, vol.DownwardAPI.DefaultMode)
+		case vol.Projected != nil:
+			v.checkProjected(f+".projected", vol.Projected)
+		case vol.HostPath != nil:
+			v.checkHostPath(f, vol.HostPath)
 		case reflect.ValueOf(vol.VolumeSource).IsZero():
-			v.fail("%s (%q) has no source: only emptyDir, configMap and secret volumes are supported", f, vol.Name)
+			v.fail("%s (%q) has no source: emptyDir, configMap, secret, downwardAPI, projected and hostPath volumes are supported", f, vol.Name)
 		}
 		// Other sources are refused by checkFields, naming the source.
 	}

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -24,19 +23,18 @@ import (
 // container as a bind mount, which is how several mount namespaces see the
 // same files.
 
-// projectedFile is one file of a configMap/secret volume.
-type projectedFile struct {
-	path string
-	data []byte
-	mode os.FileMode
-}
-
 func (m *Manager) volumeDir(id string, v *corev1.Volume) string {
 	switch {
 	case v.Secret != nil:
 		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~secret", v.Name)
 	case v.ConfigMap != nil:
 		return filepath.Join(m.paths.podDir(id), "volumes", "kubernetes.io~configmap", v.Name)
+	case v.DownwardAPI != nil:
+		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~downward-api", v.Name)
+	case v.Projected != nil:
+		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~projected", v.Name)
+	case v.HostPath != nil:
+		return v.HostPath.Path // the node's own path: nothing of the pod's
 	case v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory:
 		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~empty-dir", v.Name)
 	}
@@ -44,15 +42,21 @@ func (m *Manager) volumeDir(id string, v *corev1.Volume) string {
 }
 
 // checkVolumeSources makes sure every ConfigMap and Secret a pod mounts
-// exists and has the keys its items name, before anything is built.
+// exists and has the keys its items name, that its downwardAPI files can
+// be computed and that its hostPaths pass their type check, before
+// anything is built.
 func (m *Manager) checkVolumeSources(pod *corev1.Pod) error {
 	var errs []string
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
-		if v.ConfigMap == nil && v.Secret == nil {
-			continue
+		var err error
+		switch {
+		case v.HostPath != nil:
+			err = checkHostPathType(v)
+		case isAtomicVolume(v):
+			_, err = m.volumeFiles(pod, v)
 		}
-		if _, err := m.projection(pod.Namespace, v); err != nil {
+		if err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -204,76 +208,32 @@ func (m *Manager) prepareVolumes(id string, pod *corev1.Pod) (map[string]string,
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		dir := m.volumeDir(id, v)
+		if v.HostPath != nil {
+			if err := makeHostPath(v); err != nil {
+				return nil, err
+			}
+			out[v.Name] = dir
+			continue
+		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 		}
 		switch {
 		case v.EmptyDir != nil:
-			if v.EmptyDir.Medium == corev1.StorageMediumMemory {
-				if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0777"); err != nil {
-					return nil, fmt.Errorf("mounting tmpfs for emptyDir %q: %w", v.Name, err)
-				}
-			}
-			// kubelet makes emptyDirs world-writable (MkdirAll applies the umask).
-			if err := os.Chmod(dir, 0o777); err != nil {
+			if err := m.prepareEmptyDir(pod, v, dir); err != nil {
 				return nil, err
 			}
-		case v.Secret != nil:
-			// Secret data lives in memory only.
-			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=16m"); err != nil {
-				return nil, fmt.Errorf("mounting tmpfs for secret volume %q: %w", v.Name, err)
-			}
-			fallthrough
-		case v.ConfigMap != nil:
-			files, err := m.projection(pod.Namespace, v)
-			if err != nil {
+		case isAtomicVolume(v):
+			if err := atomicVolumeMedium(v, dir); err != nil {
 				return nil, err
 			}
-			if err := writeAtomic(dir, files); err != nil {
-				return nil, fmt.Errorf("writing volume %q: %w", v.Name, err)
+			if err := m.writeVolume(pod, v, dir); err != nil {
+				return nil, err
 			}
 		}
 		out[v.Name] = dir
 	}
 	return out, nil
-}
-
-// RefreshProjections rewrites the configMap/secret volumes of running pods
-// after the object changed (kubelet does this on its sync loop). Files
-// mounted with subPath are not updated, as in Kubernetes. kind is
-// "configMap" or "secret", as the volume source's field. The caller holds
-// the lock (see Locked).
-func (m *Manager) RefreshProjections(ctx context.Context, namespace, kind, name string) error {
-	recs, err := m.Records()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, r := range recs {
-		if r.Pod.Namespace != namespace {
-			continue
-		}
-		for i := range r.Pod.Spec.Volumes {
-			v := &r.Pod.Spec.Volumes[i]
-			if !(kind == "configMap" && v.ConfigMap != nil && v.ConfigMap.Name == name) &&
-				!(kind == "secret" && v.Secret != nil && v.Secret.SecretName == name) {
-				continue
-			}
-			dir := m.volumeDir(r.ID, v)
-			if _, err := os.Stat(filepath.Join(dir, "..data")); err != nil {
-				continue // not built (yet)
-			}
-			files, err := m.projection(namespace, v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("pod %s: %w", r.Pod.Name, err))
-				continue
-			}
-			if err := writeAtomic(dir, files); err != nil {
-				errs = append(errs, fmt.Errorf("pod %s volume %s: %w", r.Pod.Name, v.Name, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // volumeMounts turns a container's volumeMounts into bind mounts,
@@ -293,7 +253,7 @@ func volumeMounts(pod *corev1.Pod, c *corev1.Container, vols map[string]string, 
 	for i, vm := range c.VolumeMounts {
 		src := vols[vm.Name]
 		v := byName[vm.Name]
-		ro := vm.ReadOnly || v.ConfigMap != nil || v.Secret != nil // projected volumes are read-only in Kubernetes
+		ro := vm.ReadOnly || isAtomicVolume(v) // kubelet's AtomicWriter volumes are read-only
 		if vm.SubPath != "" {
 			p := filepath.Join(src, vm.SubPath)
 			if v.EmptyDir != nil {

@@ -59,6 +59,8 @@ func probes() *Scenario {
 		Name:      "probes",
 		Summary:   "readiness gates a Service (its name resolves only while the pod is ready); a failing liveness probe restarts the container in the same netns",
 		Manifests: []string{probesYAML},
+		// Probe events and restart counts are read from podsim's records.
+		Needs: []Capability{CapPodsimRecord},
 		Run: func(ctx context.Context, t *T) {
 			if !probesReadiness(ctx, t) {
 				return

@@ -98,6 +98,7 @@ runs the article's multi-container pod scenarios.`,
 		newRunCommand(e), newScenariosCommand(e), newInspectCommand(e), newDeleteCommand(e),
 		newCreateCommand(e), newExportCommand(e), newGCCommand(e), newDoctorCommand(e), newVersionCommand(e), newImagesCommand(e),
 		newSystemCommand(e), newWaitCommand(e), newTourCommand(e), newDescribeCommand(e), newDocsCommand(), newBenchCommand(e), newCompareCommand(e), newExplainCommand(e),
+		newLabelCommand(e), newAnnotateCommand(e),
 	)
 	return root
 }

@@ -13,7 +13,7 @@ func TestExplain(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"pod.spec.securityContext.fsGroup", 0, []string{"FIELD:    pod.spec.securityContext.fsGroup", "STATUS:   refused", "KUBERNETES:", "PODSIM:", "fsGroup is not supported"}},
+		{"pod.spec.securityContext.fsGroup", 0, []string{"FIELD:    pod.spec.securityContext.fsGroup", "STATUS:   supported", "KUBERNETES:", "PODSIM:", "setgid"}},
 		{"pod.spec.securityContext", 0, []string{"FIELDS:", "runAsNonRoot", "fsGroup"}},
 		{"deploy.spec.template.spec.hostname", 0, []string{"FIELD:    pod.spec.hostname", "supported"}},
 		{"pod.spec.schedulingGates", 0, []string{"FIELD:    pod.spec.schedulingGates", "refused"}},
