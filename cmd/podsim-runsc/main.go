@@ -24,6 +24,11 @@
 // so the launcher makes it "delete --force ID", which removes runsc's state
 // (what gVisor's own shim does).
 //
+// And one translation: once a container's sandbox has exited, "runsc kill"
+// fails with "sandbox is not running", words the shim does not know, so a
+// teardown's kill would fail; the launcher says "container not running" as
+// runc does, which the shim takes as "already finished".
+//
 // PODSIM_RUNSC_FLAGS (space-separated) replaces these flags, for
 // experiments.
 package main
@@ -57,28 +62,62 @@ func main() {
 		flags = f
 	}
 	args := append(append([]string{runsc}, flags...), withForcedDelete(os.Args[1:])...)
+	if subcommand(os.Args[1:]) == "kill" {
+		os.Exit(runKill(runsc, args))
+	}
 	if err := syscall.Exec(runsc, args, os.Environ()); err != nil {
 		fmt.Fprintf(os.Stderr, "podsim-runsc: exec %s: %v\n", runsc, err)
 		os.Exit(126)
 	}
 }
 
-// withForcedDelete adds --force to runsc's delete subcommand (the first
-// argument that is not a global flag or its value).
-func withForcedDelete(args []string) []string {
+// runKill runs runsc kill as a child, passing its output on, and adds
+// runc's "container not running" to runsc's "is not running".
+func runKill(runsc string, args []string) int {
+	cmd := exec.Command(runsc, args[1:]...)
+	cmd.Stdin = os.Stdin
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		os.Stdout.Write(out)
+		return 0
+	}
+	if strings.Contains(string(out), "is not running") {
+		fmt.Fprint(os.Stderr, "container not running: ")
+	}
+	os.Stderr.Write(out)
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	fmt.Fprintf(os.Stderr, "podsim-runsc: %v\n", err)
+	return 1
+}
+
+// subcommand is runsc's subcommand: the first argument that is not a
+// global flag or its value.
+func subcommand(args []string) string {
 	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if strings.HasPrefix(a, "-") {
-			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(a) {
-				i++ // the flag's value
+		if strings.HasPrefix(args[i], "-") {
+			if !strings.Contains(args[i], "=") && i+1 < len(args) && takesValue(args[i]) {
+				i++
 			}
 			continue
 		}
-		if a != "delete" {
-			return args
+		return args[i]
+	}
+	return ""
+}
+
+// withForcedDelete adds --force to runsc's delete subcommand (the first
+// argument that is not a global flag or its value).
+func withForcedDelete(args []string) []string {
+	if subcommand(args) != "delete" {
+		return args
+	}
+	for i, a := range args {
+		if a == "delete" && (i == 0 || !takesValue(args[i-1]) || strings.Contains(args[i-1], "=")) {
+			out := append(append([]string{}, args[:i+1]...), "--force")
+			return append(out, args[i+1:]...)
 		}
-		out := append(append([]string{}, args[:i+1]...), "--force")
-		return append(out, args[i+1:]...)
 	}
 	return args
 }
