@@ -191,7 +191,13 @@ kind: RuntimeClass
 metadata: {name: kata}
 handler: kata-qemu
 `)
-	t.Cleanup(func() { podsim(t, "", "delete", "-f", rcs, "--ignore-not-found") })
+	t.Cleanup(func() {
+		podsim(t, "", "delete", "runtimeclass", "sandboxed")
+		podsim(t, "", "delete", "runtimeclass", "kata")
+		if ents, _ := os.ReadDir("/var/lib/podsim/objects/runtimeclasses"); len(ents) > 0 {
+			t.Errorf("RuntimeClass files left: %v", ents)
+		}
+	})
 	mustPodsim(t, "apply", "-f", rcs)
 	list := mustPodsim(t, "get", "runtimeclasses")
 	for _, want := range []string{"sandboxed", "runsc", "kata", "kata-qemu", "gvisor", "<built-in>"} {
