@@ -38,7 +38,7 @@ func Registry() []*Scenario {
 		sharedVolume(), sharedLocalhost(), isolatedPS(), portConflict(),
 		nginxFronted(), adapter(), sidecarLogs(), initSysctl(), initSecrets(),
 		cacheSidecar(), configmapReload(), fetchInit(),
-		resourceLimits(), hostNamespaces(), debugContainer(),
+		resourceLimits(), hostNamespaces(), debugContainer(), runtimeClass(),
 	}
 }
 
