@@ -19,6 +19,7 @@ build: check-go standins
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/podsim ./cmd/podsim
 	$(GO) build -ldflags '-s -w' -o bin/pause ./cmd/pause
 	$(GO) build -ldflags '-s -w' -o bin/podsim-logger ./cmd/podsim-logger
+	$(GO) build -ldflags '-s -w' -o bin/podsim-runsc ./cmd/podsim-runsc
 
 deps:
 	./hack/install-deps.sh

@@ -209,7 +209,8 @@ func snapshot(t *testing.T) []string {
 			add("cgroup", d)
 		}
 	}
-	for _, d := range []string{"/var/lib/podsim/pods", "/run/podsim/pods", "/var/log/podsim/pods", "/var/lib/podsim/deployments"} {
+	// runsc keeps one state and one lock file per gVisor container there.
+	for _, d := range []string{"/var/lib/podsim/pods", "/run/podsim/pods", "/var/log/podsim/pods", "/var/lib/podsim/deployments", "/run/podsim/runsc/podsim"} {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
 			add("file", filepath.Join(d, e.Name()))
@@ -249,7 +250,8 @@ func snapshot(t *testing.T) []string {
 		b, _ := os.ReadFile(p)
 		cl := strings.ReplaceAll(string(b), "\x00", " ")
 		if (strings.Contains(cl, "containerd-shim") && strings.Contains(cl, "-namespace podsim")) ||
-			strings.HasPrefix(cl, "/pause") || strings.Contains(cl, "--podsim-cri-logger") {
+			strings.HasPrefix(cl, "/pause") || strings.Contains(cl, "--podsim-cri-logger") ||
+			(strings.HasPrefix(cl, "runsc-") && strings.Contains(cl, "--root=/run/podsim/runsc")) { // gVisor's Sentry and gofers
 			add("process", filepath.Base(filepath.Dir(p))+" "+cl)
 		}
 	}

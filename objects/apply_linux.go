@@ -62,6 +62,8 @@ func (m *Manager) Apply(ctx context.Context, objs []sandbox.Object, namespace st
 			a.Action, err = m.ApplyConfigMap(ctx, o.ConfigMap)
 		case o.Secret != nil:
 			a.Action, err = m.ApplySecret(ctx, o.Secret)
+		case o.RuntimeClass != nil:
+			a.Action, err = m.ApplyRuntimeClass(o.RuntimeClass)
 		}
 		if err != nil {
 			return err

@@ -91,6 +91,7 @@ var Kinds = []*Kind{
 		names: func(m *Manager, ctx context.Context, ns string) ([]string, error) {
 			return names(m.store.ListSecrets(ns))
 		}},
+	runtimeClassKind, // runtimeclasses_linux.go
 }
 
 // names lists the names of a list of objects that have ObjectMeta.

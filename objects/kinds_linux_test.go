@@ -13,6 +13,7 @@ func TestKindOf(t *testing.T) {
 		"service": "Service", "services": "Service", "svc": "Service",
 		"configmap": "ConfigMap", "configmaps": "ConfigMap", "cm": "ConfigMap",
 		"secret": "Secret", "secrets": "Secret",
+		"runtimeclass": "RuntimeClass", "runtimeclasses": "RuntimeClass", "runtimeclass.node.k8s.io": "RuntimeClass",
 	} {
 		k, err := KindOf(name)
 		if err != nil || k.Kind != want {
@@ -20,7 +21,7 @@ func TestKindOf(t *testing.T) {
 		}
 	}
 	_, err := KindOf("ingress")
-	if err == nil || !strings.Contains(err.Error(), "podsim knows pods, deployments, services, configmaps and secrets") {
+	if err == nil || !strings.Contains(err.Error(), "podsim knows pods, deployments, services, configmaps, secrets and runtimeclasses") {
 		t.Errorf("KindOf(ingress) = %v", err)
 	}
 }

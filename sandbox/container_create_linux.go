@@ -70,7 +70,7 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 		containerd.WithImage(img.img),
 		containerd.WithSnapshotter(runtime.Snapshotter),
 		containerd.WithNewSnapshot(id, img.img, userNSSnapshotOpts(rec.UserNS)...),
-		containerd.WithRuntime(runtime.RuntimeName, nil),
+		m.runtimeFor(rec.RuntimeHandler),
 		containerd.WithContainerLabels(containerLabels(rec.ID, c.Name)),
 		containerd.WithNewSpec(opts...),
 	)

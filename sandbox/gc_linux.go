@@ -120,6 +120,7 @@ func (m *Manager) gcPlan(ctx context.Context, bridge string) ([]gcItem, *GCRepor
 		return nil, rep, err
 	}
 	m.gcProcesses(add)
+	m.gcRunscState(ctx, add)
 	gcMounts(add)
 	// Leases, and what live ones hold.
 	held, err := m.gcLeases(ctx, add, rep)
@@ -191,6 +192,9 @@ func (m *Manager) gcProcesses(add gcAdd) {
 			}
 			if p.waitGone(5 * time.Second) {
 				return nil
+			}
+			if p.Runsc {
+				return stopStrayRunsc(p) // gc_runsc_linux.go
 			}
 			return fmt.Errorf("%w: process %d has not exited (its shim is gone; gc only stops shims)", errStillGoing, p.PID)
 		})

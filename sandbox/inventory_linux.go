@@ -120,7 +120,8 @@ func (m *Manager) inventoryPaths(add func(kind, what string)) {
 	for _, d := range cgroups.PodDirs() {
 		add("cgroup", d)
 	}
-	for _, d := range append([]string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods"), filepath.Join(m.paths.Logs, "pods")}, m.store.Dirs()...) {
+	// (RunscRoot/podsim: runsc's state files of gVisor containers.)
+	for _, d := range append([]string{m.paths.podsDir(), filepath.Join(m.paths.Run, "pods"), filepath.Join(m.paths.Logs, "pods"), filepath.Join(RunscRoot, runtime.Namespace)}, m.store.Dirs()...) {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
 			add("file", filepath.Join(d, e.Name()))

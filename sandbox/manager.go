@@ -109,6 +109,9 @@ type Record struct {
 	LogDir    string     `json:"logDir,omitempty"`
 	Created   time.Time  `json:"created"`
 	InitError string     `json:"initError,omitempty"`
+	// RuntimeHandler is the handler the pod's RuntimeClass resolved to
+	// when it was admitted (runtimeclass.go); "" is runc.
+	RuntimeHandler string `json:"runtimeHandler,omitempty"`
 	// Built is set once createPod finished: from then on the node agent
 	// keeps the pod (restarts its containers); before, createPod does.
 	Built bool `json:"built,omitempty"`

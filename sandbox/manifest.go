@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
@@ -31,6 +32,9 @@ type Object struct {
 	Service    *corev1.Service
 	ConfigMap  *corev1.ConfigMap
 	Secret     *corev1.Secret
+	// RuntimeClass is cluster-scoped (node.k8s.io/v1): it names a runtime
+	// handler for pods' runtimeClassName (runtimeclass.go).
+	RuntimeClass *nodev1.RuntimeClass
 }
 
 // Kind is the object's kind.
@@ -44,6 +48,8 @@ func (o Object) Kind() string {
 		return "Service"
 	case o.ConfigMap != nil:
 		return "ConfigMap"
+	case o.RuntimeClass != nil:
+		return "RuntimeClass"
 	}
 	return "Secret"
 }
@@ -59,6 +65,8 @@ func (o Object) Meta() *metav1.ObjectMeta {
 		return &o.Service.ObjectMeta
 	case o.ConfigMap != nil:
 		return &o.ConfigMap.ObjectMeta
+	case o.RuntimeClass != nil:
+		return &o.RuntimeClass.ObjectMeta
 	}
 	return &o.Secret.ObjectMeta
 }
@@ -67,7 +75,7 @@ func (o Object) Meta() *metav1.ObjectMeta {
 func (o Object) Name() string { return o.Meta().Name }
 
 // kinds podsim accepts, with their apiVersion.
-var kinds = map[string]string{"Pod": "v1", "Service": "v1", "ConfigMap": "v1", "Secret": "v1", "Deployment": "apps/v1"}
+var kinds = map[string]string{"Pod": "v1", "Service": "v1", "ConfigMap": "v1", "Secret": "v1", "Deployment": "apps/v1", "RuntimeClass": "node.k8s.io/v1"}
 
 // ParseManifests reads multi-document YAML (or JSON) with the Kubernetes
 // types, strictly: an unknown field is an error that names it, as
@@ -107,7 +115,7 @@ func ParseManifests(r io.Reader, source string) ([]Object, error) {
 		case tm.Kind == "":
 			return nil, fmt.Errorf("%w: %s: no kind: set e.g. 'kind: Pod' with 'apiVersion: v1'", ErrManifest, where)
 		case !known:
-			return nil, fmt.Errorf("%w: %s: kind %q (apiVersion %q) is not supported: podsim applies Pod, Service, ConfigMap, Secret (v1) and Deployment (apps/v1)", ErrManifest, where, tm.Kind, tm.APIVersion)
+			return nil, fmt.Errorf("%w: %s: kind %q (apiVersion %q) is not supported: podsim applies Pod, Service, ConfigMap, Secret (v1), Deployment (apps/v1) and RuntimeClass (node.k8s.io/v1)", ErrManifest, where, tm.Kind, tm.APIVersion)
 		case tm.APIVersion != want:
 			return nil, fmt.Errorf("%w: %s: apiVersion %q is not valid for kind %s: use apiVersion: %s", ErrManifest, where, tm.APIVersion, tm.Kind, want)
 		}
@@ -127,6 +135,9 @@ func ParseManifests(r io.Reader, source string) ([]Object, error) {
 		case "Secret":
 			obj.Secret = &corev1.Secret{}
 			target = obj.Secret
+		case "RuntimeClass":
+			obj.RuntimeClass = &nodev1.RuntimeClass{}
+			target = obj.RuntimeClass
 		}
 		if err := strictDecode(raw, target); err != nil {
 			return nil, fmt.Errorf("%w: %s: %s", ErrManifest, where, err)

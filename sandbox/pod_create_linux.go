@@ -70,6 +70,10 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attach
 	if err := m.checkNewPod(ctx, pod); err != nil {
 		return nil, err
 	}
+	handler, err := m.admitRuntimeClass(pod) // kubelet's RuntimeClass lookup (runtimeclass_linux.go)
+	if err != nil {
+		return nil, err
+	}
 	// Every containerd object made from here on (images, snapshots,
 	// containers) is made under one lease owned by this process, which
 	// `podsim gc` removes if the process dies before it does.
@@ -92,6 +96,7 @@ func (m *Manager) createPod(ctx context.Context, pod *corev1.Pod, attach *attach
 		return nil, err
 	}
 	m.Eventf(rec.ID, EventNormal, "Scheduled", "", "Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, m.node.Hostname)
+	rec.RuntimeHandler = handler
 	defer func() {
 		if err != nil && !errors.Is(err, ErrInitFailed) {
 			err = m.rollback(ctx, rec, err)

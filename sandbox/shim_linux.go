@@ -30,6 +30,9 @@ type podsimProc struct {
 	// For a shim: its -id (the sandbox's ID: a pod's containers share
 	// their pause's shim) and -address (containerd's socket).
 	ShimID, Address string
+	// Runsc: a gVisor Sentry (runsc-sandbox) or gofer of podsim's runsc
+	// handler (runtimeclass_linux.go), found by its --root.
+	Runsc bool
 }
 
 func (p podsimProc) String() string { return fmt.Sprintf("%d %s", p.PID, p.Cmdline) }
@@ -64,6 +67,8 @@ func readPodsimProc(pid int) (podsimProc, bool) {
 	switch {
 	case strings.Contains(filepath.Base(args[0]), "containerd-shim") && flagValue(args, "-namespace") == runtime.Namespace:
 		p.ShimID, p.Address = flagValue(args, "-id"), flagValue(args, "-address")
+	case strings.HasPrefix(args[0], "runsc-") && strings.Contains(cl, "--root="+RunscRoot+"/"):
+		p.Runsc = true
 	case cl == "/pause" || strings.Contains(cl, crilog.LoggerFlag):
 	default:
 		return podsimProc{}, false

@@ -42,8 +42,11 @@ func (v *validator) checkIsolation() {
 		}
 	}
 	v.checkUserNamespace() // hostUsers: false (userns.go)
-	// ephemeralContainers and runtimeClassName are refused by the field
-	// table (fields.go), with the fix.
+	// ephemeralContainers are refused by the field table (fields.go); the
+	// RuntimeClass is looked up when the pod is created (runtimeclass.go).
+	if msg := runtimeClassNameProblem(v.pod); msg != "" {
+		v.fail("%s", msg)
+	}
 	v.checkNames()
 }
 

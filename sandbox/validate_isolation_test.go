@@ -17,7 +17,8 @@ func TestValidateIsolation(t *testing.T) {
 		{"hostNetwork with a net sysctl", "  hostNetwork: true\n  securityContext:\n    sysctls:\n    - name: net.ipv4.ip_unprivileged_port_start\n      value: '0'\n", "may not be set with spec.hostNetwork"},
 		{"hostIPC with an ipc sysctl", "  hostIPC: true\n  securityContext:\n    sysctls:\n    - name: kernel.shmmax\n      value: '1000000'\n", "may not be set with spec.hostIPC"},
 		{"ephemeralContainers on create", "  ephemeralContainers:\n  - name: dbg\n    image: busybox\n", "podsim debug"},
-		{"unknown runtimeClassName", "  runtimeClassName: gvisor\n", `spec.runtimeClassName "gvisor"`},
+		{"runtimeClassName gvisor (resolved when the pod is created)", "  runtimeClassName: gvisor\n", ""},
+		{"runtimeClassName not a DNS subdomain", "  runtimeClassName: Not_A_Name\n", `spec.runtimeClassName "Not_A_Name"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			y := strings.Replace(base, "  containers:\n", tc.spec+"  containers:\n", 1)

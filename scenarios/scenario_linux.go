@@ -41,7 +41,7 @@ func Registry() []*Scenario {
 		sharedVolume(), sharedLocalhost(), isolatedPS(), portConflict(),
 		nginxFronted(), adapter(), sidecarLogs(), initSysctl(), initSecrets(),
 		cacheSidecar(), configmapReload(), fetchInit(),
-		resourceLimits(), hostNamespaces(), debugContainer(), userNamespace(), nativeSidecar(), probes(), restartKeepsNetwork(), downwardAPI(),
+		resourceLimits(), hostNamespaces(), debugContainer(), userNamespace(), nativeSidecar(), probes(), restartKeepsNetwork(), downwardAPI(), runtimeClass(),
 	}
 }
 

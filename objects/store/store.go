@@ -57,7 +57,7 @@ func (s *Store) Dir(kind string) string {
 
 // Dirs are the directories of every kind (gc's inventory lists them).
 func (s *Store) Dirs() []string {
-	return []string{s.Dir(Deployments), s.Dir(Services), s.Dir(ConfigMaps), s.Dir(Secrets)}
+	return []string{s.Dir(Deployments), s.Dir(Services), s.Dir(ConfigMaps), s.Dir(Secrets), s.Dir(RuntimeClasses)}
 }
 
 func (s *Store) file(kind, namespace, name string) string {

@@ -71,6 +71,14 @@ func newDoctorCommand(e *env) *cobra.Command {
 			line(berr == nil, "busybox-static", "/bin/busybox (for the busybox image)", "sudo apt-get install busybox-static")
 			pb, perr := pauseBinary()
 			line(perr == nil, "pause binary", pb, "make build")
+			exe, _ := os.Executable()
+			wrapper := filepath.Join(filepath.Dir(exe), sandbox.RunscWrapper)
+			if rerr := sandbox.RunscReady(wrapper); rerr != nil {
+				note("runsc (gVisor)", "runtimeClassName gvisor will be refused: "+rerr.Error())
+			} else {
+				rp, _ := exec.LookPath("runsc")
+				note("runsc (gVisor)", rp+" via "+wrapper+" (--platform=ptrace, --network=host): runtimeClassName gvisor works")
+			}
 
 			if lim, err := runtime.ReadHostLimits(); err == nil {
 				if lim.CapSysResource {

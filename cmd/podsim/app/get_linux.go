@@ -22,7 +22,7 @@ import (
 func newGetCommand(e *env) *cobra.Command {
 	var output, selector string
 	cmd := &cobra.Command{
-		Use:   "get pods|events|deployments|services|configmaps|secrets [NAME...]",
+		Use:   "get pods|events|deployments|services|configmaps|secrets|runtimeclasses [NAME...]",
 		Short: "List pods or deployments (like kubectl get)",
 		Example: `  podsim get pods
   podsim get pods -o wide

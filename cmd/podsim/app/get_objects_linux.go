@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/podsim/podsim/objects"
 	"github.com/podsim/podsim/sandbox"
 )
 
@@ -45,6 +46,19 @@ func getObjects(e *env, m *sandbox.Manager, kind string, names []string, sel lab
 		}
 		for _, c := range l {
 			rows = append(rows, row{&c.ObjectMeta, c, []string{c.Name, fmt.Sprint(len(c.Data) + len(c.BinaryData)), age(c.CreationTimestamp.Time)}})
+		}
+	case "runtimeclass.node.k8s.io":
+		head = "NAME\tHANDLER\tAGE"
+		l, err := objects.RuntimeClasses(m.Store())
+		if err != nil {
+			return err
+		}
+		for _, rc := range l {
+			a := age(rc.CreationTimestamp.Time)
+			if rc.Annotations["podsim.io/builtin"] == "true" {
+				a = "<built-in>"
+			}
+			rows = append(rows, row{&rc.ObjectMeta, rc, []string{rc.Name, rc.Handler, a}})
 		}
 	case "secret":
 		head = "NAME\tTYPE\tDATA\tAGE"

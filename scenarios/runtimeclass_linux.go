@@ -1,0 +1,147 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/podsim/podsim/namespaces"
+)
+
+// PodTestGVisorYAML is the article's pod under gVisor: the same two
+// containers and emptyDir, with runtimeClassName gvisor (handler runsc).
+var PodTestGVisorYAML = strings.Replace(strings.Replace(PodTestYAML, "name: podtest\n", "name: podtest-gvisor\n", 1),
+	"spec:\n", "spec:\n  runtimeClassName: gvisor\n", 1)
+
+// runtimeClass is the kernel boundary moving: the same pod under runc and
+// under gVisor shares localhost and the emptyDir either way, but under
+// gVisor the container's kernel is the Sentry (its own uname and
+// /proc/version) and the host sees runsc's processes, not the command.
+func runtimeClass() *Scenario {
+	return &Scenario{
+		Name:      "runtime-class",
+		Summary:   "runtimeClassName gvisor: the podtest pod under runc and under gVisor: same shared localhost, another kernel, other host processes",
+		Manifests: []string{PodTestYAML, PodTestGVisorYAML},
+		// The host view reads this host's /proc; the local test cluster has no gVisor handler.
+		Needs: []Capability{CapPodsimRecord},
+		Run: func(ctx context.Context, t *T) {
+			hostRel := readTrim("/proc/sys/kernel/osrelease")
+			hostVer := readTrim("/proc/version")
+			for _, pod := range []string{"podtest", "podtest-gvisor"} {
+				gv := pod == "podtest-gvisor"
+				p, err := t.Procs(ctx, pod)
+				if err != nil {
+					t.Check("read "+pod+"'s processes", "", err.Error(), false)
+					return
+				}
+				localhostCheck(ctx, t, pod, p.PID["c1"])
+				out, code, cmd := t.Exec(ctx, pod, "c1", "sh", "-c", "uname -r; cat /proc/version")
+				rel := firstLines(out, 1)
+				if gv {
+					t.Check("podtest-gvisor's kernel is gVisor's Sentry: uname -r and /proc/version are not the host's", cmd,
+						fmt.Sprintf("%s(host: %s, %s)", out, hostRel, hostVer), code == 0 && strings.TrimSpace(rel) != hostRel && !strings.Contains(out, hostVer))
+				} else {
+					t.Check("podtest's kernel is the host's: uname -r and /proc/version are the host's", cmd,
+						fmt.Sprintf("%s(host: %s)", out, hostRel), code == 0 && strings.TrimSpace(rel) == hostRel && strings.Contains(out, hostVer))
+				}
+				hostView(t, pod, gv, p.PID)
+			}
+		},
+	}
+}
+
+// localhostCheck: a listener in c1 on 127.0.0.1:5000 answers c2, and it is
+// in the socket table of the network namespace c1's host process is in.
+func localhostCheck(ctx context.Context, t *T, pod string, c1PID int) {
+	l := []string{"nc", "-ll", "-p", "5000", "127.0.0.1", "-e", "date"}
+	if err := t.Background(ctx, pod, "c1", l...); err != nil {
+		t.Check("start a listener in "+pod+"'s c1", "", err.Error(), false)
+		return
+	}
+	node, _ := t.node(ctx, pod)
+	listening := t.WaitListening(ctx, node, c1PID, "127.0.0.1:5000", 20*time.Second)
+	out, code, cmd := t.Exec(ctx, pod, "c2", "nc", "127.0.0.1", "5000")
+	t.Check(fmt.Sprintf("%s: c2 reaches c1's listener on localhost (one network namespace for the pod)", pod),
+		"podsim exec "+pod+" -c c1 -- "+shellJoin(l)+" (background); "+cmd,
+		fmt.Sprintf("reply %q; kernel: 127.0.0.1:5000 LISTEN in /proc/%d/net/tcp: %v", strings.TrimSpace(out), c1PID, listening),
+		code == 0 && dateRE.MatchString(out) && listening)
+}
+
+// hostView reads, on the host, what the container's process is: the
+// command itself under runc, gVisor's runsc-sandbox (the Sentry) under
+// gVisor, with the gofer that serves its files beside it, and which
+// network namespace it is in.
+func hostView(t *T, pod string, gv bool, pids map[string]int) {
+	pid := pids["c1"]
+	cl := cmdline(pid)
+	net, _ := namespaces.Read(fmt.Sprintf("/proc/%d/ns/net", pid), "net")
+	pause, _ := namespaces.Read(fmt.Sprintf("/proc/%d/ns/net", pids["POD"]), "net")
+	obs := fmt.Sprintf("c1's task pid %d on the host: %s\n  net %s (pause's: %s)", pid, cl, net, pause)
+	if !gv {
+		t.Check("kernel: podtest's c1 is a host process running its own command (sleep 5000), in the pod's netns",
+			"cat /proc/<c1 pid>/cmdline; readlink /proc/<pid>/ns/net", obs, cl == "sleep 5000" && net == pause && net.Inode != 0)
+		return
+	}
+	gofers := 0
+	var sleeps []string
+	for p, c := range allCmdlines() {
+		if strings.HasPrefix(c, "runsc-gofer") && strings.Contains(c, "/run/podsim/runsc") {
+			gofers++
+		}
+		if c == "sleep 5000" && inPodCgroup(p, pids["POD"]) {
+			sleeps = append(sleeps, fmt.Sprint(p))
+		}
+	}
+	obs += fmt.Sprintf("\n  runsc-gofer processes: %d; host processes 'sleep 5000' in this pod's cgroup: %v", gofers, sleeps)
+	t.Check("kernel: podtest-gvisor's c1 is not a host process: the host runs gVisor's Sentry (runsc-sandbox) and gofers, in the pod's netns",
+		"cat /proc/<c1 pid>/cmdline; ps -e; readlink /proc/<pid>/ns/net", obs,
+		strings.HasPrefix(cl, "runsc-sandbox") && gofers > 0 && len(sleeps) == 0 && net == pause && net.Inode != 0)
+}
+
+func readTrim(p string) string {
+	b, _ := os.ReadFile(p)
+	return strings.TrimSpace(string(b))
+}
+
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+func allCmdlines() map[int]string {
+	out := map[int]string{}
+	ps, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range ps {
+		var pid int
+		if _, err := fmt.Sscan(filepath.Base(p), &pid); err == nil {
+			out[pid] = cmdline(pid)
+		}
+	}
+	return out
+}
+
+// inPodCgroup says whether pid's cgroup is below the pause's pod cgroup.
+func inPodCgroup(pid, pausePID int) bool {
+	pod := filepath.Dir(cgroupOf(pausePID))
+	return pod != "." && pod != "/" && strings.HasPrefix(cgroupOf(pid), pod+"/")
+}
+
+// cgroupOf is the process's cgroup path in the pids hierarchy (v1) or the
+// unified one.
+func cgroupOf(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	var unified string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) == 3 && f[1] == "pids" {
+			return f[2]
+		}
+		if len(f) == 3 && f[1] == "" {
+			unified = f[2]
+		}
+	}
+	return unified
+}
