@@ -25,21 +25,10 @@ import (
 // locked, and Go then terminates it instead of reusing it in the wrong
 // namespace.
 func PinNetNS(name string) (string, error) {
-	if err := validName(name); err != nil {
-		return "", err
-	}
-	if err := ensureSharedNetNSDir(); err != nil {
-		return "", err
-	}
-	path := filepath.Join(NetNSDir, name)
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	path, err := newPinFile(name)
 	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("network namespace pin %s already exists: remove it with 'podsim gc': %w", path, err)
-		}
-		return "", fmt.Errorf("creating netns pin file %s: %w", path, err)
+		return "", err
 	}
-	f.Close()
 
 	errCh := make(chan error, 1)
 	go func() {

@@ -15,6 +15,20 @@ import (
 // so that it belongs to the pod's user namespace, and CNI wires it through
 // the pin afterwards.
 func PinNetNSOf(name, nsPath string) (string, error) {
+	path, err := newPinFile(name)
+	if err != nil {
+		return "", err
+	}
+	if err := unix.Mount(nsPath, path, "none", unix.MS_BIND, ""); err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("bind-mounting %s on %s: %w", nsPath, path, err)
+	}
+	return path, nil
+}
+
+// newPinFile makes the empty file NetNSDir/name a namespace is bind-mounted
+// onto (as iproute2 and CNI's testutils do), refusing a name in use.
+func newPinFile(name string) (string, error) {
 	if err := validName(name); err != nil {
 		return "", err
 	}
@@ -30,9 +44,5 @@ func PinNetNSOf(name, nsPath string) (string, error) {
 		return "", fmt.Errorf("creating netns pin file %s: %w", path, err)
 	}
 	f.Close()
-	if err := unix.Mount(nsPath, path, "none", unix.MS_BIND, ""); err != nil {
-		os.Remove(path)
-		return "", fmt.Errorf("bind-mounting %s on %s: %w", nsPath, path, err)
-	}
 	return path, nil
 }

@@ -168,14 +168,9 @@ func (m *Manager) setupNetworkAndPause(ctx context.Context, run *podRun) error {
 	if cniErr != nil {
 		return fmt.Errorf("pod %s: step network: %w", rec.Pod.Name, cniErr)
 	}
-	rec.IP, rec.MAC, rec.HostIf, rec.Bridge = nres.IP.String(), nres.MAC, nres.HostIf, nres.Bridge
-	if err := m.saveRecord(rec); err != nil {
+	if err := m.recordCNIResult(rec, nres, tCNI, cniDur); err != nil {
 		return err
 	}
-	crashPoint("cni")
-	m.emitEventFor(Event{Pod: rec.Pod.Name, Step: "cni", Concept: "CNI ADD: loopback, then bridge + host-local IPAM", Object: rec.HostIf,
-		Detail: fmt.Sprintf("lo up; veth pair %s (host, on bridge %s) <-> eth0 (pod) %s, MAC %s", rec.HostIf, rec.Bridge, rec.IP, rec.MAC),
-		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, tCNI, cniDur)
 	if pauseErr != nil {
 		return fmt.Errorf("pod %s: step pause container: %w", rec.Pod.Name, pauseErr)
 	}
@@ -266,4 +261,19 @@ func limitText(v int64, unit string) string {
 		return "none"
 	}
 	return fmt.Sprintf("%d%s", v, unit)
+}
+
+// recordCNIResult saves what CNI ADD gave the pod (IP, MAC, the host's
+// veth and bridge) in its record, so teardown and gc find them after a
+// crash, and traces the step.
+func (m *Manager) recordCNIResult(rec *Record, nres *NetworkResult, start time.Time, d time.Duration) error {
+	rec.IP, rec.MAC, rec.HostIf, rec.Bridge = nres.IP.String(), nres.MAC, nres.HostIf, nres.Bridge
+	if err := m.saveRecord(rec); err != nil {
+		return err
+	}
+	crashPoint("cni")
+	m.emitEventFor(Event{Pod: rec.Pod.Name, Step: "cni", Concept: "CNI ADD: loopback, then bridge + host-local IPAM", Object: rec.HostIf,
+		Detail: fmt.Sprintf("lo up; veth pair %s (host, on bridge %s) <-> eth0 (pod) %s, MAC %s", rec.HostIf, rec.Bridge, rec.IP, rec.MAC),
+		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, start, d)
+	return nil
 }

@@ -152,15 +152,7 @@ func (m *Manager) setupUserNSPauseAndNetwork(ctx context.Context, run *podRun) e
 	if err != nil {
 		return fmt.Errorf("pod %s: step network: %w", rec.Pod.Name, err)
 	}
-	rec.IP, rec.MAC, rec.HostIf, rec.Bridge = nres.IP.String(), nres.MAC, nres.HostIf, nres.Bridge
-	if err := m.saveRecord(rec); err != nil {
-		return err
-	}
-	crashPoint("cni")
-	m.emitEvent(Event{Pod: rec.Pod.Name, Step: "cni", Concept: "CNI ADD: loopback, then bridge + host-local IPAM", Object: rec.HostIf,
-		Detail: fmt.Sprintf("lo up; veth pair %s (host, on bridge %s) <-> eth0 (pod) %s, MAC %s", rec.HostIf, rec.Bridge, rec.IP, rec.MAC),
-		Attrs:  map[string]string{"plugins": "loopback,bridge,host-local", "veth": rec.HostIf, "bridge": rec.Bridge, "ip": rec.IP, "mac": rec.MAC, "ifname": "eth0"}}, tCNI)
-	return nil
+	return m.recordCNIResult(rec, nres, tCNI, time.Since(tCNI))
 }
 
 // prepareRemappedImages makes the chowned copy of each of the pod's
