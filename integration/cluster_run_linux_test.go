@@ -43,7 +43,7 @@ var mustPassOnCluster = []string{
 	"kernel: /logs is a read-only bind mount in the sidecar's mount namespace",
 	"vm.max_map_count is node-wide, not namespaced",
 	"kernel: Elasticsearch itself is not privileged",
-	"a variant whose init fails: Init:Error, and myapp never starts",
+	"a variant whose init fails: the init container is restarted with back-off (Init:Error, Init:CrashLoopBackOff), and myapp never starts",
 	"the reload sidecar noticed the swap without a restart",
 	"the app talks to the cache over localhost",
 }

@@ -159,7 +159,7 @@ func TestIntegrationIsolationRefused(t *testing.T) {
 		{"hostNetwork with hostPort != containerPort", "  hostNetwork: true\n" + c + "    ports:\n    - {containerPort: 8080, hostPort: 9090}\n", "hostPort 9090 must equal containerPort 8080"},
 		{"hostNetwork with a net sysctl", "  hostNetwork: true\n  securityContext:\n    sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: '0'}]\n" + c, "may not be set with spec.hostNetwork"},
 		{"ephemeralContainers in a manifest", "  ephemeralContainers:\n  - {name: dbg, image: busybox}\n" + c, "podsim debug"},
-		{"unknown runtimeClassName", "  runtimeClassName: gvisor\n" + c, `spec.runtimeClassName "gvisor"`},
+		{"unknown runtimeClassName", "  runtimeClassName: kata-fc\n" + c, `RuntimeClass "kata-fc" not found`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := podsim(t, "", "apply", "-f", writeManifest(t, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: refused\nspec:\n"+tc.spec))
