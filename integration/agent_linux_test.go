@@ -35,9 +35,19 @@ func agentPID(t *testing.T) int {
 // with the test's back-off: it stops a running one (started by podsim for
 // an earlier test, by its PID) and sets PODSIM_BACKOFF_BASE for the podsim
 // commands that start the next one.
+//
+// The agent outlives the test: at its end the test's agent is stopped too,
+// so that later tests (and scenarios that watch kubelet's 10 s back-off)
+// get an agent with the default back-off, started by their own commands.
 func freshAgent(t *testing.T) {
 	t.Helper()
 	t.Setenv("PODSIM_BACKOFF_BASE", testBackoff)
+	stopAgent(t)
+	t.Cleanup(func() { stopAgent(t) })
+}
+
+func stopAgent(t *testing.T) {
+	t.Helper()
 	if pid := agentPID(t); pid > 0 {
 		syscall.Kill(pid, syscall.SIGTERM)
 		waitFor(t, 10*time.Second, "the old agent to exit", func() bool { return agentPID(t) == 0 })

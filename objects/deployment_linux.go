@@ -96,7 +96,7 @@ func (m *Manager) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*D
 	}
 	created, err := m.rollout(ctx, d, true)
 	res.Pods = created
-	if errors.Is(err, sandbox.ErrInitFailed) || errors.Is(err, errProgressDeadline) {
+	if errors.Is(err, sandbox.ErrInitFailed) || errors.Is(err, errProgressDeadline) || errors.Is(err, errRolloutStuck) {
 		// Kept as on a cluster (Init:Error pods, a stalled rollout), so the
 		// pods' logs and states can be read; the agent keeps trying.
 		return res, fmt.Errorf("deployment %s: %w", d.Name, err)

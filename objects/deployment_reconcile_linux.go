@@ -17,6 +17,20 @@ import (
 // rollout made no progress within progressDeadlineSeconds (default 600).
 var errProgressDeadline = errors.New("rollout exceeded its progress deadline")
 
+// errRolloutStuck: a new pod crash-loops (or its init container does), so
+// the rollout cannot progress; apply says so at once rather than waiting
+// out the deadline (the agent's controller keeps trying, as on a cluster).
+var errRolloutStuck = errors.New("rollout cannot progress")
+
+// stuckStatus is a pod status that no wait will turn into available.
+func stuckStatus(s string) bool {
+	switch s {
+	case "CrashLoopBackOff", "Init:CrashLoopBackOff", "Init:Error", "Error", "OOMKilled":
+		return true
+	}
+	return false
+}
+
 // availablePoll is how often a rollout that waits for new pods looks at
 // them again (kubectl rollout status watches; podsim reads its records).
 const availablePoll = 250 * time.Millisecond
@@ -60,8 +74,19 @@ func (m *Manager) rollout(ctx context.Context, d *appsv1.Deployment, wait bool) 
 			return created, m.markRolledOut(d, hash)
 		}
 		if step.Create == 0 && len(step.Delete) == 0 {
+			if len(v.Old) == 0 {
+				// Every pod of the template exists and nothing older is
+				// left to replace: like `kubectl apply`, do not wait for
+				// readiness (probes may take long; a crash loop for ever).
+				return created, m.markRolledOut(d, hash)
+			}
 			if !wait {
 				return created, nil
+			}
+			for _, p := range v.New {
+				if p.Stuck != "" {
+					return created, fmt.Errorf("%w: new pod %s is %s; the old pods keep serving and the node agent keeps trying (see 'podsim describe pod %s')", errRolloutStuck, p.Name, p.Stuck, p.Name)
+				}
 			}
 			if time.Since(progress) > deadline {
 				return created, fmt.Errorf("%w (%s): new pods not available: %s", errProgressDeadline, deadline, notAvailable(v.New))
@@ -129,6 +154,9 @@ func (m *Manager) observe(ctx context.Context, d *appsv1.Deployment, hash string
 				continue
 			}
 			pv := podView{Name: ps.Pod.Name, Available: podAvailable(ps, minReady, now)}
+			if st := ps.StatusText(); stuckStatus(st) {
+				pv.Stuck = st
+			}
 			if ps.Pod.Labels[appsv1.DefaultDeploymentUniqueLabelKey] == hash {
 				v.New = append(v.New, pv)
 			} else {
@@ -191,7 +219,7 @@ func progressDeadline(d *appsv1.Deployment) time.Duration {
 // markRolledOut records, on the stored Deployment, the template hash now
 // rolled out (read when the Deployment is paused).
 func (m *Manager) markRolledOut(d *appsv1.Deployment, hash string) error {
-	if d.Spec.Paused || d.Annotations[annotationRolledOut] == hash {
+	if d.Spec.Paused || hash == "" || d.Annotations[annotationRolledOut] == hash {
 		return nil
 	}
 	setAnnotation(&d.ObjectMeta, annotationRolledOut, hash)

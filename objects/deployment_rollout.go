@@ -67,6 +67,7 @@ type rolloutView struct {
 type podView struct {
 	Name      string
 	Available bool
+	Stuck     string // a status no wait will cure (CrashLoopBackOff, ...), "" if none
 }
 
 // rolloutStep is one round's actions.

@@ -86,11 +86,14 @@ func restartedOnce(ctx context.Context, t *T) (*sandbox.PodState, bool) {
 		err == nil && strings.Contains(prev.String(), fmt.Sprintf("run %d", crash.RestartCount)))
 	steadyKept := crash.RestartCount >= 1 && steady.RestartCount == 0
 	t.Check("the sibling steady ran on, never restarted", "podsim get pod restarter -o yaml", fmt.Sprintf("steady: restartCount %d, pid %d", steady.RestartCount, steady.PID), steadyKept)
+	status := ""
 	backoff := Eventually(ctx, 30*time.Second, func() bool {
-		st2, _ := t.M.Get(ctx, t.Namespace, "restarter")
-		return st2 != nil && st2.StatusText() == "CrashLoopBackOff"
+		if st2, _ := t.M.Get(ctx, t.Namespace, "restarter"); st2 != nil {
+			status = st2.StatusText()
+		}
+		return status == "CrashLoopBackOff"
 	})
-	t.Check("after a second crash it waits out kubelet's back-off: CrashLoopBackOff", "podsim get pods", "STATUS CrashLoopBackOff", backoff)
+	t.Check("after a second crash it waits out kubelet's back-off: CrashLoopBackOff", "podsim get pods", "STATUS "+status, backoff)
 	return st, true
 }
 
