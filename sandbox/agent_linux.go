@@ -94,12 +94,15 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 			// The prober starts or stops the container's probe workers;
 			// the pod's sync follows for starts too (deadline timers, exits
 			// missed while the pod was being built).
-			a.prober.taskEvent(ctx, env)
-			id, ok := m.exitedPod(ctx, env)
+			ev, ok := m.taskEventOf(ctx, env)
 			if !ok {
 				continue
 			}
-			a.sync(ctx, id)
+			a.prober.taskEvent(ctx, ev)
+			if ev.podID == "" {
+				continue // the container was removed meanwhile (delete, gc)
+			}
+			a.sync(ctx, ev.podID)
 		}
 		a.publish()
 	}
@@ -165,33 +168,38 @@ func (a *agentState) publish() {
 	a.report(a.rep)
 }
 
-// exitedPod maps an event of the agent's subscription to the pod whose
-// container's task exited or started; false for any other event.
-func (m *Manager) exitedPod(ctx context.Context, env *events.Envelope) (string, bool) {
+// taskEvent is a container's task start or exit, with its pod.
+type taskEvent struct {
+	podID, containerID string
+	started            bool // a /tasks/start; else a /tasks/exit
+}
+
+// taskEventOf decodes an event of the agent's subscription, once, into the
+// container's task start or exit and its pod (podID "" when the container
+// was removed meanwhile: its probe workers must still stop); false for
+// anything else (an exec'd process's exit).
+func (m *Manager) taskEventOf(ctx context.Context, env *events.Envelope) (taskEvent, bool) {
 	if env == nil || env.Event == nil {
-		return "", false
+		return taskEvent{}, false
 	}
 	v, err := typeurl.UnmarshalAny(env.Event)
 	if err != nil {
-		return "", false
+		return taskEvent{}, false
 	}
-	var ctr string
+	var ev taskEvent
 	switch e := v.(type) {
 	case *apievents.TaskExit:
-		if e.ID != e.ContainerID { // an exec'd process, not the container
-			return "", false
+		if e.ID != e.ContainerID { // an exec'd process (a probe's, say), not the container
+			return taskEvent{}, false
 		}
-		ctr = e.ContainerID
+		ev.containerID = e.ContainerID
 	case *apievents.TaskStart:
-		ctr = e.ContainerID
+		ev.containerID, ev.started = e.ContainerID, true
 	default:
-		return "", false
+		return taskEvent{}, false
 	}
-	id, ok := podOf(ctx, m.client, ctr)
-	if !ok {
-		return "", false // removed meanwhile (delete, gc)
-	}
-	return id, true
+	ev.podID, _ = podOf(ctx, m.client, ev.containerID)
+	return ev, true
 }
 
 // restartCounts sums a pod's recorded restarts (0 when it has no record).
