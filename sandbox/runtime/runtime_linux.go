@@ -23,10 +23,14 @@ import (
 )
 
 const (
-	// probeTimeout bounds one "does a containerd answer here?" check. A
-	// missing or stale socket fails at once; this only matters for a daemon
-	// that accepts connections but hangs.
+	// probeTimeout bounds the connect of a "does a containerd answer
+	// here?" check: a missing or stale socket fails at once.
 	probeTimeout = 2 * time.Second
+	// answerTimeout bounds the gRPC handshake and Version call once the
+	// socket accepted a connection: a daemon is there, and under load (50
+	// podsim commands at once on 2 cores) its answer can take seconds —
+	// giving up after probeTimeout made a busy containerd look dead.
+	answerTimeout = 20 * time.Second
 	// startTimeout bounds the wait for a freshly started containerd. Without
 	// the CRI plugin it answers in well under a second.
 	startTimeout = 30 * time.Second
@@ -60,11 +64,11 @@ func dial(ctx context.Context, address string) (*containerd.Client, string, erro
 	c, err := containerd.New(address,
 		containerd.WithDefaultNamespace(Namespace),
 		containerd.WithDefaultRuntime(RuntimeName),
-		containerd.WithTimeout(probeTimeout))
+		containerd.WithTimeout(answerTimeout))
 	if err != nil {
 		return nil, "", err
 	}
-	vctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	vctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()
 	v, err := c.Version(vctx)
 	if err != nil {
