@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -171,6 +173,37 @@ func TestIntegrationRuntimeClassGVisor(t *testing.T) {
 	pinIno := strings.TrimSpace(run(t, "stat", "-L", "-c", "%i", pin))
 	if got := nsInode(t, sentryPID, "net"); got != "net:["+pinIno+"]" || got == nsInode(t, 0, "net") {
 		t.Errorf("runsc-sandbox %d is in %s, want the pin's net:[%s]", sentryPID, got, pinIno)
+	}
+	checkInspectGVisor(t, "gvpod", hostRel)
+}
+
+// checkInspectGVisor reads inspect's gVisor section and checks each row
+// against the host: the Sentry PID it names is a runsc-sandbox process,
+// the gofer PID a runsc-gofer, and the kernel the container reports is not
+// the host's (inspect asked the container, through the Sentry).
+func checkInspectGVisor(t *testing.T, pod, hostRel string) {
+	out := mustPodsim(t, "inspect", pod)
+	if !strings.Contains(out, "gVisor (runtimeClassName gvisor, handler runsc)") {
+		t.Fatalf("inspect %s has no gVisor section:\n%s", pod, out)
+	}
+	row := regexp.MustCompile(`(?m)^  (c1|c2)\s+pid (\d+), \d+ threads, [\d.]+ MB RSS, net \d+\s+pid (\d+), .*?net \d+\s+(\S+)\s+(.+?)\s{2,}`)
+	rows := row.FindAllStringSubmatch(out, -1)
+	if len(rows) != 2 {
+		t.Fatalf("inspect %s: %d gVisor rows, want c1 and c2:\n%s", pod, len(rows), out)
+	}
+	cls := hostCmdlines()
+	for _, r := range rows {
+		sentry, _ := strconv.Atoi(r[2])
+		gofer, _ := strconv.Atoi(r[3])
+		if !strings.HasPrefix(cls[sentry], "runsc-sandbox") || !strings.HasPrefix(cls[gofer], "runsc-gofer") {
+			t.Errorf("inspect: %s's Sentry %d is %q and gofer %d is %q on the host", r[1], sentry, cls[sentry], gofer, cls[gofer])
+		}
+		if r[4] == hostRel {
+			t.Errorf("inspect: %s's kernel is %q, the host's", r[1], r[4])
+		}
+		if !strings.HasPrefix(r[5], "sleep") {
+			t.Errorf("inspect: %s's PID 1 inside is %q, want its command", r[1], r[5])
+		}
 	}
 }
 

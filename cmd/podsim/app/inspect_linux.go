@@ -118,6 +118,7 @@ mount them, eth0, the veth pair and the bridge.`,
 			fmt.Fprintln(e.out, "target = an ephemeral container in its --target container's PID namespace.")
 			fmt.Fprintln(e.out, "POD is the pause container: it holds the pod's net, ipc and uts namespaces for the app containers to join.")
 			writeUserNS(e.out, in)
+			writeGVisor(e.out, in, m.InspectGVisor(e.ctx, in))
 			return nil
 		},
 	}

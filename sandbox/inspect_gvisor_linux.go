@@ -1,0 +1,155 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podsim/podsim/namespaces"
+)
+
+// GVisorRow is one container of a gVisor pod seen from both sides of the
+// kernel boundary the RuntimeClass moved: on the host, the container's
+// task is gVisor's Sentry (runsc-sandbox, a kernel written in Go that
+// runs in user space and intercepts the application's system calls with
+// ptrace here) and a gofer (runsc-gofer, which opens the container's files
+// for the Sentry); inside, the Sentry's own kernel answers: its uname, its
+// /proc, a PID 1 that is the container's command and no host process.
+type GVisorRow struct {
+	Name   string
+	Sentry HostProc // the container's task as containerd reports it
+	Gofer  HostProc // PID 0 when not found
+	// What the container sees (read by exec through runsc).
+	Kernel string   // uname -r inside
+	PID1   string   // /proc/1/cmdline inside
+	PIDs   []string // the process IDs in the container's /proc
+	Err    string
+}
+
+// HostProc is a process as the host kernel sees it.
+type HostProc struct {
+	PID     int
+	Threads int
+	RSSKB   int
+	NS      map[string]namespaces.ID
+}
+
+// gvisorExecTimeout bounds each look inside a container: runsc exec starts
+// a process in the Sentry, which takes a few hundred ms under ptrace.
+const gvisorExecTimeout = 20 * time.Second
+
+// InspectGVisor reads, for each running app container of a pod run by the
+// runsc handler, the host's view of its Sentry and gofer and the
+// container's own view of its kernel. Nil for a pod of another handler.
+func (m *Manager) InspectGVisor(ctx context.Context, in *Inspection) []GVisorRow {
+	st := in.State
+	if st.RuntimeHandler != HandlerRunsc {
+		return nil
+	}
+	var rows []GVisorRow
+	for _, c := range st.Containers {
+		row := GVisorRow{Name: c.Name}
+		if c.PID == 0 {
+			row.Err = c.Status
+			rows = append(rows, row)
+			continue
+		}
+		row.Sentry = hostProc(int(c.PID))
+		if g := goferOf(c.ID); g != 0 {
+			row.Gofer = hostProc(g)
+		}
+		row.Kernel, row.PID1, row.PIDs, row.Err = m.gvisorInside(ctx, st.Pod.Namespace, st.Pod.Name, c.Name)
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// gvisorInside runs uname -r, cat /proc/1/cmdline and ls /proc in the
+// container (three execs of busybox applets, no shell needed).
+func (m *Manager) gvisorInside(ctx context.Context, ns, pod, ctr string) (kernel, pid1 string, pids []string, errText string) {
+	run := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		ctx, cancel := context.WithTimeout(ctx, gvisorExecTimeout)
+		defer cancel()
+		code, err := m.Exec(ctx, ns, pod, ctr, args, ExecIO{Stdout: &out, Stderr: &errb})
+		if err == nil && code != 0 {
+			err = fmt.Errorf("%s exited %d: %s", strings.Join(args, " "), code, strings.TrimSpace(errb.String()))
+		}
+		return out.String(), err
+	}
+	k, err := run("uname", "-r")
+	if err != nil {
+		return "", "", nil, err.Error()
+	}
+	c1, err := run("cat", "/proc/1/cmdline")
+	if err != nil {
+		return "", "", nil, err.Error()
+	}
+	ls, err := run("ls", "/proc")
+	if err != nil {
+		return "", "", nil, err.Error()
+	}
+	for _, f := range strings.Fields(ls) {
+		if _, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, f)
+		}
+	}
+	return strings.TrimSpace(k), strings.TrimSpace(strings.ReplaceAll(c1, "\x00", " ")), pids, ""
+}
+
+// goferOf finds the runsc-gofer serving a container: runsc starts it with
+// the container's bundle, whose directory is named by the container ID.
+func goferOf(containerID string) int {
+	for _, p := range listPodsimProcs() {
+		if !p.Runsc || !strings.HasPrefix(p.Cmdline, "runsc-gofer") {
+			continue
+		}
+		if bundleOf(strings.Fields(p.Cmdline)) == containerID {
+			return p.PID
+		}
+	}
+	return 0
+}
+
+// bundleOf is the base name of runsc's --bundle argument ("--bundle DIR"
+// or "--bundle=DIR"), "" without one.
+func bundleOf(args []string) string {
+	for i, a := range args {
+		switch {
+		case a == "--bundle" && i+1 < len(args):
+			return filepath.Base(args[i+1])
+		case strings.HasPrefix(a, "--bundle="):
+			return filepath.Base(strings.TrimPrefix(a, "--bundle="))
+		}
+	}
+	return ""
+}
+
+// hostProc reads a process's threads, RSS and namespaces from /proc.
+func hostProc(pid int) HostProc {
+	p := HostProc{PID: pid}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		switch k {
+		case "Threads":
+			p.Threads, _ = strconv.Atoi(f[0])
+		case "VmRSS":
+			p.RSSKB, _ = strconv.Atoi(f[0])
+		}
+	}
+	p.NS, _ = namespaces.Of(pid)
+	return p
+}
