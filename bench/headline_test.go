@@ -197,3 +197,31 @@ func TestTargetsNotMeasuredAreNotMet(t *testing.T) {
 		}
 	}
 }
+
+func TestScaleTargets(t *testing.T) {
+	c := &CaseResult{Case: "2c", Memory: map[string]*MemResult{"cri": {RSSKBPerPod: 16 * 1024}}}
+	small := &ScaleResult{System: HeadlineSystem, Pods: 3, FirstVsLast: 1.6}
+	big := &ScaleResult{System: HeadlineSystem, Pods: 100, FirstVsLast: 1.1, Memory: []ScaleMem{
+		{Pods: 10, RSSKBPerPod: 20 * 1024, Agent: &AgentUsage{RSSKB: 50 * 1024, Pods: 10, RSSKBPerPod: 5 * 1024}},
+		{Pods: 100, RSSKBPerPod: 15 * 1024, Agent: &AgentUsage{RSSKB: 60 * 1024, Pods: 100, RSSKBPerPod: 0.6 * 1024}},
+	}}
+	r := &Report{Cases: []*CaseResult{c}, Scale: []*ScaleResult{small, big, {System: "cri", Pods: 100, FirstVsLast: 9}}}
+	r.evaluateTargets()
+	var lines []string
+	for _, tv := range r.Targets {
+		lines = append(lines, tv.Target+" | "+tv.Measured+" | "+tv.Met)
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"3 pods through podsim-cli: linear (create median of the last 10% / first 10% <= 1.5) | 1.60x (slope 0.00 ms per 100 pods) | n/a (fewer than 20 pods)",
+		"100 pods through podsim-cli: linear (create median of the last 10% / first 10% <= 1.5) | 1.10x (slope 0.00 ms per 100 pods) | yes",
+		"memory per pod <= CRI's shim + pause, with 100 pods | 15.6 MB (15.0 + agent 60.0 MB / 100 pods) vs 16.0 MB: 0.97x | yes",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("targets lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "through cri") {
+		t.Errorf("a peer's scale run is no target of podsim's:\n%s", all)
+	}
+}

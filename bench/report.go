@@ -129,6 +129,8 @@ type ScaleMem struct {
 	RSSKBPerPod float64 `json:"rssKBPerPod"`
 	PSSKBPerPod float64 `json:"pssKBPerPod"`
 	MemAvailMB  int64   `json:"memAvailableMB"`
+	// Agent is podsim's node agent then (podsim's systems only).
+	Agent *AgentUsage `json:"agent,omitempty"`
 }
 
 // TargetVerdict is one of the issue's targets, met or not.
@@ -261,8 +263,24 @@ func (r *Report) WriteText(w io.Writer) {
 		tw.Flush()
 		fmt.Fprintf(w, "   per-pod create time: last 10%% / first 10%% = %s; least-squares slope %s ms per 100 pods\n",
 			FormatRatio(float64(s.FirstVsLast)), fmtFloat(float64(s.SlopeMsPer100)))
+		var pts []string
+		for _, p := range s.Points {
+			pts = append(pts, fmt.Sprintf("%s %s", p.Label, FormatMS(p.Median)))
+		}
+		fmt.Fprintf(w, "   create time per pod (median ms): %s\n", strings.Join(pts, " | "))
 		for _, m := range s.Memory {
-			fmt.Fprintf(w, "   %4d pods: RSS %.1f MB/pod, PSS %.1f MB/pod (MemAvailable %d MB)\n", m.Pods, m.RSSKBPerPod/1024, m.PSSKBPerPod/1024, m.MemAvailMB)
+			line := fmt.Sprintf("   %4d pods: RSS %.1f MB/pod, PSS %.1f MB/pod (MemAvailable %d MB)", m.Pods, m.RSSKBPerPod/1024, m.PSSKBPerPod/1024, m.MemAvailMB)
+			if a := m.Agent; a != nil {
+				line += fmt.Sprintf("; node agent RSS %.1f MB = %.2f MB/pod, with it %.1f MB/pod", float64(a.RSSKB)/1024, float64(a.RSSKBPerPod)/1024, (m.RSSKBPerPod+float64(a.RSSKBPerPod))/1024)
+			}
+			fmt.Fprintln(w, line)
+		}
+		if a := s.AgentIdle; a != nil {
+			if a.Error != "" {
+				fmt.Fprintf(w, "   node agent at rest: not measured: %s\n", a.Error)
+			} else {
+				fmt.Fprintf(w, "   node agent at rest with %d pods: CPU %s over %s (%.2f%% of one core), RSS %.1f MB\n", a.Pods, a.CPU, a.Window.Round(100*time.Millisecond), float64(a.CPUPercent), float64(a.RSSKB)/1024)
+			}
 		}
 		td := Summarize(s.Teardown)
 		fmt.Fprintf(w, "   teardown of all %d: %s s total, median %s ms per pod\n", len(s.Teardown), fmt.Sprintf("%.1f", s.TeardownTotal.Seconds()), FormatMS(td.Median))
@@ -375,7 +393,26 @@ const (
 	TargetLinear       = 1.5 // last 10 pods' create median / first 10's
 	TargetIdleCPUPct   = 0.5 // agent CPU at rest, % of one core ("~0")
 	targetMemoryIsPeer = "CRI's shim + pause"
+	minLinearPods      = 20 // below this, deciles are single pods: no verdict
 )
+
+// scaleMemoryTarget is the memory target again with the scale run's pods:
+// the agent's share shrinks as it serves more pods.
+func scaleMemoryTarget(s *ScaleResult, cri *MemResult) (TargetVerdict, bool) {
+	if len(s.Memory) == 0 || cri == nil || cri.Error != "" {
+		return TargetVerdict{}, false
+	}
+	m := s.Memory[len(s.Memory)-1]
+	if m.Agent == nil {
+		return TargetVerdict{}, false
+	}
+	own := m.RSSKBPerPod + float64(m.Agent.RSSKBPerPod)
+	return TargetVerdict{
+		Target: fmt.Sprintf("memory per pod <= %s, with %d pods", targetMemoryIsPeer, m.Pods),
+		Measured: fmt.Sprintf("%.1f MB (%.1f + agent %.1f MB / %d pods) vs %.1f MB: %s", own/1024, m.RSSKBPerPod/1024,
+			float64(m.Agent.RSSKB)/1024, m.Agent.Pods, cri.RSSKBPerPod/1024, FormatRatio(Ratio(own, cri.RSSKBPerPod))),
+		Met: verdict(Ratio(own, cri.RSSKBPerPod), 1)}, true
+}
 
 // verdict is "yes" when v <= limit, "no" when not, "n/a" when v is missing.
 func verdict(v, limit float64) string {
@@ -416,10 +453,17 @@ func (r *Report) evaluateTargets() {
 		if s.System != HeadlineSystem && s.System != "podsim" {
 			continue
 		}
-		r.Targets = append(r.Targets, TargetVerdict{
-			Target:   fmt.Sprintf("%d pods through %s: linear (create median of the last 10 / first 10 <= %.1f)", s.Pods, s.System, TargetLinear),
+		lin := TargetVerdict{
+			Target:   fmt.Sprintf("%d pods through %s: linear (create median of the last 10%% / first 10%% <= %.1f)", s.Pods, s.System, TargetLinear),
 			Measured: fmt.Sprintf("%s (slope %s ms per 100 pods)", FormatRatio(float64(s.FirstVsLast)), fmtFloat(float64(s.SlopeMsPer100))),
-			Met:      verdict(float64(s.FirstVsLast), TargetLinear)})
+			Met:      verdict(float64(s.FirstVsLast), TargetLinear)}
+		if s.Pods < minLinearPods {
+			lin.Met = fmt.Sprintf("n/a (fewer than %d pods)", minLinearPods)
+		}
+		r.Targets = append(r.Targets, lin)
+		if t, ok := scaleMemoryTarget(s, c.Memory["cri"]); ok {
+			r.Targets = append(r.Targets, t)
+		}
 		if a := s.AgentIdle; a != nil {
 			t := TargetVerdict{Target: fmt.Sprintf("agent CPU at rest with %d pods ~0 (<= %.1f%% of one core)", a.Pods, TargetIdleCPUPct), Met: "n/a", Measured: a.Error}
 			if a.Error == "" {

@@ -426,14 +426,14 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 					return rep, ctx.Err()
 				}
 				o.Progress(fmt.Sprintf("scale: %d pods of %s through %s", o.Scale, sc.Name, name))
-				var idle func() *AgentIdle
-				if agentOf(e.sys, o.Manager) != nil {
-					idle = func() *AgentIdle {
+				var agent agentHooks
+				if agent.usage = agentOf(e.sys, o.Manager); agent.usage != nil {
+					agent.idle = func() *AgentIdle {
 						o.Progress(fmt.Sprintf("  %s: the agent's CPU over %s with the pods idle", name, o.IdleWindow))
 						return measureAgentIdle(ctx, o.Manager, o.IdleWindow)
 					}
 				}
-				s := scaleRun(ctx, e.sys, sc, o.Scale, guard, o.Progress, idle)
+				s := scaleRun(ctx, e.sys, sc, o.Scale, guard, o.Progress, agent)
 				analyseScale(s)
 				rep.Scale = append(rep.Scale, s)
 			}
@@ -531,15 +531,21 @@ func measureMemory(ctx context.Context, s System, c *Case, n int, guard *Guard, 
 	return res
 }
 
+// agentHooks read podsim's node agent during a scale run (podsim's
+// systems only; both nil for the others).
+type agentHooks struct {
+	usage func() *AgentUsage // its memory at each checkpoint
+	idle  func() *AgentIdle  // its CPU with every pod built and idle
+}
+
 // scaleRun creates n pods one after another, reading memory at
 // checkpoints, then removes them all.
-// idle, when not nil, measures podsim's agent with all the pods built.
-func scaleRun(ctx context.Context, s System, c *Case, n int, guard *Guard, progress func(string), idle func() *AgentIdle) *ScaleResult {
+func scaleRun(ctx context.Context, s System, c *Case, n int, guard *Guard, progress func(string), agent agentHooks) *ScaleResult {
 	sr := &ScaleResult{System: s.Name(), Case: c.Name}
 	base := Overhead(ScanProcs(), s.IsRoot)
 	var hs []Handle
 	checkpoint := func(k int) bool {
-		return k == 10 || k == 25 || k == n || (k%50 == 0)
+		return k == 1 || k == 10 || k == 25 || k == n || (k%50 == 0)
 	}
 	for i := 1; i <= n; i++ {
 		if ctx.Err() != nil {
@@ -571,13 +577,17 @@ func scaleRun(ctx context.Context, s System, c *Case, n int, guard *Guard, progr
 		if checkpoint(i) {
 			time.Sleep(300 * time.Millisecond)
 			u := Overhead(ScanProcs(), s.IsRoot).Sub(base)
-			sr.Memory = append(sr.Memory, ScaleMem{Pods: i, RSSKBPerPod: float64(u.RSSKB) / float64(i), PSSKBPerPod: float64(u.PSSKB) / float64(i), MemAvailMB: memAvailableMB()})
+			sm := ScaleMem{Pods: i, RSSKBPerPod: float64(u.RSSKB) / float64(i), PSSKBPerPod: float64(u.PSSKB) / float64(i), MemAvailMB: memAvailableMB()}
+			if agent.usage != nil {
+				sm.Agent = agent.usage()
+			}
+			sr.Memory = append(sr.Memory, sm)
 			progress(fmt.Sprintf("  %s: %d pods", s.Name(), i))
 		}
 	}
 	sr.Pods = len(hs)
-	if idle != nil && len(hs) > 0 && ctx.Err() == nil {
-		sr.AgentIdle = idle()
+	if agent.idle != nil && len(hs) > 0 && ctx.Err() == nil {
+		sr.AgentIdle = agent.idle()
 	}
 	t := time.Now()
 	for _, h := range hs {
