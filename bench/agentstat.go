@@ -19,7 +19,7 @@ const userHZ = 100
 func ParseStatCPU(stat string) (time.Duration, error) {
 	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("not a /proc/<pid>/stat line: %q", firstLine(stat))
+		return 0, fmt.Errorf("not a /proc/<pid>/stat line: %q", stat)
 	}
 	f := strings.Fields(stat[i+1:])
 	// f[0] is field 3 (state), so field N is f[N-3].
