@@ -23,6 +23,7 @@ func ScanProcs() map[int]*Proc {
 			continue
 		}
 		p := &Proc{PID: pid, Cmdline: strings.TrimSpace(string(bytes.ReplaceAll(raw, []byte{0}, []byte{' '})))}
+		p.MntNS, _ = os.Readlink(d + "/ns/mnt")
 		st, err := os.ReadFile(d + "/status")
 		if err != nil {
 			continue
@@ -101,8 +102,12 @@ func ProcKind(p *Proc) string {
 }
 
 // Overhead sums the processes rooted at the processes isRoot selects, and
-// their descendants that are infrastructure (ProcKind != ""). Workload
-// processes and everything below them are not counted.
+// their descendants that are infrastructure: the known kinds (ProcKind !=
+// "": pause, catatonit, ...) and any process that runs in the root's own
+// mount namespace, i.e. on the runtime's side rather than in a container
+// (a log driver, whatever a runtime adds later: found, not listed; it is
+// labelled by its command name). Workload processes (in a container's
+// mount namespace) and everything below them are not counted.
 func Overhead(procs map[int]*Proc, isRoot func(*Proc) bool) Usage {
 	children := map[int][]*Proc{}
 	for _, p := range procs {
@@ -110,14 +115,18 @@ func Overhead(procs map[int]*Proc, isRoot func(*Proc) bool) Usage {
 	}
 	u := Usage{ByKind: map[string]int64{}}
 	seen := map[int]bool{}
-	var add func(p *Proc, root bool)
-	add = func(p *Proc, root bool) {
+	var add func(p *Proc, root bool, rootMnt string)
+	add = func(p *Proc, root bool, rootMnt string) {
 		if seen[p.PID] {
 			return
 		}
 		kind := ProcKind(p)
-		if !root && kind == "" {
+		runtimeSide := p.MntNS != "" && p.MntNS == rootMnt
+		if !root && kind == "" && !runtimeSide {
 			return // workload
+		}
+		if kind == "" {
+			kind = p.Comm
 		}
 		if kind == "" {
 			kind = "other"
@@ -131,12 +140,12 @@ func Overhead(procs map[int]*Proc, isRoot func(*Proc) bool) Usage {
 		u.PSSKB += readPSS(p.PID)
 		u.ByKind[kind] += p.RSSKB
 		for _, c := range children[p.PID] {
-			add(c, false)
+			add(c, false, rootMnt)
 		}
 	}
 	for _, p := range procs {
 		if isRoot(p) {
-			add(p, true)
+			add(p, true, p.MntNS)
 		}
 	}
 	return u

@@ -43,3 +43,24 @@ func TestProcKind(t *testing.T) {
 		}
 	}
 }
+
+// A process the shim started on its own side (same mount namespace as the
+// shim) is counted whatever its name; a container's process is not.
+func TestOverheadFindsRuntimeSideProcessesByMountNamespace(t *testing.T) {
+	host := "mnt:[4026531841]"
+	procs := map[int]*Proc{
+		10: {PID: 10, PPID: 1, Comm: "containerd-shim", Cmdline: "/usr/bin/containerd-shim-runc-v2 -namespace podsim", RSSKB: 12000, MntNS: host},
+		11: {PID: 11, PPID: 10, Comm: "pause", Cmdline: "/pause", RSSKB: 700, MntNS: "mnt:[1]"},
+		12: {PID: 12, PPID: 10, Comm: "sleep", Cmdline: "sleep 5000", RSSKB: 1300, MntNS: "mnt:[2]"},
+		13: {PID: 13, PPID: 10, Comm: "podsim-logger", Cmdline: "/usr/lib/podsim/podsim-logger /var/log/x", RSSKB: 2200, MntNS: host},
+		14: {PID: 14, PPID: 10, Comm: "newhelper", Cmdline: "/opt/newhelper", RSSKB: 500, MntNS: host},
+		15: {PID: 15, PPID: 12, Comm: "sh", Cmdline: "sh", RSSKB: 900, MntNS: host}, // below the workload: never counted
+	}
+	u := Overhead(procs, func(p *Proc) bool { return ProcKind(p) == "shim" })
+	if u.Procs != 4 || u.RSSKB != 12000+700+2200+500 {
+		t.Fatalf("got %+v", u)
+	}
+	if u.ByKind["podsim-logger"] != 2200 || u.ByKind["newhelper"] != 500 || u.ByKind["sleep"] != 0 {
+		t.Fatalf("by kind: %+v", u.ByKind)
+	}
+}

@@ -58,14 +58,16 @@ type NamedSummary struct {
 
 // CaseResult is one bench pod through every system.
 type CaseResult struct {
-	Case        string                `json:"case"`
-	Description string                `json:"description"`
-	Skipped     string                `json:"skipped,omitempty"`
-	Results     []*SystemResult       `json:"results"`
-	Ratios      map[string]JSONRatio  `json:"ratios,omitempty"`
-	Phases      []PhaseSummary        `json:"podsimCreatePhases,omitempty"`
-	Teardown    []PhaseSummary        `json:"podsimTeardownPhases,omitempty"`
-	Memory      map[string]*MemResult `json:"memory,omitempty"`
+	Case        string               `json:"case"`
+	Description string               `json:"description"`
+	Skipped     string               `json:"skipped,omitempty"`
+	Results     []*SystemResult      `json:"results"`
+	Ratios      map[string]JSONRatio `json:"ratios,omitempty"`
+	// Pairs are the per-round ratios podsim/peer (headline.go).
+	Pairs    []PairResult          `json:"pairwiseRatios,omitempty"`
+	Phases   []PhaseSummary        `json:"podsimCreatePhases,omitempty"`
+	Teardown []PhaseSummary        `json:"podsimTeardownPhases,omitempty"`
+	Memory   map[string]*MemResult `json:"memory,omitempty"`
 }
 
 // PhaseSummary is one phase of podsim's create or teardown over the runs.
@@ -77,10 +79,14 @@ type PhaseSummary struct {
 
 // SystemResult is one system's times for one case.
 type SystemResult struct {
-	System   string          `json:"system"`
-	Ready    Summary         `json:"ready"`
-	Teardown Summary         `json:"teardown"`
-	Samples  [][2]float64    `json:"samplesMs,omitempty"` // [ready, teardown] per run
+	System   string       `json:"system"`
+	Ready    Summary      `json:"ready"`
+	Teardown Summary      `json:"teardown"`
+	Samples  [][2]float64 `json:"samplesMs,omitempty"` // [ready, teardown] per run
+	Rounds   []int        `json:"rounds,omitempty"`    // the round of each sample (pairs them across systems)
+	// Notes say how the times were taken when it was not the plain way
+	// (the CLI returned before the pod ran and was followed by a wait).
+	Notes    []string        `json:"notes,omitempty"`
 	Errors   []string        `json:"errors,omitempty"`
 	ready    []time.Duration `json:"-"`
 	teardown []time.Duration `json:"-"`
@@ -94,7 +100,11 @@ type MemResult struct {
 	ShimsPerPod float64          `json:"shimsPerPod"`
 	ProcsPerPod float64          `json:"procsPerPod"`
 	ByKind      map[string]int64 `json:"rssKBPerPodByKind"`
-	Error       string           `json:"error,omitempty"`
+	// Agent is podsim's node agent while these pods ran; its RSS is shared
+	// by every pod it serves. RSSKBPerPodWithAgent adds that share.
+	Agent                *AgentUsage `json:"agent,omitempty"`
+	RSSKBPerPodWithAgent float64     `json:"rssKBPerPodWithAgent,omitempty"`
+	Error                string      `json:"error,omitempty"`
 }
 
 // ScaleResult is many pods of one case through one system.
@@ -108,6 +118,8 @@ type ScaleResult struct {
 	SlopeMsPer100 JSONRatio       `json:"createSlopeMsPer100Pods"`
 	FirstVsLast   JSONRatio       `json:"lastDecileOverFirstDecile"`
 	TeardownTotal time.Duration   `json:"teardownTotalNs"`
+	Points        []ScalePoint    `json:"perPodAt,omitempty"`
+	AgentIdle     *AgentIdle      `json:"agentIdle,omitempty"`
 	Stopped       string          `json:"stopped,omitempty"`
 }
 
@@ -117,6 +129,8 @@ type ScaleMem struct {
 	RSSKBPerPod float64 `json:"rssKBPerPod"`
 	PSSKBPerPod float64 `json:"pssKBPerPod"`
 	MemAvailMB  int64   `json:"memAvailableMB"`
+	// Agent is podsim's node agent then (podsim's systems only).
+	Agent *AgentUsage `json:"agent,omitempty"`
 }
 
 // TargetVerdict is one of the issue's targets, met or not.
@@ -183,6 +197,8 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "   skipped: %s\n", c.Skipped)
 			continue
 		}
+		writeHeadline(w, c)
+		fmt.Fprintln(w, "   all systems (podsim = in process, the breakdown):")
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "system\tready min\tmedian\tp95\t\tteardown min\tmedian\tp95\t\tRSS/pod MB\tPSS/pod MB\tshims/pod\t")
 		for _, res := range c.Results {
@@ -247,15 +263,32 @@ func (r *Report) WriteText(w io.Writer) {
 		tw.Flush()
 		fmt.Fprintf(w, "   per-pod create time: last 10%% / first 10%% = %s; least-squares slope %s ms per 100 pods\n",
 			FormatRatio(float64(s.FirstVsLast)), fmtFloat(float64(s.SlopeMsPer100)))
+		var pts []string
+		for _, p := range s.Points {
+			pts = append(pts, fmt.Sprintf("%s %s", p.Label, FormatMS(p.Median)))
+		}
+		fmt.Fprintf(w, "   create time per pod (median ms): %s\n", strings.Join(pts, " | "))
 		for _, m := range s.Memory {
-			fmt.Fprintf(w, "   %4d pods: RSS %.1f MB/pod, PSS %.1f MB/pod (MemAvailable %d MB)\n", m.Pods, m.RSSKBPerPod/1024, m.PSSKBPerPod/1024, m.MemAvailMB)
+			line := fmt.Sprintf("   %4d pods: RSS %.1f MB/pod, PSS %.1f MB/pod (MemAvailable %d MB)", m.Pods, m.RSSKBPerPod/1024, m.PSSKBPerPod/1024, m.MemAvailMB)
+			if a := m.Agent; a != nil {
+				line += fmt.Sprintf("; node agent RSS %.1f MB = %.2f MB/pod, with it %.1f MB/pod", float64(a.RSSKB)/1024, float64(a.RSSKBPerPod)/1024, (m.RSSKBPerPod+float64(a.RSSKBPerPod))/1024)
+			}
+			fmt.Fprintln(w, line)
+		}
+		if a := s.AgentIdle; a != nil {
+			if a.Error != "" {
+				fmt.Fprintf(w, "   node agent at rest: not measured: %s\n", a.Error)
+			} else {
+				fmt.Fprintf(w, "   node agent at rest with %d pods: CPU %s over %s (%.2f%% of one core), RSS %.1f MB\n", a.Pods, a.CPU, a.Window.Round(100*time.Millisecond), float64(a.CPUPercent), float64(a.RSSKB)/1024)
+			}
 		}
 		td := Summarize(s.Teardown)
 		fmt.Fprintf(w, "   teardown of all %d: %s s total, median %s ms per pod\n", len(s.Teardown), fmt.Sprintf("%.1f", s.TeardownTotal.Seconds()), FormatMS(td.Median))
 	}
 	if len(r.Targets) > 0 {
-		fmt.Fprintln(w, "\n== the issue's targets (benchmarks, not tests)")
+		fmt.Fprintln(w, "\n== issue 16's targets (benchmarks, not tests; on the 2c pod, whole processes)")
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "target\tmeasured\tmet")
 		for _, t := range r.Targets {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Target, t.Measured, t.Met)
 		}
@@ -349,10 +382,52 @@ func analyseScale(s *ScaleResult) {
 		xs[i], ys[i] = float64(i+1), float64(d)/float64(time.Millisecond)
 	}
 	s.SlopeMsPer100 = JSONRatio(Slope(xs, ys) * 100)
+	s.Points = ScalePoints(s.Create)
 }
 
-// Targets evaluates the issue's targets for the 2-container pod.
+// Issue 16's targets, evaluated on the headline (whole processes).
+const (
+	TargetReadyCRI     = 0.5 // podsim apply / CRI+crictl, pairwise median
+	TargetReadyPodman  = 0.4 // podsim apply / podman kube play (bridge net)
+	TargetTeardownCRI  = 0.5 // podsim delete / CRI stopp+rmp
+	TargetLinear       = 1.5 // last 10 pods' create median / first 10's
+	TargetIdleCPUPct   = 0.5 // agent CPU at rest, % of one core ("~0")
+	targetMemoryIsPeer = "CRI's shim + pause"
+	minLinearPods      = 20 // below this, deciles are single pods: no verdict
+)
+
+// scaleMemoryTarget is the memory target again with the scale run's pods:
+// the agent's share shrinks as it serves more pods.
+func scaleMemoryTarget(s *ScaleResult, cri *MemResult) (TargetVerdict, bool) {
+	if len(s.Memory) == 0 || cri == nil || cri.Error != "" {
+		return TargetVerdict{}, false
+	}
+	m := s.Memory[len(s.Memory)-1]
+	if m.Agent == nil {
+		return TargetVerdict{}, false
+	}
+	own := m.RSSKBPerPod + float64(m.Agent.RSSKBPerPod)
+	return TargetVerdict{
+		Target: fmt.Sprintf("memory per pod <= %s, with %d pods", targetMemoryIsPeer, m.Pods),
+		Measured: fmt.Sprintf("%.1f MB (%.1f + agent %.1f MB / %d pods) vs %.1f MB: %s", own/1024, m.RSSKBPerPod/1024,
+			float64(m.Agent.RSSKB)/1024, m.Agent.Pods, cri.RSSKBPerPod/1024, FormatRatio(Ratio(own, cri.RSSKBPerPod))),
+		Met: verdict(Ratio(own, cri.RSSKBPerPod), 1)}, true
+}
+
+// verdict is "yes" when v <= limit, "no" when not, "n/a" when v is missing.
+func verdict(v, limit float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case v <= limit:
+		return "yes"
+	}
+	return "no"
+}
+
+// evaluateTargets checks the issue's targets on the 2-container pod.
 func (r *Report) evaluateTargets() {
+	r.Targets = nil
 	var c *CaseResult
 	for _, x := range r.Cases {
 		if x.Case == "2c" && x.Skipped == "" {
@@ -362,39 +437,105 @@ func (r *Report) evaluateTargets() {
 	if c == nil {
 		return
 	}
-	add := func(target string, ratio float64, limit float64) {
-		met := "n/a"
-		if !math.IsNaN(ratio) {
-			met = "no"
-			if ratio <= limit {
-				met = "yes"
-			}
+	pair := func(target, metric, peer string, limit float64) {
+		sp, ok := c.Pair(metric, HeadlineSystem, peer)
+		if !ok {
+			r.Targets = append(r.Targets, TargetVerdict{Target: target, Measured: "not measured", Met: "n/a"})
+			return
 		}
-		r.Targets = append(r.Targets, TargetVerdict{Target: target, Measured: FormatRatio(ratio), Met: met})
+		r.Targets = append(r.Targets, TargetVerdict{Target: target, Measured: sp.String(), Met: verdict(float64(sp.Median), limit)})
 	}
-	add("2-container pod ready <= 0.5x CRI", float64(c.Ratios["ready podsim/cri"]), 0.5)
-	add("2-container pod ready <= 0.4x podman (bridge net)", float64(c.Ratios["ready podsim/podman-net"]), 0.4)
-	add("2-container pod ready <= 1.5x the floor", float64(c.Ratios["ready podsim/floor"]), 1.5)
-	add("teardown <= 0.8x CRI", float64(c.Ratios["teardown podsim/cri"]), 0.8)
-	add("teardown <= 0.1x podman (bridge net)", float64(c.Ratios["teardown podsim/podman-net"]), 0.1)
-	if m := c.Memory["podsim"]; m != nil && m.Error == "" {
-		met := "no"
-		if m.ShimsPerPod <= 1.0001 {
-			met = "yes"
-		}
-		r.Targets = append(r.Targets, TargetVerdict{Target: "<= one shim per pod", Measured: fmt.Sprintf("%.2f", m.ShimsPerPod), Met: met})
-	}
+	pair(fmt.Sprintf("ready <= %.1fx CRI+crictl (podsim apply, per-round ratio, median)", TargetReadyCRI), "ready", "cri", TargetReadyCRI)
+	pair(fmt.Sprintf("ready <= %.1fx podman kube play (bridge network)", TargetReadyPodman), "ready", "podman-net", TargetReadyPodman)
+	pair(fmt.Sprintf("teardown <= %.1fx CRI+crictl (podsim delete pod)", TargetTeardownCRI), "teardown", "cri", TargetTeardownCRI)
+	r.Targets = append(r.Targets, memoryTarget(c))
 	for _, s := range r.Scale {
-		if s.System == "podsim" {
-			met := "n/a"
-			if v := float64(s.FirstVsLast); !math.IsNaN(v) {
-				met = "no"
-				if v <= 1.5 {
-					met = "yes"
-				}
-			}
-			r.Targets = append(r.Targets, TargetVerdict{Target: fmt.Sprintf("flat per-pod cost to %d pods (last/first decile <= 1.5)", s.Pods),
-				Measured: FormatRatio(float64(s.FirstVsLast)), Met: met})
+		if s.System != HeadlineSystem && s.System != "podsim" {
+			continue
 		}
+		lin := TargetVerdict{
+			Target:   fmt.Sprintf("%d pods through %s: linear (create median of the last 10%% / first 10%% <= %.1f)", s.Pods, s.System, TargetLinear),
+			Measured: fmt.Sprintf("%s (slope %s ms per 100 pods)", FormatRatio(float64(s.FirstVsLast)), fmtFloat(float64(s.SlopeMsPer100))),
+			Met:      verdict(float64(s.FirstVsLast), TargetLinear)}
+		if s.Pods < minLinearPods {
+			lin.Met = fmt.Sprintf("n/a (fewer than %d pods)", minLinearPods)
+		}
+		r.Targets = append(r.Targets, lin)
+		if t, ok := scaleMemoryTarget(s, c.Memory["cri"]); ok {
+			r.Targets = append(r.Targets, t)
+		}
+		if a := s.AgentIdle; a != nil {
+			t := TargetVerdict{Target: fmt.Sprintf("agent CPU at rest with %d pods ~0 (<= %.1f%% of one core)", a.Pods, TargetIdleCPUPct), Met: "n/a", Measured: a.Error}
+			if a.Error == "" {
+				t.Measured = fmt.Sprintf("%.2f%% (%s in %s), agent RSS %.1f MB", float64(a.CPUPercent), a.CPU, a.Window.Round(100*time.Millisecond), float64(a.RSSKB)/1024)
+				t.Met = verdict(float64(a.CPUPercent), TargetIdleCPUPct)
+			}
+			r.Targets = append(r.Targets, t)
+		}
+	}
+}
+
+// memoryTarget compares podsim's per-pod RSS, every process it adds
+// (shim, pause, log drivers, the agent's share), with CRI's shim + pause.
+func memoryTarget(c *CaseResult) TargetVerdict {
+	t := TargetVerdict{Target: "memory per pod <= " + targetMemoryIsPeer + " (RSS; podsim incl. its agent's share)", Met: "n/a", Measured: "not measured"}
+	m := c.Memory[HeadlineSystem]
+	if m == nil || m.Error != "" {
+		m = c.Memory["podsim"]
+	}
+	cri := c.Memory["cri"]
+	if m == nil || m.Error != "" || cri == nil || cri.Error != "" {
+		return t
+	}
+	own := m.RSSKBPerPodWithAgent
+	agent := "no agent running"
+	if m.Agent != nil {
+		agent = fmt.Sprintf("agent %.1f MB / %d pods", float64(m.Agent.RSSKB)/1024, m.Agent.Pods)
+	}
+	if own == 0 {
+		own = m.RSSKBPerPod
+	}
+	t.Measured = fmt.Sprintf("%.1f MB (%.1f + %s) vs %.1f MB: %s", own/1024, m.RSSKBPerPod/1024, agent, cri.RSSKBPerPod/1024, FormatRatio(Ratio(own, cri.RSSKBPerPod)))
+	t.Met = verdict(Ratio(own, cri.RSSKBPerPod), 1)
+	return t
+}
+
+// writeHeadline prints the whole-process figures of a case: times per
+// system, the per-round ratios against each peer, memory per pod.
+func writeHeadline(w io.Writer, c *CaseResult) {
+	cli := c.result(HeadlineSystem)
+	if cli == nil {
+		return
+	}
+	fmt.Fprintf(w, "   HEADLINE: whole processes as a user runs them (%s = `podsim apply -f` / `podsim delete pod`), ms\n", HeadlineSystem)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "   system\tready median\tmin-max\t\tteardown median\tmin-max\t")
+	for _, name := range append([]string{HeadlineSystem}, HeadlinePeers...) {
+		if res := c.result(name); res != nil && res.Ready.N > 0 {
+			fmt.Fprintf(tw, "   %s\t%s\t%s-%s\t\t%s\t%s-%s\t\n", name, FormatMS(res.Ready.Median), FormatMS(res.Ready.Min), FormatMS(res.Ready.Max),
+				FormatMS(res.Teardown.Median), FormatMS(res.Teardown.Min), FormatMS(res.Teardown.Max))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "   per-round ratios podsim/peer: median (IQR, range, rounds)")
+	for _, a := range []string{HeadlineSystem, "podsim"} {
+		for _, p := range c.Pairs {
+			if p.A == a {
+				fmt.Fprintf(w, "     %-8s %s/%s: %s\n", p.Metric, p.A, p.B, p.Spread)
+			}
+		}
+		if a == HeadlineSystem {
+			fmt.Fprintln(w, "   breakdown: podsim in process (no CLI start, no manifest parsing in a new process):")
+		}
+	}
+	for _, n := range cli.Notes {
+		fmt.Fprintln(w, "   note: "+n)
+	}
+	if m := c.Memory[HeadlineSystem]; m != nil && m.Error == "" {
+		line := fmt.Sprintf("   memory per pod (RSS, every process podsim adds): %.1f MB [%s]", m.RSSKBPerPod/1024, kinds(m.ByKind))
+		if a := m.Agent; a != nil {
+			line += fmt.Sprintf(" + node agent %.1f MB / %d pods = %.1f MB per pod", float64(a.RSSKB)/1024, a.Pods, m.RSSKBPerPodWithAgent/1024)
+		}
+		fmt.Fprintln(w, line)
 	}
 }

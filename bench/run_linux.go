@@ -34,6 +34,9 @@ type Options struct {
 	// ScaleSystems are the systems of the scale run (default podsim, cri, podman-net).
 	ScaleSystems []string
 	ScaleCase    string
+	// IdleWindow is how long the agent's CPU is sampled with the scale
+	// run's pods idle (default 10 s).
+	IdleWindow time.Duration
 	// Systems to run (default all); names as in the report.
 	Only []string
 
@@ -72,7 +75,10 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		o.ScaleCase = "2c"
 	}
 	if len(o.ScaleSystems) == 0 {
-		o.ScaleSystems = []string{"podsim", "cri", "podman-net"}
+		o.ScaleSystems = []string{HeadlineSystem, "cri", "podman-net"}
+	}
+	if o.IdleWindow <= 0 {
+		o.IdleWindow = 10 * time.Second
 	}
 	rep = &Report{Started: time.Now(), Runs: o.Runs, Machine: machineInfo(o.Version)}
 	guard := NewGuard()
@@ -195,7 +201,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		add(ps, podsimCleanup)
 	}
 	if want("podsim-cli") {
-		add(&PodsimCLISystem{Exe: o.PodsimExe, Address: o.Address, Dir: o.Layout.podsimCLIFiles()}, podsimCleanup)
+		add(&PodsimCLISystem{Exe: o.PodsimExe, Address: o.Address, Dir: o.Layout.podsimCLIFiles(), M: o.Manager}, podsimCleanup)
 	}
 	var cri *CRIServer
 	if want("cri") {
@@ -349,12 +355,20 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 					res.Errors = append(res.Errors, "teardown: "+firstLine(err.Error()))
 					continue
 				}
+				if n, ok := e.sys.(interface{ TakeNotes() map[string]int }); ok {
+					for note := range n.TakeNotes() {
+						if !slices.Contains(res.Notes, note) {
+							res.Notes = append(res.Notes, note)
+						}
+					}
+				}
 				if warm {
 					continue
 				}
 				res.ready = append(res.ready, rd)
 				res.teardown = append(res.teardown, td)
 				res.Samples = append(res.Samples, [2]float64{ms(rd), ms(td)})
+				res.Rounds = append(res.Rounds, it-o.Warmup)
 				if e.info.Name == "podsim" {
 					phases[c.Name] = append(phases[c.Name], cph)
 					tdPhases[c.Name] = append(tdPhases[c.Name], tph)
@@ -372,7 +386,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 				return rep, ctx.Err()
 			}
 			o.Progress(fmt.Sprintf("memory: %d pods of %s through %s", o.MemPods, c.Name, e.info.Name))
-			cr.Memory[e.info.Name] = measureMemory(ctx, e.sys, c, o.MemPods, guard)
+			cr.Memory[e.info.Name] = measureMemory(ctx, e.sys, c, o.MemPods, guard, agentOf(e.sys, o.Manager))
 		}
 	}
 	for _, c := range runnable {
@@ -386,6 +400,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		cr.Phases = summarizePhases(phases[c.Name])
 		cr.Teardown = summarizePhases(tdPhases[c.Name])
 		cr.computeRatios()
+		cr.computeHeadline()
 	}
 
 	// Scale.
@@ -411,7 +426,14 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 					return rep, ctx.Err()
 				}
 				o.Progress(fmt.Sprintf("scale: %d pods of %s through %s", o.Scale, sc.Name, name))
-				s := scaleRun(ctx, e.sys, sc, o.Scale, guard, o.Progress)
+				var agent agentHooks
+				if agent.usage = agentOf(e.sys, o.Manager); agent.usage != nil {
+					agent.idle = func() *AgentIdle {
+						o.Progress(fmt.Sprintf("  %s: the agent's CPU over %s with the pods idle", name, o.IdleWindow))
+						return measureAgentIdle(ctx, o.Manager, o.IdleWindow)
+					}
+				}
+				s := scaleRun(ctx, e.sys, sc, o.Scale, guard, o.Progress, agent)
 				analyseScale(s)
 				rep.Scale = append(rep.Scale, s)
 			}
@@ -463,7 +485,8 @@ func summarizePhases(runs [][]Phase) []PhaseSummary {
 }
 
 // measureMemory creates n pods, reads the overhead processes, removes them.
-func measureMemory(ctx context.Context, s System, c *Case, n int, guard *Guard) *MemResult {
+// agent, when not nil, reads podsim's node agent (podsim's systems only).
+func measureMemory(ctx context.Context, s System, c *Case, n int, guard *Guard, agent func() *AgentUsage) *MemResult {
 	base := Overhead(ScanProcs(), s.IsRoot)
 	var hs []Handle
 	res := &MemResult{Pods: n}
@@ -500,17 +523,29 @@ func measureMemory(ctx context.Context, s System, c *Case, n int, guard *Guard) 
 	for k, v := range u.ByKind {
 		res.ByKind[k] = v / int64(n)
 	}
+	if agent != nil {
+		if res.Agent = agent(); res.Agent != nil && res.Agent.Pods > 0 {
+			res.RSSKBPerPodWithAgent = res.RSSKBPerPod + float64(res.Agent.RSSKBPerPod)
+		}
+	}
 	return res
+}
+
+// agentHooks read podsim's node agent during a scale run (podsim's
+// systems only; both nil for the others).
+type agentHooks struct {
+	usage func() *AgentUsage // its memory at each checkpoint
+	idle  func() *AgentIdle  // its CPU with every pod built and idle
 }
 
 // scaleRun creates n pods one after another, reading memory at
 // checkpoints, then removes them all.
-func scaleRun(ctx context.Context, s System, c *Case, n int, guard *Guard, progress func(string)) *ScaleResult {
+func scaleRun(ctx context.Context, s System, c *Case, n int, guard *Guard, progress func(string), agent agentHooks) *ScaleResult {
 	sr := &ScaleResult{System: s.Name(), Case: c.Name}
 	base := Overhead(ScanProcs(), s.IsRoot)
 	var hs []Handle
 	checkpoint := func(k int) bool {
-		return k == 10 || k == 25 || k == n || (k%50 == 0)
+		return k == 1 || k == 10 || k == 25 || k == n || (k%50 == 0)
 	}
 	for i := 1; i <= n; i++ {
 		if ctx.Err() != nil {
@@ -542,11 +577,18 @@ func scaleRun(ctx context.Context, s System, c *Case, n int, guard *Guard, progr
 		if checkpoint(i) {
 			time.Sleep(300 * time.Millisecond)
 			u := Overhead(ScanProcs(), s.IsRoot).Sub(base)
-			sr.Memory = append(sr.Memory, ScaleMem{Pods: i, RSSKBPerPod: float64(u.RSSKB) / float64(i), PSSKBPerPod: float64(u.PSSKB) / float64(i), MemAvailMB: memAvailableMB()})
+			sm := ScaleMem{Pods: i, RSSKBPerPod: float64(u.RSSKB) / float64(i), PSSKBPerPod: float64(u.PSSKB) / float64(i), MemAvailMB: memAvailableMB()}
+			if agent.usage != nil {
+				sm.Agent = agent.usage()
+			}
+			sr.Memory = append(sr.Memory, sm)
 			progress(fmt.Sprintf("  %s: %d pods", s.Name(), i))
 		}
 	}
 	sr.Pods = len(hs)
+	if agent.idle != nil && len(hs) > 0 && ctx.Err() == nil {
+		sr.AgentIdle = agent.idle()
+	}
 	t := time.Now()
 	for _, h := range hs {
 		d, err := s.Delete(ctx, h)
@@ -684,4 +726,14 @@ func leftover(before []string) []string {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return out
+}
+
+// agentOf returns a reader of podsim's node agent for podsim's systems
+// (in process or CLI: the same pods, the same agent), nil for the others.
+func agentOf(s System, m *sandbox.Manager) func() *AgentUsage {
+	switch s.(type) {
+	case *PodsimSystem, *PodsimCLISystem:
+		return func() *AgentUsage { return readAgent(m) }
+	}
+	return nil
 }

@@ -52,4 +52,8 @@ type Proc struct {
 	Cmdline   string // arguments joined by spaces
 	RSSKB     int64  // VmRSS
 	PSSKB     int64  // Pss from smaps_rollup (shared pages split between their users)
+	// MntNS is the mount namespace (the /proc/<pid>/ns/mnt link): a
+	// process in its shim's mount namespace runs on the runtime's side
+	// (a log driver, a helper), not inside a container.
+	MntNS string
 }

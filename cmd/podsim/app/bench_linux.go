@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,11 +28,19 @@ through its CLI), through containerd's CRI plugin with crictl, through podman
 'kube play' (with a bridge network that has no gateway and no NAT, and with
 --network none), and through the floor no runc-based tool can beat (a pinned
 netns plus 'runc run -d' of the pause and each container). The systems take
-turns within every iteration, so they share the machine's noise; the report
-gives min/median/p95 of "manifest -> all containers running" and of the
-teardown, the memory of each pod's runtime processes (shims, pause, log
-drivers, conmon, catatonit), the ratios podsim/CRI, podsim/podman and
-podsim/floor, and podsim's phases from its trace events.
+turns within every round, so they share the machine's noise.
+
+The headline is what a user sees: whole processes ('podsim apply -f' until
+both containers run, 'podsim delete pod' until nothing is left) against
+crictl's processes (runp, create + start per container; stopp, rmp) and
+'podman kube play' / 'kube down', as ratios taken per round, with their
+median, IQR and range. podsim in process (sandbox.Manager) and its phases
+from the trace events are the breakdown. Memory per pod counts every
+process a system adds per pod (shims, pause, log drivers, conmon,
+catatonit: the shim's tree minus the containers' own processes) and, for
+podsim, its node agent's RSS divided by the pods it serves. --scale N also
+builds N pods one after another per system (time per pod at 1, 10 and N)
+and samples the agent's CPU with them idle.
 
 The reference containerd (CRI plugin on) runs under /run/podsim-bench and
 /var/lib/podsim-bench with its own bridge (podsimbench0, 10.223.0.0/16) and
@@ -113,7 +122,8 @@ as not measured, never estimated.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&save, "save", "", "also write the JSON report to this file")
 	f.IntVar(&o.Scale, "scale", 0, "also create this many pods one after another per scale system, then remove them (0: no scale run)")
-	f.StringVar(&scaleSystems, "scale-systems", "podsim,cri,podman-net", "systems of the scale run")
+	f.StringVar(&scaleSystems, "scale-systems", "podsim-cli,cri,podman-net", "systems of the scale run")
+	f.DurationVar(&o.IdleWindow, "idle-window", 10*time.Second, "how long the node agent's CPU is sampled with the scale run's pods idle")
 	f.StringVar(&o.ScaleCase, "scale-pod", "2c", "bench pod of the scale run")
 	f.IntVar(&o.MemPods, "mem-pods", 5, "pods kept at once to read the per-pod memory")
 	f.StringVar(&pods, "pods", "", "bench pods to run: 1c, 2c, ambassador (default all)")
