@@ -83,7 +83,8 @@ type Usage struct {
 }
 
 // ProcKind classifies a process of a pod's process tree: "shim", "conmon",
-// "pause", "catatonit", "logger" (podsim's CRI log driver) or "" (workload).
+// "pause", "catatonit", "logger" (podsim's CRI log driver), "sentry" and
+// "gofer" (gVisor's) or "" (workload).
 func ProcKind(p *Proc) string {
 	cl := p.Cmdline
 	switch {
@@ -97,6 +98,13 @@ func ProcKind(p *Proc) string {
 		return "catatonit"
 	case strings.Contains(cl, "--podsim-cri-logger"):
 		return "logger"
+	// gVisor's processes: the Sentry is the container's kernel (and holds
+	// its workload's memory too, which no host process of its own shows),
+	// the gofer serves its files.
+	case strings.HasPrefix(cl, "runsc-sandbox"):
+		return "sentry"
+	case strings.HasPrefix(cl, "runsc-gofer"):
+		return "gofer"
 	}
 	return ""
 }

@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"os/exec"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +23,17 @@ type Case struct {
 	// Kubernetes imagePullPolicy (podman needs IfNotPresent for :latest
 	// images, or it tries a registry).
 	yaml func(name, pullPolicy string) string
+	// Systems, when set, are the only systems that can run the case (the
+	// others have no such runtime here); the rest are left out of it and
+	// the report says so.
+	Systems []string
+	// Needs says why the case cannot run on this host ("" = it can).
+	Needs func() string
+}
+
+// RunsOn says whether the case can run through the named system.
+func (c *Case) RunsOn(system string) bool {
+	return len(c.Systems) == 0 || slices.Contains(c.Systems, system)
 }
 
 // Manifest renders the case's pod manifest.
@@ -92,29 +105,22 @@ spec:
 			Name:        "2c",
 			Description: "the article's podtest: two busybox containers sharing an emptyDir",
 			Images:      []string{"busybox"},
-			yaml: func(name, pp string) string {
-				var b strings.Builder
-				b.WriteString(`apiVersion: v1
-kind: Pod
-metadata:
-  name: ` + name + `
-spec:
-  containers:
-`)
-				for _, c := range []string{"c1", "c2"} {
-					b.WriteString(`  - name: ` + c + `
-    image: busybox
-` + pullLine("    ", pp) + `    command: ['sleep', '` + WorkloadArg + `']
-    volumeMounts:
-    - name: shared
-      mountPath: /shared
-`)
+			yaml:        twoContainers,
+		},
+		{
+			Name: "2c-gvisor",
+			Description: "podtest under runtimeClassName gvisor (runsc, --platform=ptrace): podsim only, since containerd 1.6's CRI " +
+				"and podman have no runsc handler here; memory counts each container's Sentry and gofer (they also hold the workload)",
+			Images:  []string{"busybox"},
+			Systems: []string{"podsim", HeadlineSystem},
+			Needs: func() string {
+				if _, err := exec.LookPath("runsc"); err != nil {
+					return "gVisor's runsc is not installed (make deps installs it)"
 				}
-				b.WriteString(`  volumes:
-  - name: shared
-    emptyDir: {}
-`)
-				return b.String()
+				return ""
+			},
+			yaml: func(name, pp string) string {
+				return strings.Replace(twoContainers(name, pp), "spec:\n", "spec:\n  runtimeClassName: gvisor\n", 1)
 			},
 		},
 		{
@@ -164,8 +170,35 @@ func FindCases(names []string) ([]*Case, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown bench pod %q (known: 1c, 2c, ambassador)", n)
+			return nil, fmt.Errorf("unknown bench pod %q (known: 1c, 2c, 2c-gvisor, ambassador)", n)
 		}
 	}
 	return out, nil
+}
+
+// twoContainers is the article's podtest: two busybox containers sharing
+// an emptyDir.
+func twoContainers(name, pp string) string {
+	var b strings.Builder
+	b.WriteString(`apiVersion: v1
+kind: Pod
+metadata:
+  name: ` + name + `
+spec:
+  containers:
+`)
+	for _, c := range []string{"c1", "c2"} {
+		b.WriteString(`  - name: ` + c + `
+    image: busybox
+` + pullLine("    ", pp) + `    command: ['sleep', '` + WorkloadArg + `']
+    volumeMounts:
+    - name: shared
+      mountPath: /shared
+`)
+	}
+	b.WriteString(`  volumes:
+  - name: shared
+    emptyDir: {}
+`)
+	return b.String()
 }

@@ -98,7 +98,13 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	for _, c := range cases {
 		cr := &CaseResult{Case: c.Name, Description: c.Description}
 		rep.Cases = append(rep.Cases, cr)
+		if c.Needs != nil {
+			cr.Skipped = c.Needs()
+		}
 		for _, ref := range c.Images {
+			if cr.Skipped != "" {
+				break
+			}
 			if _, err := o.Catalog.Lookup(ref); err != nil {
 				cr.Skipped = fmt.Sprintf("podsim cannot provide image %s offline (%v)", ref, firstLine(err.Error()))
 				break
@@ -304,7 +310,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	results := map[key]*SystemResult{}
 	for _, c := range runnable {
 		for _, e := range entries {
-			if e.sys != nil {
+			if e.sys != nil && c.RunsOn(e.info.Name) {
 				results[key{c.Name, e.info.Name}] = &SystemResult{System: e.info.Name}
 			}
 		}
@@ -323,6 +329,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 				e := act[(j+it)%len(act)]
 				if ctx.Err() != nil {
 					return rep, ctx.Err()
+				}
+				if !c.RunsOn(e.info.Name) {
+					continue
 				}
 				name := fmt.Sprintf("bench-%s-%d", c.Name, it)
 				res := results[key{c.Name, e.info.Name}]
@@ -384,6 +393,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		for _, e := range active() {
 			if ctx.Err() != nil {
 				return rep, ctx.Err()
+			}
+			if !c.RunsOn(e.info.Name) {
+				continue
 			}
 			o.Progress(fmt.Sprintf("memory: %d pods of %s through %s", o.MemPods, c.Name, e.info.Name))
 			cr.Memory[e.info.Name] = measureMemory(ctx, e.sys, c, o.MemPods, guard, agentOf(e.sys, o.Manager))

@@ -126,7 +126,7 @@ as not measured, never estimated.`,
 	f.DurationVar(&o.IdleWindow, "idle-window", 10*time.Second, "how long the node agent's CPU is sampled with the scale run's pods idle")
 	f.StringVar(&o.ScaleCase, "scale-pod", "2c", "bench pod of the scale run")
 	f.IntVar(&o.MemPods, "mem-pods", 5, "pods kept at once to read the per-pod memory")
-	f.StringVar(&pods, "pods", "", "bench pods to run: 1c, 2c, ambassador (default all)")
+	f.StringVar(&pods, "pods", "", "bench pods to run: 1c, 2c, 2c-gvisor (podsim only), ambassador (default all)")
 	f.StringVar(&systems, "systems", "", "systems to run: podsim, podsim-cli, cri, podman-net, podman-none, floor (default all)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (podsim's in-process part) to FILE")
 	return cmd
