@@ -27,7 +27,7 @@ type Server struct {
 	// Check says why the agent must not run a request ("" to run it),
 	// before it takes it: the CLI then runs the command itself.
 	Check func(Request) string
-	Logf   func(format string, args ...any)
+	Logf  func(format string, args ...any)
 	// Done is called after each request the agent ran (the status counter).
 	Done func(served int64)
 
