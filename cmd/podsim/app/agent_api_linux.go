@@ -200,7 +200,10 @@ func (s *agentStatusFile) report(r sandbox.AgentReport) {
 	s.update(func(st *agentStatus) { st.AgentReport = r })
 }
 
-func (s *agentStatusFile) served(n int64) { s.update(func(st *agentStatus) { st.Requests = n }) }
+// served records the count of commands taken; commands end in any order.
+func (s *agentStatusFile) served(n int64) {
+	s.update(func(st *agentStatus) { st.Requests = max(st.Requests, n) })
+}
 
 func (s *agentStatusFile) setSocket(p string) { s.update(func(st *agentStatus) { st.Socket = p }) }
 
