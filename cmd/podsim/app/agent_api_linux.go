@@ -73,8 +73,8 @@ func servedByAgent(cmd *cobra.Command) bool {
 func (e *env) callAgent(probe *env, cmd *cobra.Command, args []string) (code int, why string, done bool) {
 	conn, err := agentapi.Dial(runtime.Options{}.Agent().Socket)
 	if err != nil {
-		// Started now, the agent serves the next commands; this one does
-		// not wait for it to connect to containerd.
+		// Started when this command ends (Run), the agent serves the next
+		// ones; this one neither waits for it nor shares the CPU with it.
 		e.wantAgent = true
 		return 0, "the node agent is not running (this command starts it)", false
 	}

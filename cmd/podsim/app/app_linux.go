@@ -70,6 +70,11 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		return code
 	}
 	code := e.execute(args)
+	if e.wantAgent {
+		// Started after the command, the agent does not compete with it
+		// for the CPU while it comes up; it serves the next commands.
+		e.ensureAgent()
+	}
 	if e.client != nil {
 		e.client.Close()
 	}
@@ -167,13 +172,10 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	e.exe, e.network = exe, network
 	e.newManager()
 	// A command run while pods need the node agent starts it if it is
-	// not running (it was stopped, killed, or containerd restarted), and
-	// so does one the agent was not there to serve. The pid-file check
-	// comes first: reading every pod record on each command's start is
-	// only worth it when no agent runs.
-	if e.wantAgent {
-		e.ensureAgent()
-	} else if _, running := runtime.AgentPID(runtime.Options{}); !running && !e.noAgent && e.mgr.NeedsAgent() {
+	// not running (it was stopped, killed, or containerd restarted). The
+	// pid-file check comes first: reading every pod record on each
+	// command's start is only worth it when no agent runs.
+	if _, running := runtime.AgentPID(runtime.Options{}); !running && !e.noAgent && !e.wantAgent && e.mgr.NeedsAgent() {
 		e.ensureAgent()
 	}
 	return e.mgr, nil
