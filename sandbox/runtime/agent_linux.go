@@ -35,6 +35,9 @@ type AgentPaths struct {
 	PID    string // its PID
 	Status string // its last report (JSON), for `podsim system status`
 	Log    string // its stdout/stderr
+	// Socket is where the agent serves CLI commands (package agentapi):
+	// root only, mode 0600.
+	Socket string
 }
 
 // Agent returns the agent's paths under opts' run directory.
@@ -45,7 +48,7 @@ func (o Options) Agent() AgentPaths {
 	}
 	d := filepath.Join(run, "agent")
 	return AgentPaths{Dir: d, Lock: filepath.Join(d, "agent.lock"), PID: filepath.Join(d, "agent.pid"),
-		Status: filepath.Join(d, "status.json"), Log: filepath.Join(d, "agent.log")}
+		Status: filepath.Join(d, "status.json"), Log: filepath.Join(d, "agent.log"), Socket: filepath.Join(d, "agent.sock")}
 }
 
 // isAgent matches `<podsim> system agent ...`.

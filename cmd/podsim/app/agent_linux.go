@@ -25,6 +25,9 @@ type agentStatus struct {
 	Since   time.Time     `json:"since"`
 	Address string        `json:"address"`
 	Backoff time.Duration `json:"backoffBaseNs"`
+	// Socket serves CLI commands; Requests counts those served.
+	Socket   string `json:"socket,omitempty"`
+	Requests int64  `json:"requests"`
 	sandbox.AgentReport
 }
 
@@ -70,16 +73,20 @@ func newAgentCommand(e *env) *cobra.Command {
 			}
 			st := agentStatus{PID: os.Getpid(), Since: time.Now().UTC().Truncate(time.Second), Address: e.info.Address, Backoff: pol.Base}
 			logger.Printf("pid %d, containerd %s, back-off %s doubling to %s", st.PID, st.Address, pol.Base, pol.Max)
+			status := &agentStatusFile{st: st, logf: logger.Printf}
+			// CLI commands are served from now on, beside the loops below
+			// and without waiting for them (agent_api.go).
+			stopAPI, err := e.serveAgentAPI(e.ctx, logger, status)
+			if err != nil {
+				logger.Printf("%v: CLI commands run in their own processes", err)
+				stopAPI = func() {}
+			}
 			// kube-controller-manager's Deployment controller runs beside
 			// kubelet's loop; both take podsim's file locks, so they take
 			// turns with each other and with CLI commands.
 			go runDeploymentController(e.ctx, m, logger)
-			err = m.RunAgent(e.ctx, pol, logger.Printf, func(r sandbox.AgentReport) {
-				st.AgentReport = r
-				if err := runtime.WriteAgentStatus(runtime.Options{}, st); err != nil {
-					logger.Printf("writing status: %v", err)
-				}
-			})
+			err = m.RunAgent(e.ctx, pol, logger.Printf, status.report)
+			stopAPI()
 			logger.Printf("exiting: %v", err)
 			return err
 		},
@@ -117,6 +124,9 @@ func agentLine() string {
 	}
 	s := fmt.Sprintf("the node agent is running (pid %d, since %s, containerd %s): watching %d pod(s), %d in CrashLoopBackOff, %d restart(s) made; back-off base %s (log: %s)",
 		pid, st.Since.Local().Format(time.RFC3339), st.Address, st.Watched, st.BackingOff, st.Restarts, st.Backoff, o.Agent().Log)
+	if st.Socket != "" {
+		s += fmt.Sprintf("; serving CLI commands on %s (%d so far)", st.Socket, st.Requests)
+	}
 	if !st.NextWake.IsZero() {
 		s += fmt.Sprintf("; next restart due in %s", time.Until(st.NextWake).Round(time.Second))
 	}

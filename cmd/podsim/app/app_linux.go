@@ -50,20 +50,47 @@ type env struct {
 	// itself, system stop, gc).
 	noAgent bool
 	exe     string
+	network sandbox.Network
+	// wantAgent: the agent was not there to serve this command; start it
+	// for the next ones (agent_api.go).
+	wantAgent bool
+	// cwd and warm are set when the node agent runs a CLI's command: its
+	// relative paths are the CLI's, and the agent's connection, images,
+	// and CNI configuration serve it (agent_api.go).
+	cwd  string
+	warm *env
 }
 
 // Run runs podsim with args and returns the process exit code.
 func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
 	e := &env{ctx: ctx, in: in, out: out, errOut: errOut}
-	root := newRootCommand(e)
-	root.SetArgs(args)
-	root.SetIn(in)
-	root.SetOut(out)
-	root.SetErr(errOut)
-	err := root.ExecuteContext(ctx)
+	// apply, create and delete are handed to the node agent when it runs
+	// (agent_api.go); else, or when it cannot take them, they run here.
+	if code, done := e.viaAgent(args); done {
+		return code
+	}
+	code := e.execute(args)
+	if e.wantAgent {
+		// Started after the command, the agent does not compete with it
+		// for the CPU while it comes up; it serves the next commands.
+		e.ensureAgent()
+	}
 	if e.client != nil {
 		e.client.Close()
 	}
+	return code
+}
+
+// execute runs the command line args and returns the exit code, printing
+// the error line: the same code runs in the CLI and, for a CLI's request,
+// in the node agent.
+func (e *env) execute(args []string) int {
+	root := newRootCommand(e)
+	root.SetArgs(args)
+	root.SetIn(e.in)
+	root.SetOut(e.out)
+	root.SetErr(e.errOut)
+	err := root.ExecuteContext(e.ctx)
 	if err == nil {
 		return 0
 	}
@@ -71,7 +98,7 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(errOut, "error: "+strings.TrimSpace(podHint(err).Error()))
+	fmt.Fprintln(e.errOut, "error: "+strings.TrimSpace(podHint(err).Error()))
 	return 1
 }
 
@@ -115,6 +142,9 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	if msgs := validation.IsDNS1123Label(e.namespace); len(msgs) > 0 {
 		return nil, fmt.Errorf("namespace %q is not valid: %s", e.namespace, strings.Join(msgs, ", "))
 	}
+	if e.warm != nil {
+		return e.warmManager(), nil
+	}
 	exe, err := selfExe()
 	if err != nil {
 		return nil, err
@@ -130,8 +160,7 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	}
 	e.client, e.info = client, info
 	e.ctx = namespaces.WithNamespace(e.ctx, runtime.Namespace)
-	cat, err := e.images()
-	if err != nil {
+	if _, err := e.images(); err != nil {
 		return nil, err
 	}
 	e.netCfg = sandbox.DefaultNetworkConfig()
@@ -140,22 +169,28 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.exe = exe
+	e.exe, e.network = exe, network
+	e.newManager()
+	// A command run while pods need the node agent starts it if it is
+	// not running (it was stopped, killed, or containerd restarted). The
+	// pid-file check comes first: reading every pod record on each
+	// command's start is only worth it when no agent runs.
+	if _, running := runtime.AgentPID(runtime.Options{}); !running && !e.noAgent && !e.wantAgent && e.mgr.NeedsAgent() {
+		e.ensureAgent()
+	}
+	return e.mgr, nil
+}
+
+// newManager builds the pod manager over the connection, images and
+// network already set up, its output going to this command's streams.
+func (e *env) newManager() {
 	e.mgr = sandbox.New(sandbox.Options{
-		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: loggerPath(exe),
+		Client: e.client, Images: e.catalog, Network: e.network, Paths: sandbox.DefaultPaths(), LoggerPath: loggerPath(e.exe),
 		Trace:     e.trace,
 		Progress:  e.progress,
 		Warn:      func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
 		NeedAgent: e.ensureAgent,
 	})
-	// A command run while pods need the node agent starts it if it is
-	// not running (it was stopped, killed, or containerd restarted). The
-	// pid-file check comes first: reading every pod record on each
-	// command's start is only worth it when no agent runs.
-	if _, running := runtime.AgentPID(runtime.Options{}); !running && !e.noAgent && e.mgr.NeedsAgent() {
-		e.ensureAgent()
-	}
-	return e.mgr, nil
 }
 
 // objectManager is the manager of Deployments, Services, ConfigMaps and

@@ -57,13 +57,13 @@ func readManifests(e *env, args []string) ([]sandbox.Object, error) {
 	var all []sandbox.Object
 	for _, a := range args {
 		var paths []string
-		switch fi, err := os.Stat(a); {
+		switch fi, err := e.stat(a); {
 		case a == "-":
 			paths = []string{"-"}
 		case err != nil:
 			return nil, fmt.Errorf("the path %q does not exist", a)
 		case fi.IsDir():
-			ents, _ := os.ReadDir(a)
+			ents, _ := os.ReadDir(e.path(a))
 			for _, en := range ents {
 				ext := strings.ToLower(filepath.Ext(en.Name()))
 				if !en.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json") {
@@ -83,7 +83,7 @@ func readManifests(e *env, args []string) ([]sandbox.Object, error) {
 			if p == "-" {
 				r, name = e.in, "stdin"
 			} else {
-				f, err := os.Open(p)
+				f, err := e.open(p)
 				if err != nil {
 					return nil, err
 				}

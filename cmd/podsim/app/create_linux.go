@@ -25,7 +25,7 @@ func newCreateCommand(e *env) *cobra.Command {
 		Short:   "Create a ConfigMap",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := collectData(files, literals)
+			data, err := collectData(e, files, literals)
 			if err != nil {
 				return err
 			}
@@ -57,7 +57,7 @@ func newCreateCommand(e *env) *cobra.Command {
 		Short: "Create an Opaque Secret",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := collectData(sfiles, sliterals)
+			data, err := collectData(e, sfiles, sliterals)
 			if err != nil {
 				return err
 			}
@@ -75,11 +75,11 @@ func newCreateCommand(e *env) *cobra.Command {
 			if certFile == "" || keyFile == "" {
 				return fmt.Errorf("secret tls needs --cert=FILE and --key=FILE")
 			}
-			crt, err := os.ReadFile(certFile)
+			crt, err := e.readFile(certFile)
 			if err != nil {
 				return err
 			}
-			key, err := os.ReadFile(keyFile)
+			key, err := e.readFile(keyFile)
 			if err != nil {
 				return err
 			}
@@ -113,7 +113,7 @@ func createSecret(e *env, name string, typ corev1.SecretType, data map[string][]
 }
 
 // collectData reads --from-file and --from-literal as kubectl does.
-func collectData(files, literals []string) (map[string][]byte, error) {
+func collectData(e *env, files, literals []string) (map[string][]byte, error) {
 	data := map[string][]byte{}
 	add := func(k string, v []byte) error {
 		if _, dup := data[k]; dup {
@@ -136,15 +136,15 @@ func collectData(files, literals []string) (map[string][]byte, error) {
 		if !ok {
 			key, path = "", f
 		}
-		fi, err := os.Stat(path)
+		fi, err := e.stat(path)
 		if err != nil {
 			return nil, fmt.Errorf("--from-file %s: %w", path, err)
 		}
 		if fi.IsDir() {
-			ents, _ := os.ReadDir(path)
+			ents, _ := os.ReadDir(e.path(path))
 			for _, en := range ents {
 				if en.Type().IsRegular() {
-					b, err := os.ReadFile(filepath.Join(path, en.Name()))
+					b, err := e.readFile(filepath.Join(path, en.Name()))
 					if err != nil {
 						return nil, err
 					}
@@ -155,7 +155,7 @@ func collectData(files, literals []string) (map[string][]byte, error) {
 			}
 			continue
 		}
-		b, err := os.ReadFile(path)
+		b, err := e.readFile(path)
 		if err != nil {
 			return nil, err
 		}
