@@ -12,9 +12,10 @@ import (
 // outside: a pod whose restart is slow does not hold up another pod's
 // restarts; and kubelet's rule for a native sidecar with a startupProbe.
 
-// slowStopPod ignores SIGTERM (sh traps it; PID 1 of its PID namespace
-// would anyway) and has 30 s to stop: a rebuild of its sandbox waits the
-// whole grace period before SIGKILL.
+// slowStopPod catches SIGTERM and carries on (a handler, so that podsim
+// does not SIGKILL at once a PID 1 the kernel would not deliver SIGTERM
+// to) and has 30 s to stop: a rebuild of its sandbox waits the whole
+// grace period before SIGKILL.
 const slowStopPod = `apiVersion: v1
 kind: Pod
 metadata: {name: slowstop}
@@ -23,7 +24,7 @@ spec:
   containers:
   - name: stubborn
     image: busybox
-    command: ['sh', '-c', 'trap "" TERM; while true; do sleep 1; done']
+    command: ['sh', '-c', 'trap "echo TERM ignored" TERM; while true; do sleep 1; done']
 `
 
 // fastCrashPod crash-loops: each attempt runs 1 s and exits 1.
