@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
@@ -39,31 +40,27 @@ type AgentReport struct {
 //
 //   - containerd's /tasks/exit and /tasks/start events (subscribed before
 //     anything else, so no exit is missed), each mapped by the container's
-//     labels to its pod, whose SyncPod runs at once; starts also give the
-//     prober its workers;
+//     labels to its pod, whose SyncPod is requested at once; starts also
+//     give the prober its workers;
 //   - one timer per pod in CrashLoopBackOff, set to the end of its wait.
 //
-// On start it syncs every recorded pod (what happened while no agent ran:
-// exits, back-offs that ended), so it survives its own restart. It returns
-// when ctx ends, or with an error when containerd's event stream breaks
-// (containerd stopped: the next podsim command starts a new agent).
+// The loop only dispatches: each pod's SyncPod runs in that pod's worker
+// (pod_workers.go, kubelet's pod workers), so a slow sync of one pod (a
+// preStop hook, a grace period) does not hold up another pod's restart.
+// On start it requests a sync of every recorded pod (what happened while
+// no agent ran: exits, back-offs that ended), so it survives its own
+// restart. It returns when ctx ends (after the syncs in progress), or with
+// an error when containerd's event stream breaks (containerd stopped: the
+// next podsim command starts a new agent).
 func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(string, ...any), report func(AgentReport)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	evCh, errCh := m.client.EventService().Subscribe(ctx, ExitFilter, StartFilter)
-	a := &agentState{
-		m: m, pol: pol, logf: logf, report: report,
-		wake:   make(chan string, 16),
-		timers: map[string]*time.Timer{},
-		wakeAt: map[string]time.Time{},
-		prober: newProber(ctx, m, logf),
-	}
-	a.prober.onStarted = func(id string) {
-		select {
-		case a.wake <- id:
-		case <-ctx.Done():
-		}
-	}
+	a := &agentState{m: m, pol: pol, logf: logf, report: report, prober: newProber(ctx, m, logf)}
+	a.workers = newPodWorkers(ctx, a.sync)
+	defer a.workers.Wait() // after cancel: the syncs in progress end first
+	defer cancel()
+	a.prober.onStarted = a.workers.Update
 	go a.prober.run(ctx)
 	defer a.prober.stopAll()
 	recs, err := m.Records()
@@ -73,7 +70,7 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
 	for _, r := range recs {
 		if r.Built && agentKeeps(&r.Pod) {
-			a.sync(ctx, r.ID)
+			a.workers.Update(r.ID)
 			a.prober.resync(ctx, r)
 		}
 	}
@@ -88,8 +85,6 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 				return nil
 			}
 			return fmt.Errorf("containerd's event stream ended: %w", err)
-		case id := <-a.wake:
-			a.sync(ctx, id)
 		case env := <-evCh:
 			// The prober starts or stops the container's probe workers;
 			// the pod's sync follows for starts too (deadline timers, exits
@@ -102,65 +97,61 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 			if ev.podID == "" {
 				continue // the container was removed meanwhile (delete, gc)
 			}
-			a.sync(ctx, ev.podID)
+			a.workers.Update(ev.podID)
 		}
-		a.publish()
 	}
 }
 
-// agentState is what the node agent's loop keeps between events.
+// agentState is what the node agent keeps between events; its pods'
+// workers call sync concurrently.
 type agentState struct {
-	m      *Manager
-	pol    BackoffPolicy
-	logf   func(string, ...any)
-	report func(AgentReport)
-	wake   chan string            // pods whose back-off timer fired
-	timers map[string]*time.Timer // one per pod in CrashLoopBackOff
-	wakeAt map[string]time.Time   // when each of those timers fires
-	prober *prober                // the probe workers (prober_linux.go)
-	rep    AgentReport
+	m       *Manager
+	pol     BackoffPolicy
+	logf    func(string, ...any)
+	report  func(AgentReport)
+	workers *podWorkers // one per pod (pod_workers.go), with its back-off timer
+	prober  *prober     // the probe workers (prober_linux.go)
+	mu      sync.Mutex  // guards rep and serialises report
+	rep     AgentReport
 }
 
-// sync runs the pod's SyncPod, counts and logs the containers it
-// restarted, and (re)sets the pod's back-off timer to the time SyncPod
-// asks to be woken at (none when zero).
-func (a *agentState) sync(ctx context.Context, id string) {
+// sync is a pod worker's sync: the pod's SyncPod, then the containers it
+// restarted counted and logged and the pod's conditions recomputed. It
+// returns the time SyncPod asks to be woken at (none when zero), and false
+// once the pod has no record (deleted): its worker ends.
+func (a *agentState) sync(ctx context.Context, id string) (time.Time, bool) {
 	before := a.m.restartCounts(id)
 	at, err := a.m.SyncPod(ctx, id, a.pol)
-	if after := a.m.restartCounts(id); after > before {
-		a.rep.Restarts += after - before
+	after := a.m.restartCounts(id)
+	if after > before {
 		a.logf("pod %s: restarted %d container(s)", id, after-before)
 	}
-	if err != nil && !errors.Is(err, ErrSyncSkipped) {
+	if err != nil && !errors.Is(err, ErrSyncSkipped) && ctx.Err() == nil {
 		a.logf("pod %s: %v", id, err)
 	}
 	a.prober.podChanged(id) // its conditions (and Services) follow
-	if t := a.timers[id]; t != nil {
-		t.Stop()
-		delete(a.timers, id)
-		delete(a.wakeAt, id)
-	}
-	if !at.IsZero() {
-		a.wakeAt[id] = at
-		a.timers[id] = time.AfterFunc(time.Until(at)+10*time.Millisecond, func() {
-			select {
-			case a.wake <- id:
-			case <-ctx.Done():
-			}
-		})
-	}
+	a.publish(max(after-before, 0))
+	return at, !errors.Is(err, errPodGone)
 }
 
-// publish reports the agent's state (AgentReport) after a round.
-func (a *agentState) publish() {
-	a.rep.Watched, a.rep.BackingOff, a.rep.NextWake = 0, len(a.wakeAt), time.Time{}
+// publish reports the agent's state (AgentReport) after a sync, adding
+// the restarts it made.
+func (a *agentState) publish(restarts ...int) {
+	wake := a.workers.wakeTimes()
+	watched := 0
 	recs, _ := a.m.Records()
 	for _, r := range recs {
 		if r.Built && agentKeeps(&r.Pod) {
-			a.rep.Watched++
+			watched++
 		}
 	}
-	for _, t := range a.wakeAt {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, n := range restarts {
+		a.rep.Restarts += n
+	}
+	a.rep.Watched, a.rep.BackingOff, a.rep.NextWake = watched, len(wake), time.Time{}
+	for _, t := range wake {
 		if a.rep.NextWake.IsZero() || t.Before(a.rep.NextWake) {
 			a.rep.NextWake = t
 		}

@@ -30,8 +30,17 @@ func (m *Manager) startContainer(ctx context.Context, run *podRun, cc *createdCo
 		run.attach.task = task
 	}
 	m.emitContainerEvents(rec, cc)
+	if run.unlockedHooks && hasPostStart(c) {
+		// Before the next container starts (hooks_linux.go); other pods'
+		// syncs go on meanwhile.
+		return m.whileUnlocked(ctx, run.lock, rec, func() error { m.postStart(ctx, rec, cc); return nil })
+	}
 	m.postStart(ctx, rec, cc) // before the next container starts (hooks_linux.go)
 	return nil
+}
+
+func hasPostStart(c *corev1.Container) bool {
+	return c.Lifecycle != nil && c.Lifecycle.PostStart != nil
 }
 
 // emitContainerEvents reports a started container's mounts and namespaces.

@@ -230,9 +230,13 @@ func ComputePodActions(pod *corev1.Pod, obs ObservedPod) PodActions {
 // time; a failed one is restarted with back-off unless the pod's policy is
 // Never. Sidecars keep running: one that exits is restarted with back-off
 // whatever the policy, and once the app containers are done for good the
-// running ones are stopped, in reverse order.
+// running ones are stopped, in reverse order. Until the pod is initialized
+// (kubelet's isPreviouslyInitialized: an app container was created), a
+// sidecar that is not Started — its startupProbe has not passed, or it
+// exited and is restarted — holds up every container after it; once
+// initialized, the app containers go on regardless.
 func computeInitActions(pod *corev1.Pod, obs ObservedPod, a *PodActions) bool {
-	done := appsDone(pod, obs)
+	done, initialized := appsDone(pod, obs), appsCreated(pod, obs)
 	for i, c := range pod.Spec.InitContainers {
 		st := obs.Containers[c.Name]
 		sidecar := IsSidecar(&c)
@@ -243,7 +247,7 @@ func computeInitActions(pod *corev1.Pod, obs ObservedPod, a *PodActions) bool {
 		case st.Phase == ContainerRunning && sidecar && done:
 			a.StopSidecars = append([]int{i}, a.StopSidecars...) // last started, first stopped
 		case st.Phase == ContainerRunning && sidecar:
-			if !sidecarStarted(&c, st) {
+			if !initialized && !sidecarStarted(&c, st) {
 				return false // the next one waits for its startupProbe
 			}
 		case st.Phase == ContainerRunning:
@@ -251,6 +255,9 @@ func computeInitActions(pod *corev1.Pod, obs ObservedPod, a *PodActions) bool {
 		case sidecar && done: // stopped with the pod: stays so
 		case sidecar:
 			a.restartInit(i, st, obs)
+			if !initialized {
+				return false // the next one waits for it to be Started again
+			}
 		case st.ExitCode == 0:
 		case pod.Spec.RestartPolicy == corev1.RestartPolicyNever:
 			a.InitFailed = c.Name
@@ -277,6 +284,17 @@ func (a *PodActions) restartInit(i int, st ObservedContainer, obs ObservedPod) {
 // startupProbe passed (the prober sets Started), or it runs and has none.
 func sidecarStarted(c *corev1.Container, st ObservedContainer) bool {
 	return st.Started || (c.StartupProbe == nil && st.Phase == ContainerRunning)
+}
+
+// appsCreated reports whether an app container was created (the pod has
+// been initialized once).
+func appsCreated(pod *corev1.Pod, obs ObservedPod) bool {
+	for _, c := range pod.Spec.Containers {
+		if obs.Containers[c.Name].Phase != ContainerAbsent {
+			return true
+		}
+	}
+	return false
 }
 
 // appsDone reports whether every app container has exited and none will

@@ -28,6 +28,9 @@ type podRun struct {
 	pause  containerd.Task        // the sandbox container's task
 	attach *attachment            // podsim run -i: the first app container's stdio
 	lock   *heldLock
+	// unlockedHooks: postStart hooks run without the host-wide lock (the
+	// node agent's restarts: one pod's slow hook holds up no other pod).
+	unlockedHooks bool
 }
 
 // attachment wires the first app container's stdio to a podsim process

@@ -17,6 +17,10 @@ import (
 // yet (a lost sandbox, a failed init container).
 var ErrSyncSkipped = errors.New("pod not synced")
 
+// errPodGone is the ErrSyncSkipped of a pod without a record (deleted):
+// its pod worker ends.
+var errPodGone = errors.New("pod deleted")
+
 // SyncPod is one round of the node agent for a built pod, kubelet's
 // podWorkers → SyncPod for a running pod:
 //
@@ -48,7 +52,7 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	defer hl.release()
 	rec, err := m.loadRecord(id)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: pod %s has no record (deleted)", ErrSyncSkipped, id)
+		return time.Time{}, fmt.Errorf("%w: pod %s has no record (%w)", ErrSyncSkipped, id, errPodGone)
 	}
 	if !rec.Built {
 		// An exit or start while createPod builds it: look again soon
@@ -62,7 +66,7 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	a := ComputePodActions(&rec.Pod, obs)
 	switch {
 	case a.KillPod != "":
-		return time.Time{}, m.failPod(ctx, rec, a.KillPod)
+		return time.Time{}, m.failPod(ctx, hl, rec, a.KillPod)
 	case rec.Reason == "" && needsRebuild(rec, ps, a):
 		return time.Time{}, m.rebuildSandbox(ctx, hl, rec)
 	case a.CreateSandbox:
@@ -84,7 +88,7 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		if a.NextInit >= 0 {
 			inits = append(append([]int{}, inits...), a.NextInit)
 		}
-		if err := m.startAttempts(ctx, rec, inits, append(append([]int{}, a.Start...), a.Restart...)); err != nil {
+		if err := m.startAttempts(ctx, hl, rec, inits, append(append([]int{}, a.Start...), a.Restart...)); err != nil {
 			return a.WakeAt, err
 		}
 	}
@@ -100,7 +104,13 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		for _, i := range a.StopSidecars {
 			cs = append(cs, &rec.Pod.Spec.InitContainers[i])
 		}
-		errs = append(errs, m.killRunning(ctx, rec, cs, "the pod's app containers completed"))
+		if err := m.whileUnlocked(ctx, hl, rec, func() error {
+			return m.killRunning(ctx, rec, cs, "the pod's app containers completed")
+		}); errors.Is(err, errPodGone) {
+			return time.Time{}, err
+		} else if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	// Step 6.
 	errs = append(errs, m.removeOldAttempts(ctx, rec))
@@ -163,7 +173,7 @@ func (m *Manager) recordInitFailed(rec *Record, name string, obs ObservedPod) er
 // is started again, also by an agent that restarts), an event, then every
 // container is stopped as on deletion (preStop hooks, grace period,
 // sidecars last); the sandbox stays until the pod is deleted.
-func (m *Manager) failPod(ctx context.Context, rec *Record, reason string) error {
+func (m *Manager) failPod(ctx context.Context, hl *heldLock, rec *Record, reason string) error {
 	rec.Reason, rec.Message = reason, "Pod was active on the node longer than the specified deadline"
 	if err := m.saveRecord(rec); err != nil {
 		return err
@@ -174,7 +184,9 @@ func (m *Manager) failPod(ctx context.Context, rec *Record, reason string) error
 		return err
 	}
 	pc.pause = nil
-	return m.stopPodContainersInOrder(ctx, rec, pc, GracePeriod(&rec.Pod), nil)
+	return m.whileUnlocked(ctx, hl, rec, func() error {
+		return m.stopPodContainersInOrder(ctx, rec, pc, GracePeriod(&rec.Pod), nil)
+	})
 }
 
 // observe turns the pod's live state and its record into ComputePodActions' input.
@@ -225,7 +237,7 @@ func (r *Record) containerRecord(name string) *ContainerRecord {
 // sandbox, with what createPod had: the pause's namespaces, the pod's
 // files and volume directories (not made again: an emptyDir keeps its
 // contents), the images.
-func (m *Manager) startAttempts(ctx context.Context, rec *Record, inits, apps []int) error {
+func (m *Manager) startAttempts(ctx context.Context, hl *heldLock, rec *Record, inits, apps []int) error {
 	pause, err := m.client.LoadContainer(ctx, rec.ID)
 	if err != nil {
 		return fmt.Errorf("pod %s: loading its pause container: %w", rec.Pod.Name, err)
@@ -243,7 +255,7 @@ func (m *Manager) startAttempts(ctx context.Context, rec *Record, inits, apps []
 		v := &rec.Pod.Spec.Volumes[i]
 		vols[v.Name] = m.volumeDir(rec.ID, v)
 	}
-	run := &podRun{rec: rec, images: imgs, files: m.podFilesOf(rec.ID, &rec.Pod), vols: vols, pause: task}
+	run := &podRun{rec: rec, images: imgs, files: m.podFilesOf(rec.ID, &rec.Pod), vols: vols, pause: task, lock: hl, unlockedHooks: true}
 	var names []string
 	for _, i := range inits {
 		names = append(names, rec.Pod.Spec.InitContainers[i].Name)

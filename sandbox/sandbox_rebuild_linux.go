@@ -63,7 +63,7 @@ func (m *Manager) rebuildSandbox(ctx context.Context, hl *heldLock, rec *Record)
 	}
 	defer release()
 	// Steps 2 and 3.
-	if err := m.killSandbox(ctx, rec); err != nil {
+	if err := m.killSandbox(ctx, hl, rec); err != nil {
 		return fmt.Errorf("pod %s: removing the dead sandbox: %w", rec.Name(), err)
 	}
 	crashPoint("rebuild:teardown")
@@ -98,13 +98,16 @@ func (m *Manager) rebuildSandbox(ctx context.Context, hl *heldLock, rec *Record)
 
 // killSandbox is KillPod followed by the removal of the old sandbox (steps
 // 2 and 3 of rebuildSandbox).
-func (m *Manager) killSandbox(ctx context.Context, rec *Record) error {
+func (m *Manager) killSandbox(ctx context.Context, hl *heldLock, rec *Record) error {
 	pc, err := m.podContainers(ctx, rec)
 	if err != nil {
 		return err
 	}
-	// Killing events, preStop hooks, sidecars last (as on delete).
-	if err := m.stopPodContainersInOrder(ctx, rec, pc, GracePeriod(&rec.Pod), nil); err != nil {
+	// Killing events, preStop hooks, sidecars last (as on delete); other
+	// pods' syncs go on meanwhile (whileUnlocked).
+	if err := m.whileUnlocked(ctx, hl, rec, func() error {
+		return m.stopPodContainersInOrder(ctx, rec, pc, GracePeriod(&rec.Pod), nil)
+	}); err != nil {
 		return err
 	}
 	ps := m.state(ctx, rec) // each container's end, for its last state
