@@ -82,7 +82,8 @@ type Usage struct {
 }
 
 // ProcKind classifies a process of a pod's process tree: "shim", "conmon",
-// "pause", "catatonit", "logger" (podsim's CRI log driver) or "" (workload).
+// "pause", "catatonit" or "" (workload). podsim has no per-container log
+// process: the node agent writes the logs (its memory is not per pod).
 func ProcKind(p *Proc) string {
 	cl := p.Cmdline
 	switch {
@@ -94,8 +95,6 @@ func ProcKind(p *Proc) string {
 		return "pause"
 	case strings.Contains(cl, "catatonit"):
 		return "catatonit"
-	case strings.Contains(cl, "--podsim-cri-logger"):
-		return "logger"
 	}
 	return ""
 }

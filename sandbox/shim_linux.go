@@ -16,7 +16,6 @@ import (
 	"github.com/containerd/ttrpc"
 	"golang.org/x/sys/unix"
 
-	"github.com/podsim/podsim/sandbox/crilog"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
@@ -69,7 +68,7 @@ func readPodsimProc(pid int) (podsimProc, bool) {
 		p.ShimID, p.Address = flagValue(args, "-id"), flagValue(args, "-address")
 	case strings.HasPrefix(args[0], "runsc-") && strings.Contains(cl, "--root="+RunscRoot+"/"):
 		p.Runsc = true
-	case cl == "/pause" || strings.Contains(cl, crilog.LoggerFlag):
+	case cl == "/pause":
 	default:
 		return podsimProc{}, false
 	}

@@ -61,6 +61,13 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	root.SetOut(out)
 	root.SetErr(errOut)
 	err := root.ExecuteContext(ctx)
+	if e.mgr != nil {
+		// The node agent now reads the output of the containers this
+		// command made; until it does, this process holds it.
+		if herr := e.mgr.WaitLogHandoff(); herr != nil {
+			fmt.Fprintln(errOut, "Warning: "+herr.Error())
+		}
+	}
 	if e.client != nil {
 		e.client.Close()
 	}
@@ -142,7 +149,7 @@ func (e *env) manager() (*sandbox.Manager, error) {
 	}
 	e.exe = exe
 	e.mgr = sandbox.New(sandbox.Options{
-		Client: client, Images: cat, Network: network, Paths: paths, LoggerPath: loggerPath(exe),
+		Client: client, Images: cat, Network: network, Paths: paths, SelfExe: exe,
 		Trace:     e.trace,
 		Progress:  e.progress,
 		Warn:      func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
@@ -199,8 +206,7 @@ func (e *env) images() (*images.Catalog, error) {
 
 func (e *env) progress(s string) { fmt.Fprintln(e.errOut, s) }
 
-// selfExe is the absolute path of this binary: the shim re-executes it as
-// the log driver and runtime re-executes it as containerd's supervisor.
+// selfExe is the absolute path of this binary: runtime re-executes it as containerd's supervisor.
 func selfExe() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -239,14 +245,4 @@ func (e *env) ns() string {
 func fileIsExec(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
-// loggerPath is the log driver the shim starts for each container: the
-// small podsim-logger next to podsim if it is there, else podsim itself
-// (which answers to the logger's arguments too, at ~20x the memory).
-func loggerPath(exe string) string {
-	if l := filepath.Join(filepath.Dir(exe), "podsim-logger"); fileIsExec(l) {
-		return l
-	}
-	return exe
 }
