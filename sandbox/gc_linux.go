@@ -173,7 +173,7 @@ func (m *Manager) gcContainers(ctx context.Context, add gcAdd, recorded map[stri
 	return nil
 }
 
-// gcProcesses plans the processes: every shim, pause and log driver goes
+// gcProcesses plans the processes: every shim and pause goes
 // with the pods. A shim still there once its pod is gone is an orphan:
 // shut down.
 func (m *Manager) gcProcesses(add gcAdd) {

@@ -21,7 +21,7 @@ type LogOptions struct {
 }
 
 // Logs writes a container's log to w, reading the CRI-format file written by
-// the log driver.
+// the node agent from the container's FIFOs (logcollector_linux.go).
 func (m *Manager) Logs(ctx context.Context, namespace, pod, container string, o LogOptions, w io.Writer) error {
 	r, err := m.find(ctx, namespace, pod)
 	if err != nil {
