@@ -114,6 +114,10 @@ spec:
   - name: x
     hostPath: {path: %s}
 `, lines, dir), "fifodown")
+	// apply waited for the agent to read the container's FIFOs: it runs.
+	if agentPID(t) == 0 {
+		t.Fatal("no node agent runs after apply")
+	}
 	stopAgent(t)
 	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/namespaces"
@@ -48,8 +49,9 @@ type env struct {
 	progressPrefix string
 	// noAgent: this command must not start the node agent (the agent
 	// itself, system stop, gc).
-	noAgent bool
-	exe     string
+	noAgent      bool
+	agentStarted time.Time // when ensureAgent last started one
+	exe          string
 }
 
 // Run runs podsim with args and returns the process exit code.
@@ -61,7 +63,7 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	root.SetOut(out)
 	root.SetErr(errOut)
 	err := root.ExecuteContext(ctx)
-	if e.mgr != nil {
+	if e.mgr != nil && !e.noAgent {
 		// The node agent now reads the output of the containers this
 		// command made; until it does, this process holds it.
 		if herr := e.mgr.WaitLogHandoff(); herr != nil {
@@ -184,9 +186,13 @@ func (e *env) objectManager() (*objects.Manager, error) {
 // ensureAgent starts the node agent (see agent.go) unless this command is
 // one that must not, or it runs already. Quiet: the agent logs to its own file.
 func (e *env) ensureAgent() {
-	if e.noAgent || e.exe == "" {
+	// Not twice in a few seconds: an agent still starting has no pid file
+	// yet, and a second one started meanwhile would take over from it if
+	// it were stopped (each container's log hand-off asks for the agent).
+	if e.noAgent || e.exe == "" || time.Since(e.agentStarted) < 5*time.Second {
 		return
 	}
+	e.agentStarted = time.Now()
 	if _, err := runtime.StartAgent(runtime.Options{SelfExe: e.exe}, e.info.Address); err != nil {
 		fmt.Fprintln(e.errOut, "Warning: the node agent could not start, containers will not be restarted: "+err.Error())
 	}
