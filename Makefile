@@ -18,7 +18,6 @@ check-go:
 build: check-go standins
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/podsim ./cmd/podsim
 	$(GO) build -ldflags '-s -w' -o bin/pause ./cmd/pause
-	$(GO) build -ldflags '-s -w' -o bin/podsim-logger ./cmd/podsim-logger
 	$(GO) build -ldflags '-s -w' -o bin/podsim-runsc ./cmd/podsim-runsc
 
 deps:

@@ -83,8 +83,9 @@ type Usage struct {
 }
 
 // ProcKind classifies a process of a pod's process tree: "shim", "conmon",
-// "pause", "catatonit", "logger" (podsim's CRI log driver), "sentry" and
-// "gofer" (gVisor's) or "" (workload).
+// "pause", "catatonit", "sentry" and "gofer" (gVisor's) or "" (workload).
+// podsim has no per-container log process: the node agent writes the logs
+// (its memory is not per pod).
 func ProcKind(p *Proc) string {
 	cl := p.Cmdline
 	switch {
@@ -96,8 +97,6 @@ func ProcKind(p *Proc) string {
 		return "pause"
 	case strings.Contains(cl, "catatonit"):
 		return "catatonit"
-	case strings.Contains(cl, "--podsim-cri-logger"):
-		return "logger"
 	// gVisor's processes: the Sentry is the container's kernel (and holds
 	// its workload's memory too, which no host process of its own shows),
 	// the gofer serves its files.

@@ -56,6 +56,9 @@ func (m *Manager) RunAgent(ctx context.Context, pol BackoffPolicy, logf func(str
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	evCh, errCh := m.client.EventService().Subscribe(ctx, ExitFilter, StartFilter)
+	// Every container's stdout and stderr, into its CRI log.
+	logs := m.startLogCollector(ctx, logf)
+	defer logs.stop()
 	a := &agentState{m: m, pol: pol, logf: logf, report: report, prober: newProber(ctx, m, logf)}
 	a.workers = newPodWorkers(ctx, a.sync)
 	defer a.workers.Wait() // after cancel: the syncs in progress end first
@@ -206,14 +209,9 @@ func (m *Manager) restartCounts(id string) int {
 	return n
 }
 
-// NeedsAgent reports whether a built pod exists whose restartPolicy can
-// restart a container, or that has probes: then the node agent must run.
+// NeedsAgent reports whether a pod exists: then the node agent must run,
+// as it writes every container's log (and restarts and probes them).
 func (m *Manager) NeedsAgent() bool {
 	recs, _ := m.Records()
-	for _, r := range recs {
-		if r.Built && agentKeeps(&r.Pod) {
-			return true
-		}
-	}
-	return false
+	return len(recs) > 0
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/containerd/containerd/cio"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podsim/podsim/sandbox/crilog"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
@@ -77,7 +76,7 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 	if err != nil {
 		return fail(fmt.Errorf("creating container: %w", err))
 	}
-	if cc.task, err = m.newTask(ctx, ctr, rec.logPath(c.Name, rec.container(c.Name).RestartCount), attach); err != nil {
+	if cc.task, err = m.newTask(ctx, ctr, rec.ID, rec.logPath(c.Name, rec.container(c.Name).RestartCount), attach); err != nil {
 		return fail(err)
 	}
 	return cc, nil
@@ -104,28 +103,36 @@ func (m *Manager) writeTerminationLog(podID, name string) (string, error) {
 	return p, nil
 }
 
-// newTask creates the container's task (runc create) with its stdio: the
-// podsim-logger binary log driver writing the CRI log, or, for an attached
-// container (podsim run -i, --rm), this podsim process, which also keeps
-// the CRI log.
-func (m *Manager) newTask(ctx context.Context, ctr containerd.Container, logPath string, attach *attachment) (containerd.Task, error) {
+// newTask creates the container's task (runc create) with its stdio: as
+// containerd's CRI plugin does, two FIFOs that the node agent reads into
+// the CRI log (logfifo_linux.go), or, for an attached container (podsim
+// run -i, debug -i), this podsim process, which also keeps the CRI log.
+func (m *Manager) newTask(ctx context.Context, ctr containerd.Container, podID, logPath string, attach *attachment) (containerd.Task, error) {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, err
 	}
-	creator := cio.BinaryIO(m.logger, map[string]string{crilog.LoggerFlag: "", "--log-path": logPath})
-	var closeLog func()
+	var (
+		creator  cio.Creator
+		closeLog func()
+		held     []*os.File
+		err      error
+	)
 	if attach != nil {
-		var err error
-		if creator, closeLog, err = attachedIO(attach.io, logPath); err != nil {
-			return nil, err
-		}
+		creator, closeLog, err = attachedIO(attach.io, logPath)
+	} else {
+		creator, held, err = m.newLogFIFOs(podID, ctr.ID(), logPath)
+		closeLog = func() { closeAll(held) }
+	}
+	if err != nil {
+		return nil, err
 	}
 	task, err := ctr.NewTask(ctx, creator)
 	if err != nil {
-		if closeLog != nil {
-			closeLog()
-		}
+		closeLog()
 		return nil, fmt.Errorf("creating task: %w", err)
+	}
+	if held != nil {
+		m.handOff(podID, ctr.ID(), held)
 	}
 	return task, nil
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/namespaces"
-	"github.com/podsim/podsim/sandbox/crilog"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
@@ -174,7 +173,7 @@ func (m *Manager) gcContainers(ctx context.Context, add gcAdd, recorded map[stri
 	return nil
 }
 
-// gcProcesses plans the processes: every shim, pause and log driver goes
+// gcProcesses plans the processes: every shim and pause goes
 // with the pods. A shim still there once its pod is gone is an orphan:
 // shut down.
 func (m *Manager) gcProcesses(add gcAdd) {
@@ -399,7 +398,7 @@ func abortIngest(ctx context.Context, cs content.Store, ref string) error {
 }
 
 // otherPodsimCommands lists the PIDs of podsim commands other than this
-// one (not podsim's containerd supervisor, not log drivers).
+// one (not podsim's containerd supervisor).
 func otherPodsimCommands() []int {
 	procs, _ := filepath.Glob("/proc/[0-9]*/comm")
 	var out []int
@@ -413,7 +412,7 @@ func otherPodsimCommands() []int {
 			continue
 		}
 		cl, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
-		if s := string(cl); strings.Contains(s, "supervise-containerd") || strings.Contains(s, crilog.LoggerFlag) {
+		if s := string(cl); strings.Contains(s, "supervise-containerd") {
 			continue
 		}
 		out = append(out, pid)

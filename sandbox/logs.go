@@ -21,7 +21,7 @@ type LogOptions struct {
 }
 
 // Logs writes a container's log to w, reading the CRI-format file written by
-// the log driver.
+// the node agent from the container's FIFOs (logcollector_linux.go).
 func (m *Manager) Logs(ctx context.Context, namespace, pod, container string, o LogOptions, w io.Writer) error {
 	r, err := m.find(ctx, namespace, pod)
 	if err != nil {
@@ -42,6 +42,15 @@ func (m *Manager) Logs(ctx context.Context, namespace, pod, container string, o 
 		n, o.Follow = n-1, false
 	}
 	path := r.logPath(name, n)
+	id := ContainerAttemptID(r.ID, name, n)
+	exited := func() bool {
+		st := m.containerState(ctx, id, name, "", "")
+		return st.Status != "running" && st.Status != "created"
+	}
+	if o.Previous || exited() {
+		// The node agent may still be copying its last lines.
+		m.waitLogDrained(ctx, r.ID, id, logDrainWait)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -74,6 +83,7 @@ func (m *Manager) Logs(ctx context.Context, namespace, pod, container string, o 
 	// Follow until the container exits (or the caller cancels).
 	br := bufio.NewReader(f)
 	buf := pending
+	drained := false
 	for {
 		chunk, err := br.ReadBytes('\n')
 		buf = append(buf, chunk...)
@@ -85,9 +95,14 @@ func (m *Manager) Logs(ctx context.Context, namespace, pod, container string, o 
 		if err != io.EOF {
 			return err
 		}
-		st := m.containerState(ctx, ContainerAttemptID(r.ID, name, n), name, "", "")
-		if st.Status != "running" && st.Status != "created" {
+		if drained {
 			return nil
+		}
+		if exited() {
+			// Read once more after the agent's copy ended.
+			m.waitLogDrained(ctx, r.ID, id, logDrainWait)
+			drained = true
+			continue
 		}
 		select {
 		case <-ctx.Done():

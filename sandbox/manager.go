@@ -29,15 +29,14 @@ type Options struct {
 	Images  ImageSource
 	Network Network
 	Paths   Paths
-	// LoggerPath is the binary the runc shim starts to write container logs
-	// in CRI format (podsim-logger, see package crilog).
-	LoggerPath string
 	// Trace receives every build/teardown step (may be nil).
 	Trace func(Event)
 	// Progress receives short human lines for long steps (may be nil).
 	Progress func(string)
 	// Warn receives warnings about fields podsim accepts but ignores.
 	Warn func(string)
+	// SelfExe is the podsim binary (podsim-runsc sits beside it).
+	SelfExe string
 	// NeedAgent is called when a pod was built whose containers the node
 	// agent may have to restart (the CLI starts the agent; may be nil).
 	NeedAgent func()
@@ -50,7 +49,8 @@ type Manager struct {
 	net       Network
 	paths     Paths
 	store     *store.Store // the objects pods read: ConfigMaps, Secrets, Services
-	logger    string
+	selfExe   string
+	handoff   logHandoff // log FIFO read ends held for the agent (logfifo_linux.go)
 	trace     func(Event)
 	traceMu   sync.Mutex // events come from concurrent container starts
 	progress  func(string)
@@ -61,8 +61,8 @@ type Manager struct {
 
 // New returns a Manager.
 func New(o Options) *Manager {
-	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths,
-		store: store.New(o.Paths.State, o.Paths.Run), logger: o.LoggerPath,
+	m := &Manager{client: o.Client, images: o.Images, net: o.Network, paths: o.Paths, selfExe: o.SelfExe,
+		store: store.New(o.Paths.State, o.Paths.Run),
 		trace: o.Trace, progress: o.Progress, warn: o.Warn, needAgent: o.NeedAgent,
 		node: readNodeConfig()}
 	m.node.Security.SeccompRoot = o.Paths.SeccompRoot()

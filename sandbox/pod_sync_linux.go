@@ -310,6 +310,7 @@ func (m *Manager) removeOldAttempts(ctx context.Context, rec *Record) error {
 		if err := deleteContainer(ctx, c); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, err)
 		}
+		os.RemoveAll(m.paths.ioDir(rec.ID, c.ID())) // its log FIFOs
 	}
 	return errors.Join(errs...)
 }

@@ -39,7 +39,7 @@ const (
 // --root; gc and the leak checks look there.
 const RunscRoot = "/run/podsim/runsc"
 
-// RunscWrapper is the binary (next to podsim and podsim-logger) the runc
+// RunscWrapper is the binary (next to podsim) the runc
 // shim runs as its "runc" for the runsc handler: it execs runsc with the
 // flags podsim needs (see cmd/podsim-runsc).
 const RunscWrapper = "podsim-runsc"

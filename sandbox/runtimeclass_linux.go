@@ -48,10 +48,10 @@ func RunscReady(wrapper string) error {
 	return nil
 }
 
-// runscWrapper is the podsim-runsc launcher, built next to podsim-logger.
+// runscWrapper is the podsim-runsc launcher, built next to podsim.
 func (m *Manager) runscWrapper() string {
-	dir := filepath.Dir(m.logger)
-	if m.logger == "" {
+	dir := filepath.Dir(m.selfExe)
+	if m.selfExe == "" {
 		exe, _ := os.Executable()
 		dir = filepath.Dir(exe)
 	}

@@ -16,13 +16,13 @@ import (
 	"github.com/containerd/ttrpc"
 	"golang.org/x/sys/unix"
 
-	"github.com/podsim/podsim/sandbox/crilog"
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
 // podsimProc is a process podsim's pods leave on the host: a runc shim of
-// podsim's containerd namespace, a pause, or a podsim log driver, found by
-// its command line.
+// podsim's containerd namespace, a pause, or a gVisor process, found by
+// its command line (podsim has no log process per container: the node
+// agent reads the containers' FIFOs).
 type podsimProc struct {
 	PID     int
 	Start   string // start time, so a reused PID is never taken for it
@@ -38,7 +38,7 @@ type podsimProc struct {
 func (p podsimProc) String() string { return fmt.Sprintf("%d %s", p.PID, p.Cmdline) }
 
 // listPodsimProcs lists shims of podsim's containerd namespace, pause
-// processes and podsim log drivers, by their command lines.
+// processes and gVisor's, by their command lines.
 func listPodsimProcs() []podsimProc {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	var out []podsimProc
@@ -69,7 +69,7 @@ func readPodsimProc(pid int) (podsimProc, bool) {
 		p.ShimID, p.Address = flagValue(args, "-id"), flagValue(args, "-address")
 	case strings.HasPrefix(args[0], "runsc-") && strings.Contains(cl, "--root="+RunscRoot+"/"):
 		p.Runsc = true
-	case cl == "/pause" || strings.Contains(cl, crilog.LoggerFlag):
+	case cl == "/pause":
 	default:
 		return podsimProc{}, false
 	}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,6 +33,8 @@ func (m *Manager) terminationMessage(r *Record, cs ContainerState) string {
 	if c == nil || c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError || cs.ExitCode == 0 {
 		return ""
 	}
+	// The agent may still be copying the container's last lines.
+	m.waitLogDrained(context.TODO(), r.ID, ContainerAttemptID(r.ID, cs.Name, r.container(cs.Name).RestartCount), logDrainWait)
 	log, _ := readTail(r.logPath(cs.Name, r.container(cs.Name).RestartCount), 64*1024)
 	return fallbackMessage(log)
 }

@@ -1,115 +1,103 @@
-// Package crilog writes container output in the CRI log format kubelet reads.
-// It has no dependencies beyond the standard library so that the log driver
-// binary (cmd/podsim-logger) stays small: one runs per container.
+// Package crilog writes container output in the CRI log format kubelet
+// reads: "<RFC3339Nano time> <stream> <F|P> <content>", one line per line
+// of output. containerd's CRI plugin does this inside containerd (its
+// pkg/cri/io); in podsim the node agent does it, reading the FIFOs that
+// containerd's runc shim writes each container's stdout and stderr to.
 package crilog
 
 import (
-	"bufio"
-	"fmt"
+	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 )
 
-// LoggerFlag marks an invocation of the podsim binary as a container log
-// driver. containerd's runc shim starts the binary named in a binary://
-// log URI with the container's stdout on fd 3, stderr on fd 4 and a
-// readiness pipe on fd 5, passing the URI's query as arguments. podsim has no
-// agent, so this tiny process, owned by the shim, is what writes the logs.
-const LoggerFlag = "--podsim-cri-logger"
+// MaxLine is the longest line written whole: a longer line is split into
+// P (partial) lines of this size, as CRI's logger does (16 KiB).
+const MaxLine = 16 * 1024
 
-// IsLoggerInvocation reports whether args (os.Args[1:]) ask for the logger.
-func IsLoggerInvocation(args []string) bool {
-	for _, a := range args {
-		if a == LoggerFlag {
-			return true
-		}
-	}
-	return false
-}
-
-// RunCRILogger copies fds 3 and 4 to a log file in the CRI format kubelet
-// reads: "<RFC3339Nano time> <stream> <F|P> <content>", one line per
-// line of output (P marks a partial line split at 16 KiB).
-func Run(args []string) int {
-	var path string
-	for i := 0; i < len(args)-1; i++ {
-		if args[i] == "--log-path" {
-			path = args[i+1]
-		}
-	}
-	ready := os.NewFile(5, "ready")
-	if path == "" {
-		fmt.Fprintln(os.Stderr, "podsim logger: --log-path missing")
-		return 2
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "podsim logger:", err)
-		return 1
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "podsim logger:", err)
-		return 1
-	}
-	defer f.Close()
-	w := &Writer{W: f}
-	var wg sync.WaitGroup
-	for _, s := range []struct {
-		fd   uintptr
-		name string
-	}{{3, "stdout"}, {4, "stderr"}} {
-		r := os.NewFile(s.fd, s.name)
-		if r == nil {
-			continue
-		}
-		wg.Add(1)
-		go func(r io.ReadCloser, stream string) {
-			defer wg.Done()
-			defer r.Close()
-			w.copy(r, stream)
-		}(r, s.name)
-	}
-	// Closing fd 5 tells the shim the logger is ready to receive output.
-	if ready != nil {
-		ready.Close()
-	}
-	wg.Wait()
-	return 0
-}
-
-const maxLogLine = 16 * 1024
+// Tags of a CRI log line: F ends a line, P is a piece of a longer one
+// whose content continues on the next line of the same stream.
+const (
+	Full    = "F"
+	Partial = "P"
+)
 
 // Writer writes CRI log lines; safe for concurrent streams.
 type Writer struct {
 	mu sync.Mutex
 	W  io.Writer
+	// Now is the clock (time.Now when nil); tests set it.
+	Now func() time.Time
 }
 
-func (c *Writer) copy(r io.Reader, stream string) {
-	br := bufio.NewReaderSize(r, maxLogLine)
+// Copy reads one stream ("stdout" or "stderr") from r and writes its lines
+// until r ends. At io.EOF (the writer closed: the container exited) an
+// unterminated last line is written as a full line, as CRI does. On any
+// other read error (the reader was closed: the node agent stops while the
+// container runs on) it is written as a partial line, so the content that
+// the next reader gets continues it instead of starting a new line.
+// Copy returns nil at EOF, else the read error.
+func (c *Writer) Copy(r io.Reader, stream string) error {
+	buf := make([]byte, 0, MaxLine)
+	chunk := make([]byte, 32*1024)
 	for {
-		line, isPrefix, err := br.ReadLine()
-		if len(line) > 0 || (err == nil && !isPrefix) {
-			tag := "F"
-			if isPrefix {
-				tag = "P"
-			}
-			c.WriteLine(stream, tag, line)
+		n, err := r.Read(chunk)
+		buf = c.writeLines(stream, append(buf, chunk[:n]...))
+		if err == nil {
+			continue
 		}
-		if err != nil {
-			return
+		if len(buf) > 0 {
+			tag := Partial
+			if errors.Is(err, io.EOF) {
+				tag = Full
+			}
+			c.WriteLine(stream, tag, buf)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+}
+
+// writeLines writes every complete line of buf (and MaxLine pieces of a
+// longer one) and returns the rest, which waits for its end.
+func (c *Writer) writeLines(stream string, buf []byte) []byte {
+	for {
+		i := indexNL(buf)
+		switch {
+		case i >= 0 && i <= MaxLine:
+			c.WriteLine(stream, Full, buf[:i])
+			buf = buf[i+1:]
+		case len(buf) >= MaxLine:
+			c.WriteLine(stream, Partial, buf[:MaxLine])
+			buf = buf[MaxLine:]
+		default:
+			// Keep the rest at the start of its buffer.
+			return append(make([]byte, 0, MaxLine), buf...)
 		}
 	}
+}
+
+func indexNL(b []byte) int {
+	for i, x := range b {
+		if x == '\n' {
+			return i
+		}
+	}
+	return -1
 }
 
 // WriteLine writes one line of a stream ("stdout"/"stderr"), tag F (full) or P (partial).
 func (c *Writer) WriteLine(stream, tag string, line []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ts := time.Now().UTC().Format(time.RFC3339Nano)
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	ts := now().UTC().Format(time.RFC3339Nano)
 	buf := make([]byte, 0, len(ts)+len(stream)+len(line)+5)
 	buf = append(buf, ts...)
 	buf = append(buf, ' ')

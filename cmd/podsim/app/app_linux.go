@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/namespaces"
@@ -49,8 +50,10 @@ type env struct {
 	// noAgent: this command must not start the node agent (the agent
 	// itself, system stop, gc).
 	noAgent bool
-	exe     string
-	network sandbox.Network
+	// agentStarted: when ensureAgent last started one.
+	agentStarted time.Time
+	exe          string
+	network      sandbox.Network
 	// wantAgent: the agent was not there to serve this command; start it
 	// for the next ones (agent_api.go).
 	wantAgent bool
@@ -70,6 +73,13 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		return code
 	}
 	code := e.execute(args)
+	if e.mgr != nil && !e.noAgent {
+		// The node agent now reads the output of the containers this
+		// command made; until it does, this process holds it.
+		if herr := e.mgr.WaitLogHandoff(); herr != nil {
+			fmt.Fprintln(errOut, "Warning: "+herr.Error())
+		}
+	}
 	if e.wantAgent {
 		// Started after the command, the agent does not compete with it
 		// for the CPU while it comes up; it serves the next commands.
@@ -185,7 +195,7 @@ func (e *env) manager() (*sandbox.Manager, error) {
 // network already set up, its output going to this command's streams.
 func (e *env) newManager() {
 	e.mgr = sandbox.New(sandbox.Options{
-		Client: e.client, Images: e.catalog, Network: e.network, Paths: sandbox.DefaultPaths(), LoggerPath: loggerPath(e.exe),
+		Client: e.client, Images: e.catalog, Network: e.network, Paths: sandbox.DefaultPaths(), SelfExe: e.exe,
 		Trace:     e.trace,
 		Progress:  e.progress,
 		Warn:      func(s string) { fmt.Fprintln(e.errOut, "Warning: "+s) },
@@ -212,9 +222,13 @@ func (e *env) objectManager() (*objects.Manager, error) {
 // ensureAgent starts the node agent (see agent.go) unless this command is
 // one that must not, or it runs already. Quiet: the agent logs to its own file.
 func (e *env) ensureAgent() {
-	if e.noAgent || e.exe == "" {
+	// Not twice in a few seconds: an agent still starting has no pid file
+	// yet, and a second one started meanwhile would take over from it if
+	// it were stopped (each container's log hand-off asks for the agent).
+	if e.noAgent || e.exe == "" || time.Since(e.agentStarted) < 5*time.Second {
 		return
 	}
+	e.agentStarted = time.Now()
 	if _, err := runtime.StartAgent(runtime.Options{SelfExe: e.exe}, e.info.Address); err != nil {
 		fmt.Fprintln(e.errOut, "Warning: the node agent could not start, containers will not be restarted: "+err.Error())
 	}
@@ -234,8 +248,7 @@ func (e *env) images() (*images.Catalog, error) {
 
 func (e *env) progress(s string) { fmt.Fprintln(e.errOut, s) }
 
-// selfExe is the absolute path of this binary: the shim re-executes it as
-// the log driver and runtime re-executes it as containerd's supervisor.
+// selfExe is the absolute path of this binary: runtime re-executes it as containerd's supervisor.
 func selfExe() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -274,14 +287,4 @@ func (e *env) ns() string {
 func fileIsExec(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
-// loggerPath is the log driver the shim starts for each container: the
-// small podsim-logger next to podsim if it is there, else podsim itself
-// (which answers to the logger's arguments too, at ~20x the memory).
-func loggerPath(exe string) string {
-	if l := filepath.Join(filepath.Dir(exe), "podsim-logger"); fileIsExec(l) {
-		return l
-	}
-	return exe
 }

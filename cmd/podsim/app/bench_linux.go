@@ -68,7 +68,7 @@ as not measured, never estimated.`,
 				return err
 			}
 			o.Manager = sandbox.New(sandbox.Options{Client: e.client, Images: e.catalog, Network: network, Paths: paths,
-				LoggerPath: loggerPath(exe), Trace: tracer.Trace})
+				SelfExe: exe, NeedAgent: e.ensureAgent, Trace: tracer.Trace})
 			o.Tracer, o.Client, o.Catalog, o.PodsimExe = tracer, e.client, e.catalog, exe
 			o.Address, o.Version, o.CNIBinDirs = e.info.Address, e.info.Version, e.netCfg.BinDirs
 			o.Layout = bench.DefaultLayout()

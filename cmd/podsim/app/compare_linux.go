@@ -69,7 +69,7 @@ read from this host's kernel like podsim's.`,
 			if err != nil {
 				return err
 			}
-			m := sandbox.New(sandbox.Options{Client: e.client, Images: e.catalog, Network: network, Paths: paths, LoggerPath: loggerPath(exe)})
+			m := sandbox.New(sandbox.Options{Client: e.client, Images: e.catalog, Network: network, Paths: paths, SelfExe: exe, NeedAgent: e.ensureAgent})
 			progress := func(s string) { fmt.Fprintln(e.errOut, "compare: "+s) }
 			var res *bench.CompareResult
 			if against == "kubelet" {

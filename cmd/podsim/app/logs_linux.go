@@ -12,8 +12,9 @@ func newLogsCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs POD|deploy/NAME [CONTAINER] [-c CONTAINER] [-f] [--tail N]",
 		Short: "Print a container's logs (like kubectl logs)",
-		Long: `Print what a container wrote to stdout and stderr. podsim's log driver (started
-by the containerd shim) stores it in CRI's format under /var/log/podsim/pods/.`,
+		Long: `Print what a container wrote to stdout and stderr. The node agent reads each
+container's stdout/stderr FIFOs (as containerd's CRI plugin does) and stores
+the lines in CRI's format under /var/log/podsim/pods/.`,
 		Example: `  podsim logs podtest c1
   podsim logs deploy/elasticsearch -c nginx-proxy -f`,
 		Args: cobra.RangeArgs(1, 2),
