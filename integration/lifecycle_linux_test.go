@@ -61,7 +61,7 @@ func startTicks(t *testing.T, pid int) uint64 {
 func podEvents(t *testing.T, sandbox string) string {
 	t.Helper()
 	for _, d := range []string{"/var/lib/podsim/pods", "/run/podsim/pods"} {
-		if b, err := os.ReadFile(filepath.Join(d, sandbox, "events.json")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(d, sandbox, "events.jsonl")); err == nil { // one JSON event per line
 			return string(b)
 		}
 	}

@@ -510,9 +510,12 @@ spec:
 		time.Sleep(200 * time.Millisecond)
 	}
 	logs, _ := filepath.Glob("/var/log/podsim/pods/default_cycler_*/crash/*.log")
-	evs, _ := os.Stat(fmt.Sprintf("/var/lib/podsim/pods/%s/events.json", id))
+	evs, err := os.Stat(fmt.Sprintf("/var/lib/podsim/pods/%s/events.jsonl", id))
+	if err != nil {
+		t.Fatalf("the pod's event log: %v", err)
+	}
 	t.Logf("%d restarts in %s (%s per cycle); agent fds %d -> %d, RSS %d -> %d kB; containerd fds %d -> %d, RSS %d -> %d kB; "+
-		"crash containers %d, snapshots %d, shims %d, log files %d, events.json %d bytes",
+		"crash containers %d, snapshots %d, shims %d, log files %d, events.jsonl %d bytes",
 		n, took.Round(time.Second), (took / time.Duration(n)).Round(time.Millisecond), fdA, fdA2, rssA, rssA2, fdC, fdC2, rssC, rssC2,
 		len(crashCtrs), len(crashSnaps), len(shims), len(logs), evs.Size())
 	if len(crashCtrs) > 2 || len(crashSnaps) > 2 {

@@ -11,8 +11,6 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/podsim/podsim/sandbox/runtime"
 )
 
 // createdContainer is a container after CreateContainer: its task exists
@@ -65,14 +63,7 @@ func (m *Manager) createContainer(ctx context.Context, run *podRun, c *corev1.Co
 	if err != nil {
 		return fail(err)
 	}
-	ctr, err := m.client.NewContainer(ctx, id,
-		containerd.WithImage(img.img),
-		containerd.WithSnapshotter(runtime.Snapshotter),
-		containerd.WithNewSnapshot(id, img.img, userNSSnapshotOpts(rec.UserNS)...),
-		m.runtimeFor(rec.RuntimeHandler),
-		containerd.WithContainerLabels(containerLabels(rec.ID, c.Name)),
-		containerd.WithNewSpec(opts...),
-	)
+	ctr, err := m.containerWithSpec(ctx, run, c, id, opts) // container_prepare_linux.go
 	if err != nil {
 		return fail(fmt.Errorf("creating container: %w", err))
 	}

@@ -7,9 +7,10 @@ import "time"
 // pod as involvedObject and the container as fieldPath
 // ("spec.containers{NAME}"); the API server's event correlator folds
 // repeats of the same reason and message into one event with a count.
-// podsim has no API server, so each pod keeps its own list beside its
-// record (<state>/pods/<id>/events.json) and repeats are folded the same
-// way. Events go with the pod when it is deleted.
+// podsim has no API server, so each pod keeps its own log beside its
+// record (<state>/pods/<id>/events.jsonl, one JSON event per line, appended)
+// and repeats are folded the same way when the log is read (foldEventLog).
+// Events go with the pod when it is deleted.
 
 // Event types, as in corev1.EventTypeNormal/EventTypeWarning.
 const (
@@ -19,8 +20,8 @@ const (
 
 // PodEvent is one event about a pod or one of its containers.
 type PodEvent struct {
-	Namespace string `json:"namespace"`
-	Pod       string `json:"pod"`
+	Namespace string `json:"namespace,omitempty"` // filled from the pod record when read
+	Pod       string `json:"pod,omitempty"`
 	Type      string `json:"type"`   // Normal or Warning
 	Reason    string `json:"reason"` // Scheduled, Pulled, Created, Started, Killing, Unhealthy, BackOff, ...
 	// FieldPath names the container, as kubelet does:
@@ -45,13 +46,17 @@ func (e PodEvent) same(ev PodEvent) bool {
 	return e.Type == ev.Type && e.Reason == ev.Reason && e.FieldPath == ev.FieldPath && e.Message == ev.Message
 }
 
-// foldEvent adds ev to list: a repeat raises the count and last-seen time
+// foldEvent adds ev to list: a repeat raises the count (by ev's own count,
+// which is more than 1 for a line a compaction wrote) and last-seen time
 // of the event it repeats, anything else is appended (oldest dropped past
 // maxPodEvents).
 func foldEvent(list []PodEvent, ev PodEvent) []PodEvent {
+	if ev.Count < 1 {
+		ev.Count = 1
+	}
 	for i := range list {
 		if list[i].same(ev) {
-			list[i].Count++
+			list[i].Count += ev.Count
 			list[i].LastSeen = ev.LastSeen
 			return list
 		}

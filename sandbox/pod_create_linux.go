@@ -26,8 +26,11 @@ type podRun struct {
 	files  podFiles               // the pod's hosts, hostname, resolv.conf, shm
 	vols   map[string]string      // volume name -> host directory
 	pause  containerd.Task        // the sandbox container's task
-	attach *attachment            // podsim run -i: the first app container's stdio
-	lock   *heldLock
+	// prepared holds the first containers' records and snapshots, made
+	// while the pause started (container_prepare_linux.go).
+	prepared *preparedContainers
+	attach   *attachment // podsim run -i: the first app container's stdio
+	lock     *heldLock
 	// unlockedHooks: postStart hooks run without the host-wide lock (the
 	// node agent's restarts: one pod's slow hook holds up no other pod).
 	unlockedHooks bool

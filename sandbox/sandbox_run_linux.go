@@ -25,7 +25,8 @@ import (
 //	        and its pause makes the netns, pinned and wired in step 4.
 //	Step 3: the pod's files (hosts, hostname, resolv.conf, /dev/shm) and volumes.
 //	Step 4: CNI ADD and, at the same time, the pause container (hostNetwork:
-//	        the pause alone, no CNI).
+//	        the pause alone, no CNI); meanwhile the first containers'
+//	        containerd records and snapshots (container_prepare_linux.go).
 //	Step 5: the pod's own line in its hosts file, now that it has an IP.
 //
 // Each step saves what it made in the record first, so a failure (or a
@@ -57,6 +58,7 @@ func (m *Manager) runPodSandbox(ctx context.Context, run *podRun) error {
 		return err
 	}
 	var err error
+	waitPrepared := m.prepareContainers(ctx, run) // the first containers' records, meanwhile
 	switch {
 	case hostNet:
 		err = m.startPauseOnly(ctx, run)
@@ -65,6 +67,7 @@ func (m *Manager) runPodSandbox(ctx context.Context, run *podRun) error {
 	default:
 		err = m.setupNetworkAndPause(ctx, run)
 	}
+	waitPrepared()
 	if err != nil {
 		return err
 	}

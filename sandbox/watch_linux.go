@@ -22,8 +22,9 @@ var TaskFilter = fmt.Sprintf(`topic~="/tasks/",namespace==%q`, runtime.Namespace
 //
 //   - containerd's task events (a container started, exited, was deleted);
 //   - inotify on the pod records' directory: a pod dir made or removed,
-//     pod.json or events.json replaced (both are written by rename, so
-//     each change is one IN_MOVED_TO/IN_CREATE in the pod's directory).
+//     pod.json replaced (written by rename: one IN_MOVED_TO/IN_CREATE in
+//     the pod's directory), an event appended to events.jsonl (IN_MODIFY)
+//     or the log compacted (by rename).
 //
 // Signals are coalesced (the channel holds one): a consumer re-reads the
 // state and prints what differs. The channel closes when ctx ends or a
