@@ -11,10 +11,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/containerd/containerd/namespaces"
 	"github.com/spf13/cobra"
@@ -136,8 +138,9 @@ func (e *env) serveAgentAPI(ctx context.Context, logger *log.Logger, status *age
 		l.Close()
 		return nil, err
 	}
+	idle := &idleRelease{}
 	srv := &agentapi.Server{Config: cliConfig(e.info.Address), Handle: e.serveCommand, Check: servedRequest,
-		Logf: logger.Printf, Done: status.served}
+		Logf: logger.Printf, Done: func(n int64) { status.served(n); idle.poke() }}
 	ctx, cancel := context.WithCancel(ctx)
 	finished := make(chan struct{})
 	go func() {
@@ -239,4 +242,27 @@ func (e *env) open(p string) (*os.File, error) {
 func (e *env) readFile(p string) ([]byte, error) {
 	b, err := os.ReadFile(e.path(p))
 	return b, asGiven(err, p)
+}
+
+// idleRelease hands the agent's free memory back to the kernel once the
+// CLI's commands stop coming: each command the agent serves parses
+// manifests and builds objects, and the Go runtime keeps the garbage's
+// pages mapped for a while (GOGC, the background scavenger); a node agent
+// idle most of the time should not sit on them. One full GC, 2 s after
+// the last command, not after each.
+type idleRelease struct {
+	mu sync.Mutex
+	t  *time.Timer
+}
+
+const idleReleaseAfter = 2 * time.Second
+
+func (r *idleRelease) poke() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.t == nil {
+		r.t = time.AfterFunc(idleReleaseAfter, debug.FreeOSMemory)
+		return
+	}
+	r.t.Reset(idleReleaseAfter)
 }
