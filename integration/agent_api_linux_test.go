@@ -35,6 +35,16 @@ func agentRequests(t *testing.T) int64 {
 // its socket: a served command with no agent running starts one.
 func servingAgent(t *testing.T) {
 	t.Helper()
+	// An agent of another podsim binary (another checkout's, left running)
+	// declines this binary's commands by design: stop it, say so.
+	if pid := agentPID(t); pid > 0 {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		self, _ := filepath.EvalSymlinks(podsimBin)
+		if exe != self {
+			t.Logf("the running node agent (pid %d) is %s, not %s: stopping it", pid, exe, self)
+			stopAgent(t)
+		}
+	}
 	if agentPID(t) == 0 {
 		podsim(t, "", "delete", "pod", "agent-api-none") // runs in-process, starts the agent
 	}

@@ -86,7 +86,11 @@ func WithLease(ctx context.Context, client *containerd.Client, purpose string) (
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	ls := client.LeasesService()
-	l, err := ls.Create(ctx,
+	// Created whatever becomes of ctx: a command cancelled while the call
+	// is in flight (its CLI killed, in the node agent) would otherwise get
+	// an error for a lease containerd did make — owned by the agent, which
+	// lives on, so gc would keep it for good.
+	l, err := ls.Create(context.WithoutCancel(ctx),
 		leases.WithID(fmt.Sprintf("%s%d-%s", LeasePrefix, o.PID, hex.EncodeToString(rnd[:]))),
 		leases.WithLabels(map[string]string{
 			LabelLeaseOwnerPID:   strconv.Itoa(o.PID),
@@ -99,11 +103,16 @@ func WithLease(ctx context.Context, client *containerd.Client, purpose string) (
 	if err != nil {
 		return ctx, func() {}, fmt.Errorf("taking a containerd lease for %s: %w", purpose, err)
 	}
-	return leases.WithLease(ctx, l.ID), func() {
+	release := func() {
 		// Best effort: a lease left by a failed delete has a dead owner
 		// once this process ends, and `podsim gc` removes it.
 		_ = ls.Delete(context.WithoutCancel(ctx), l)
-	}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		release()
+		return ctx, func() {}, fmt.Errorf("taking a containerd lease for %s: %w", purpose, err)
+	}
+	return leases.WithLease(ctx, l.ID), release, nil
 }
 
 // ProcessStart returns a process's start time in clock ticks after boot
