@@ -51,6 +51,7 @@ func (m *Manager) InspectGVisor(ctx context.Context, in *Inspection) []GVisorRow
 	if st.RuntimeHandler != HandlerRunsc {
 		return nil
 	}
+	gofers := gofersByContainer() // one /proc scan for all containers
 	var rows []GVisorRow
 	for _, c := range st.Containers {
 		row := GVisorRow{Name: c.Name}
@@ -60,7 +61,7 @@ func (m *Manager) InspectGVisor(ctx context.Context, in *Inspection) []GVisorRow
 			continue
 		}
 		row.Sentry = hostProc(int(c.PID))
-		if g := goferOf(c.ID); g != 0 {
+		if g := gofers[c.ID]; g != 0 {
 			row.Gofer = hostProc(g)
 		}
 		row.Kernel, row.PID1, row.PIDs, row.Err = m.gvisorInside(ctx, st.Pod.Namespace, st.Pod.Name, c.Name)
@@ -102,18 +103,19 @@ func (m *Manager) gvisorInside(ctx context.Context, ns, pod, ctr string) (kernel
 	return strings.TrimSpace(k), strings.TrimSpace(strings.ReplaceAll(c1, "\x00", " ")), pids, ""
 }
 
-// goferOf finds the runsc-gofer serving a container: runsc starts it with
-// the container's bundle, whose directory is named by the container ID.
-func goferOf(containerID string) int {
+// gofersByContainer maps container IDs to the PID of the runsc-gofer
+// serving each: runsc starts it with the container's bundle, whose
+// directory is named by the container ID.
+func gofersByContainer() map[string]int {
+	out := map[string]int{}
 	for _, p := range listPodsimProcs() {
-		if !p.Runsc || !strings.HasPrefix(p.Cmdline, "runsc-gofer") {
-			continue
-		}
-		if bundleOf(strings.Fields(p.Cmdline)) == containerID {
-			return p.PID
+		if p.Runsc && strings.HasPrefix(p.Cmdline, "runsc-gofer") {
+			if id := bundleOf(strings.Fields(p.Cmdline)); id != "" {
+				out[id] = p.PID
+			}
 		}
 	}
-	return 0
+	return out
 }
 
 // bundleOf is the base name of runsc's --bundle argument ("--bundle DIR"
