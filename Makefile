@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podsim/podsim/cmd/podsim/app.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: all build deps test-deps demo test unit integration clean gc check-go
+.PHONY: all build deps test-deps demo test unit integration clean gc check-go gvisor
 
 all: build
 
@@ -15,10 +15,16 @@ include hack/standins.mk
 check-go:
 	@$(GO) version >/dev/null 2>&1 || { echo "Go is needed to build podsim: install Go >= 1.22 (go.dev/dl, or 'apt-get install golang-go' on Ubuntu 24.04); the go command fetches the toolchain go.mod asks for" >&2; exit 1; }
 
-build: check-go standins
+build: check-go standins gvisor
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/podsim ./cmd/podsim
 	$(GO) build -ldflags '-s -w' -o bin/pause ./cmd/pause
 	$(GO) build -ldflags '-s -w' -o bin/podsim-runsc ./cmd/podsim-runsc
+
+# gVisor's runsc and containerd-shim-runsc-v1 for runtimeClassName: gvisor,
+# built from gVisor's sources (Go module proxy) into bin/gvisor/; cached, so
+# only the first build takes ~3 minutes. See hack/gvisor/build.sh.
+gvisor: check-go
+	GO=$(GO) ./hack/gvisor/build.sh
 
 deps:
 	./hack/install-deps.sh

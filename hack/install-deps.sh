@@ -9,10 +9,9 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 
 have_cmd containerd || need+=(containerd)
 have_cmd runc || need+=(runc)
-# gVisor for runtimeClassName: gvisor (the runsc handler); Debian 12 and
-# Ubuntu 24.04 package it (no containerd-shim-runsc-v1: podsim drives runsc
-# through the runc shim, see cmd/podsim-runsc).
-have_cmd runsc || need+=(runsc)
+# gVisor (runtimeClassName: gvisor) is built from its sources by make gvisor
+# (hack/gvisor/build.sh), which applies two small patches with patch(1).
+have_cmd patch || need+=(patch)
 [ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ] || need+=(containernetworking-plugins)
 # (ldd exits 1 for a static program; with pipefail that must not fail the test)
 [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 && { ldd /bin/busybox 2>&1 || true; } | grep -q 'not a dynamic' \

@@ -15,11 +15,11 @@ import (
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
-// gVisor's leftovers after a crash. Normally the runc shim removes a gVisor
-// container's state (runsc delete --force, through podsim-runsc) and its
-// Sentry and gofer exit with the container. If the shim was killed, a
-// Sentry can outlive it (it is the shim's child, reparented), and runsc's
-// state files stay in RunscRoot.
+// gVisor's leftovers after a crash. Normally gVisor's shim removes a
+// container's runsc state (runsc delete) and the pod's Sentry and gofers
+// exit with the sandbox. If the shim was killed, a Sentry can outlive it
+// (it is the shim's child, reparented), and runsc's state files and the
+// sandbox's control socket stay in RunscRoot.
 
 // stopStrayRunsc ends a runsc-sandbox or runsc-gofer of podsim's runsc root
 // whose shim is gone: SIGKILL to that very process (same PID and start
@@ -38,20 +38,26 @@ func stopStrayRunsc(p podsimProc) error {
 	return nil
 }
 
-// gcRunscState plans the removal of runsc's state files (<id>_sandbox:<id>
-// .state and .lock) of containers containerd no longer has.
+// gcRunscState plans the removal of runsc's files in its root of
+// containers containerd no longer has: state files (<cid>_sandbox:<sid>
+// .state and .lock) and sandbox control sockets (runsc-<sid>.sock); then
+// of runsc's shared null network namespace, once no sandbox is left.
 func (m *Manager) gcRunscState(ctx context.Context, add gcAdd) {
 	dir := filepath.Join(RunscRoot, runtime.Namespace)
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		id, _, ok := strings.Cut(e.Name(), "_sandbox:")
 		if !ok {
-			continue
+			sid, isSock := strings.CutSuffix(strings.TrimPrefix(e.Name(), "runsc-"), ".sock")
+			if !isSock || !strings.HasPrefix(e.Name(), "runsc-") {
+				continue
+			}
+			id = sid
 		}
 		path := filepath.Join(dir, e.Name())
 		add("file "+path, func(ctx context.Context) error {
 			if _, err := m.client.LoadContainer(ctx, id); err == nil {
-				return fmt.Errorf("runsc state %s: container %s still exists", path, id)
+				return fmt.Errorf("runsc file %s: container %s still exists", path, id)
 			}
 			if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 				return err
@@ -59,4 +65,36 @@ func (m *Manager) gcRunscState(ctx context.Context, add gcAdd) {
 			return nil
 		})
 	}
+	if _, err := os.Lstat(filepath.Join(dir, specNullNetNS)); err == nil {
+		add("gVisor's null network namespace "+filepath.Join(dir, specNullNetNS), func(context.Context) error {
+			if !releaseNullNetNS() {
+				return fmt.Errorf("%s: gVisor sandboxes still run under %s", specNullNetNS, dir)
+			}
+			return nil
+		})
+	}
+}
+
+// specNullNetNS is runsc's shared empty network namespace for gofers,
+// bind-mounted in its root (runsc's specutils.NullNetNSFilename).
+const specNullNetNS = "null-netns"
+
+// releaseNullNetNS unmounts and removes runsc's null-netns once no gVisor
+// sandbox is left under podsim's runsc root (no state file): runsc pins it
+// with the first sandbox and keeps it for the next, so without this the
+// last gVisor pod would leave a mount behind. It reports whether the root
+// is free of it. Callers hold the host lock, so no sandbox starts meanwhile.
+func releaseNullNetNS() bool {
+	dir := filepath.Join(RunscRoot, runtime.Namespace)
+	if states, _ := filepath.Glob(filepath.Join(dir, "*.state")); len(states) > 0 {
+		return false
+	}
+	path := filepath.Join(dir, specNullNetNS)
+	// Concurrent runsc calls may have stacked bind mounts: undo them all.
+	for unix.Unmount(path, unix.MNT_DETACH) == nil {
+	}
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return false
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -34,15 +35,54 @@ const (
 	ClassGVisor = "gvisor"
 )
 
-// RunscRoot is where runsc keeps its state (one directory per container,
-// below the containerd namespace): the runc shim passes it as runsc's
-// --root; gc and the leak checks look there.
+// RunscRoot is runsc's --root, below which gVisor's shim keeps runsc's
+// state in a directory per containerd namespace; gc and the leak checks
+// look there.
 const RunscRoot = "/run/podsim/runsc"
 
-// RunscWrapper is the binary (next to podsim) the runc
-// shim runs as its "runc" for the runsc handler: it execs runsc with the
-// flags podsim needs (see cmd/podsim-runsc).
-const RunscWrapper = "podsim-runsc"
+// RunscConfigPath is gVisor's shim config for podsim's runsc handler, what
+// a node keeps in /etc/containerd/runsc.toml (CRI's ConfigPath option).
+const RunscConfigPath = "/run/podsim/gvisor/runsc.toml"
+
+// RunscWrapper is the binary (next to podsim) containerd runs as the
+// runsc handler's shim: it starts gVisor's containerd-shim-runsc-v1 (see
+// cmd/podsim-runsc); GVisorDir, next to it, holds gVisor's shim and runsc.
+const (
+	RunscWrapper = "podsim-runsc"
+	GVisorDir    = "gvisor"
+	GVisorShim   = "containerd-shim-runsc-v1"
+)
+
+// GVisorPaths are the runsc handler's binaries.
+type GVisorPaths struct {
+	Launcher string // podsim-runsc, the runtime containerd runs
+	Shim     string // gVisor's containerd-shim-runsc-v1
+	Runsc    string // gVisor's runsc (Sentry, gofer and CLI in one binary)
+}
+
+// GVisorPathsBeside is where make build puts them for the podsim binary exe.
+func GVisorPathsBeside(exe string) GVisorPaths {
+	dir := filepath.Dir(exe)
+	return GVisorPaths{Launcher: filepath.Join(dir, RunscWrapper), Shim: filepath.Join(dir, GVisorDir, GVisorShim), Runsc: filepath.Join(dir, GVisorDir, "runsc")}
+}
+
+// RunscConfig is gVisor's shim config (its runsc.toml) for a runsc binary:
+//   - grouping: one shim daemon serves all of a pod's containers, grouped
+//     by CRI's io.kubernetes.cri.sandbox-id annotation;
+//   - platform ptrace: the Sentry intercepts the application's system calls
+//     with ptrace, which needs no /dev/kvm (this host has none);
+//   - the network is runsc's default, "sandbox": the Sentry's own network
+//     stack (netstack) takes over the pod's eth0, set up by CNI beforehand.
+func RunscConfig(runsc string) string {
+	return fmt.Sprintf(`# Written by podsim: gVisor's shim config for runtimeClassName gvisor (handler runsc).
+binary_name = %q
+root = %q
+grouping = true
+
+[runsc_config]
+  platform = "ptrace"
+`, runsc, RunscRoot)
+}
 
 // ErrRuntimeClass marks a pod whose runtimeClassName cannot be run.
 var ErrRuntimeClass = errors.New("runtime class")
@@ -142,21 +182,23 @@ func ValidateRuntimeClass(rc *nodev1.RuntimeClass) error {
 }
 
 // checkGVisorPod refuses, by field, what a pod cannot have under podsim's
-// runsc handler. Each container runs in a gVisor sandbox of its own (see
-// docs/how-a-pod-is-built.md, "RuntimeClass"): its processes live in that
-// Sentry's PID table, so no PID namespace can be shared between containers
-// or with the host, and the Sentry's IPC objects are its own.
+// runsc handler. The pod is one gVisor sandbox (see
+// docs/how-a-pod-is-built.md, "RuntimeClass"): one Sentry, whose network
+// stack, PID table and IPC objects are its own, so none of them can be the
+// host's.
 func checkGVisorPod(pod *corev1.Pod) error {
 	s := &pod.Spec
 	switch {
+	case s.HostNetwork:
+		return fmt.Errorf("spec.hostNetwork: true cannot work under gVisor: the Sentry brings its own network stack (netstack), which runsc refuses to run in the host's network namespace: remove it or use runtimeClassName runc")
 	case s.ShareProcessNamespace != nil && *s.ShareProcessNamespace:
-		return fmt.Errorf("spec.shareProcessNamespace: true cannot work under gVisor here: each container runs in its own gVisor sandbox (Sentry), whose processes no other container can see: remove it or use runtimeClassName runc")
+		return fmt.Errorf("spec.shareProcessNamespace: true is not supported under gVisor here: the Sentry gives each container a PID namespace of its own and podsim does not ask runsc to share them: remove it or use runtimeClassName runc")
 	case s.HostPID:
 		return fmt.Errorf("spec.hostPID: true cannot work under gVisor: the container's processes live in the Sentry's own PID table, not the host's: remove it or use runtimeClassName runc")
 	case s.HostIPC:
 		return fmt.Errorf("spec.hostIPC: true cannot work under gVisor: the Sentry implements SysV/POSIX IPC itself and never shares the host's: remove it or use runtimeClassName runc")
 	case HostUsersOff(s):
-		return fmt.Errorf("spec.hostUsers: false is not supported under gVisor here: the pod's user namespace is made by the runc pause and joined by path, which the 2022 runsc's Sentries cannot join: remove it or use runtimeClassName runc")
+		return fmt.Errorf("spec.hostUsers: false is not supported under gVisor here: podsim makes the pod's user namespace with a runc pause, and under gVisor the pause is the Sentry: remove it or use runtimeClassName runc")
 	}
 	return nil
 }

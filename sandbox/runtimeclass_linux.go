@@ -1,13 +1,13 @@
 package sandbox
 
 import (
+	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/containerd/containerd"
-	runcoptions "github.com/containerd/containerd/api/types/runc/options"
+	runtimeoptions "github.com/containerd/containerd/pkg/runtimeoptions/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podsim/podsim/sandbox/runtime"
@@ -26,47 +26,72 @@ func (m *Manager) admitRuntimeClass(pod *corev1.Pod) (string, error) {
 		m.warn(fmt.Sprintf("pod %s: %s", pod.Name, w))
 	}
 	if handler == HandlerRunsc {
-		if err := RunscReady(m.runscWrapper()); err != nil {
+		if err := RunscReady(m.gvisorPaths()); err != nil {
 			return "", fmt.Errorf("%w: pod %s: runtimeClassName %q: %w", ErrInvalidPod, pod.Name, RuntimeClassName(pod), err)
 		}
 		if err := checkGVisorPod(pod); err != nil {
 			return "", fmt.Errorf("%w: pod %s: runtimeClassName %q: %w", ErrInvalidPod, pod.Name, RuntimeClassName(pod), err)
 		}
+		if err := m.writeRunscConfig(); err != nil {
+			return "", err
+		}
 	}
 	return handler, nil
 }
 
-// RunscReady says whether the runsc handler can run: gVisor's runsc on the
-// PATH (Debian's package 'runsc') and podsim's launcher beside podsim.
-func RunscReady(wrapper string) error {
-	if _, err := exec.LookPath("runsc"); err != nil {
-		return fmt.Errorf("gVisor's runsc is not installed: apt-get install runsc (or make deps)")
-	}
-	if st, err := os.Stat(wrapper); err != nil || st.Mode()&0o111 == 0 {
-		return fmt.Errorf("%s is missing: build it with make build", wrapper)
+// RunscReady says whether the runsc handler can run: podsim's launcher
+// (podsim-runsc, what containerd runs as the shim) beside podsim, and
+// gVisor's shim and runsc in gvisor/ beside it (make gvisor builds them).
+func RunscReady(g GVisorPaths) error {
+	for _, p := range []string{g.Launcher, g.Shim, g.Runsc} {
+		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+			return fmt.Errorf("%s is missing: build gVisor with make gvisor (or make build)", p)
+		}
 	}
 	return nil
 }
 
-// runscWrapper is the podsim-runsc launcher, built next to podsim.
-func (m *Manager) runscWrapper() string {
-	dir := filepath.Dir(m.selfExe)
-	if m.selfExe == "" {
-		exe, _ := os.Executable()
-		dir = filepath.Dir(exe)
+// gvisorPaths are the runsc handler's binaries next to this podsim.
+func (m *Manager) gvisorPaths() GVisorPaths {
+	exe := m.selfExe
+	if exe == "" {
+		exe, _ = os.Executable()
 	}
-	return filepath.Join(dir, RunscWrapper)
+	return GVisorPathsBeside(exe)
 }
 
 // runtimeFor is containerd's runtime for a handler, what CRI's
-// [plugins.cri.containerd.runtimes.<handler>] says: both handlers use the
-// runc v2 shim; runsc's runs podsim-runsc as its "runc" (BinaryName) with
-// runsc's state under RunscRoot — the way Docker runs runsc through
-// containerd. (gVisor's own containerd-shim-runsc-v1 is not in Debian's
-// runsc package.)
+// [plugins.cri.containerd.runtimes.<handler>] says: runc's is the runc v2
+// shim; runsc's is gVisor's own shim (runtime_type io.containerd.runsc.v1 on
+// a node), reached through podsim-runsc, with its options file (runsc
+// flags, runsc's root, grouping) as CRI passes it: runtimeoptions.Options
+// with a ConfigPath.
 func (m *Manager) runtimeFor(handler string) containerd.NewContainerOpts {
 	if handler != HandlerRunsc {
 		return containerd.WithRuntime(runtime.RuntimeName, nil)
 	}
-	return containerd.WithRuntime(runtime.RuntimeName, &runcoptions.Options{BinaryName: m.runscWrapper(), Root: RunscRoot})
+	return containerd.WithRuntime(m.gvisorPaths().Launcher, &runtimeoptions.Options{TypeUrl: "io.containerd.runsc.v1.options", ConfigPath: RunscConfigPath})
+}
+
+// writeRunscConfig writes gVisor's shim config (RunscConfigPath) for this
+// podsim's runsc, if it is not already there as it should be. The shim
+// reads it at each container's Create; podsim-runsc links it into the
+// bundle for the shim's "start" (grouping).
+func (m *Manager) writeRunscConfig() error {
+	want := []byte(RunscConfig(m.gvisorPaths().Runsc))
+	if have, err := os.ReadFile(RunscConfigPath); err == nil && bytes.Equal(have, want) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(RunscConfigPath), 0o755); err != nil {
+		return fmt.Errorf("gVisor shim config: %w", err)
+	}
+	tmp := fmt.Sprintf("%s.%d", RunscConfigPath, os.Getpid())
+	if err := os.WriteFile(tmp, want, 0o644); err != nil {
+		return fmt.Errorf("gVisor shim config: %w", err)
+	}
+	if err := os.Rename(tmp, RunscConfigPath); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("gVisor shim config: %w", err)
+	}
+	return nil
 }

@@ -73,7 +73,7 @@ func TestCheckGVisorPod(t *testing.T) {
 		want string
 	}{
 		{"plain", corev1.PodSpec{}, ""},
-		{"hostNetwork is fine", corev1.PodSpec{HostNetwork: true}, ""},
+		{"hostNetwork", corev1.PodSpec{HostNetwork: true}, "spec.hostNetwork"},
 		{"shareProcessNamespace", corev1.PodSpec{ShareProcessNamespace: &yes}, "spec.shareProcessNamespace"},
 		{"hostPID", corev1.PodSpec{HostPID: true}, "spec.hostPID"},
 		{"hostIPC", corev1.PodSpec{HostIPC: true}, "spec.hostIPC"},

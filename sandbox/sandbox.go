@@ -40,6 +40,21 @@ const (
 	// ShimGroupAnnotation makes the runc v2 shim serve every container of a
 	// pod from one shim process, as CRI does with its sandbox-id annotation.
 	ShimGroupAnnotation = "io.containerd.runc.v2.group"
+
+	// CRI's annotations on every container's spec (containerd's
+	// pkg/cri/annotations): what the container is to its pod. Runtimes
+	// read them: runc's shim and gVisor's group a pod's containers in one
+	// shim by the sandbox ID, and runsc makes the "sandbox" container (the
+	// pause) a new gVisor sandbox (a Sentry) and runs each "container" in
+	// the Sentry of the sandbox it names.
+	CRIContainerType = "io.kubernetes.cri.container-type"
+	CRISandboxID     = "io.kubernetes.cri.sandbox-id"
+	CRISandboxName   = "io.kubernetes.cri.sandbox-name"
+	CRISandboxNS     = "io.kubernetes.cri.sandbox-namespace"
+	CRISandboxUID    = "io.kubernetes.cri.sandbox-uid"
+	CRIContainerName = "io.kubernetes.cri.container-name"
+	CRITypeSandbox   = "sandbox"
+	CRITypeContainer = "container"
 )
 
 // PauseImage is the image of every pod's sandbox container.

@@ -73,6 +73,9 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 	if err := removePodSandbox(ctx, pc); err != nil {
 		return kept(err)
 	}
+	if r.RuntimeHandler == HandlerRunsc {
+		releaseNullNetNS() // the last gVisor pod takes runsc's shared null netns with it
+	}
 	if pc.pause != nil {
 		m.emitEvent(Event{Pod: name, Step: "teardown", Concept: "sandbox removed", Object: r.ID, Detail: fmt.Sprintf("removed %d container(s) and their snapshots, and the pause container: the pod's ipc, uts and pid namespaces end with their last process", len(pc.apps))}, t)
 	}

@@ -140,9 +140,11 @@ func (m *Manager) preparePodFiles(run *podRun) error {
 // namespaces, at the same time: both need only the pinned network
 // namespace — the pause joins it by path, the plugins configure it by path
 // — and neither waits for the other (CRI does them one after the other,
-// ~20 ms more). One exception keeps CRI's order: net.* sysctls, which runc
-// writes into the namespace as the pause starts and which may name eth0 or
-// be meant to shape it (net.ipv4.conf.default.*), so CNI must be done.
+// ~20 ms more). Two exceptions keep CRI's order, CNI first: net.* sysctls,
+// which runc writes into the namespace as the pause starts and which may
+// name eth0 or be meant to shape it (net.ipv4.conf.default.*); and a gVisor
+// pod, whose Sentry copies eth0's addresses and routes into its own network
+// stack when it boots with the pause.
 func (m *Manager) setupNetworkAndPause(ctx context.Context, run *podRun) error {
 	rec := run.rec
 	var (
@@ -157,7 +159,7 @@ func (m *Manager) setupNetworkAndPause(ctx context.Context, run *podRun) error {
 		nres, cniErr = m.net.Setup(ctx, m.netPod(rec))
 		cniDur = time.Since(tCNI)
 	}()
-	sequential := hasNetSysctls(&rec.Pod)
+	sequential := hasNetSysctls(&rec.Pod) || rec.RuntimeHandler == HandlerRunsc
 	if sequential {
 		<-cniDone
 	}
@@ -199,7 +201,8 @@ func (m *Manager) startPauseOnly(ctx context.Context, run *podRun) error {
 func (m *Manager) startPause(ctx context.Context, run *podRun) (containerd.Task, error) {
 	rec, img := run.rec, run.images[PauseImage]
 	cfg := sandboxConfig{ID: rec.ID, Hostname: PodHostname(&rec.Pod, m.node.Hostname), NetNS: rec.NetNS, Cgroup: rec.Cgroup,
-		Image: img.cfg, Files: run.files, Host: HostNamespacesOf(&rec.Pod.Spec), Node: m.node, UserNS: rec.UserNS}
+		Image: img.cfg, Files: run.files, Host: HostNamespacesOf(&rec.Pod.Spec), Node: m.node, UserNS: rec.UserNS,
+		Pod: PodMeta{Name: rec.Pod.Name, Namespace: rec.Pod.Namespace, UID: string(rec.Pod.UID)}}
 	if sc := rec.Pod.Spec.SecurityContext; sc != nil {
 		cfg.Sysctls = sc.Sysctls
 	}
@@ -207,7 +210,7 @@ func (m *Manager) startPause(ctx context.Context, run *podRun) (containerd.Task,
 		containerd.WithImage(img.img),
 		containerd.WithSnapshotter(runtime.Snapshotter),
 		containerd.WithNewSnapshot(rec.ID, img.img, userNSSnapshotOpts(rec.UserNS)...),
-		containerd.WithRuntime(runtime.RuntimeName, nil),
+		m.runtimeFor(rec.RuntimeHandler), // gVisor: the pause is the sandbox's first container, in a new Sentry
 		containerd.WithContainerLabels(containerLabels(rec.ID, "")),
 		containerd.WithNewSpec(pauseSpecOpts(cfg)...),
 	)

@@ -67,7 +67,9 @@ func readPodsimProc(pid int) (podsimProc, bool) {
 	switch {
 	case strings.Contains(filepath.Base(args[0]), "containerd-shim") && flagValue(args, "-namespace") == runtime.Namespace:
 		p.ShimID, p.Address = flagValue(args, "-id"), flagValue(args, "-address")
-	case strings.HasPrefix(args[0], "runsc-") && strings.Contains(cl, "--root="+RunscRoot+"/"):
+	// gVisor's processes: the Sentry (runsc-sandbox), gofers (runsc-gofer)
+	// and the shim's runsc calls ("runsc wait" lasts as long as its container).
+	case (strings.HasPrefix(args[0], "runsc-") || filepath.Base(args[0]) == "runsc") && strings.Contains(cl, "--root="+RunscRoot+"/"):
 		p.Runsc = true
 	case cl == "/pause":
 	default:

@@ -71,8 +71,9 @@ func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 		withResources(ctr.Resources),
 		withoutRlimits,
 		withOOMScoreAdj(oom),
-		// One shim per pod: the runc v2 shim groups containers by this.
-		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: c.SandboxID}),
+		// One shim per pod (the runc v2 shim and gVisor's group containers
+		// by these); gVisor runs the container in the sandbox's Sentry.
+		oci.WithAnnotations(criAnnotations(c.SandboxID, PodMeta{Name: c.Pod.Name, Namespace: c.Pod.Namespace, UID: string(c.Pod.UID)}, ctr.Name)),
 		// containerd's default spec sets no_new_privs; kubelet+CRI leave it
 		// off unless allowPrivilegeEscalation: false asks for it.
 		oci.WithNewPrivileges,

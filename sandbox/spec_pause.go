@@ -44,6 +44,28 @@ type sandboxConfig struct {
 	Host     HostNamespaces // what the pod takes from the host (hostNetwork...)
 	Node     nodeConfig
 	UserNS   *UserNamespace // hostUsers: false: the pod's ID range
+	Pod      PodMeta        // the pod's name, namespace and UID, for CRI's annotations
+}
+
+// PodMeta is what CRI's annotations say of the pod a container belongs to.
+type PodMeta struct{ Name, Namespace, UID string }
+
+// criAnnotations are CRI's annotations of a container of the sandbox id;
+// name is "" for the sandbox (pause) itself. runc's shim group annotation
+// goes with them: podsim's containerd has no CRI plugin to group by them.
+func criAnnotations(id string, pod PodMeta, name string) map[string]string {
+	a := map[string]string{
+		ShimGroupAnnotation: id,
+		CRISandboxID:        id,
+		CRISandboxName:      pod.Name,
+		CRISandboxNS:        pod.Namespace,
+		CRISandboxUID:       pod.UID,
+		CRIContainerType:    CRITypeSandbox,
+	}
+	if name != "" {
+		a[CRIContainerType], a[CRIContainerName] = CRITypeContainer, name
+	}
+	return a
 }
 
 // pauseSpecOpts is the full option list of the sandbox (pause) container,
@@ -65,7 +87,9 @@ func pauseSpecOpts(c sandboxConfig) []oci.SpecOpts {
 		oci.WithCgroup(cgroups.ContainerPath(c.Cgroup, c.ID)),
 		oci.WithRootFSReadonly(),
 		oci.WithNoNewPrivileges,
-		oci.WithAnnotations(map[string]string{ShimGroupAnnotation: c.ID}),
+		// One shim per pod (runc's and gVisor's group by them); for gVisor
+		// the "sandbox" type makes this container a new Sentry.
+		oci.WithAnnotations(criAnnotations(c.ID, c.Pod, "")),
 		// As kubelet + CRI make the sandbox: the lowest OOM score of the
 		// pod (clamped as restrict_oom_score_adj does), the minimum CPU
 		// shares, and the daemon's rlimits.

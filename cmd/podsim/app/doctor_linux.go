@@ -72,12 +72,12 @@ func newDoctorCommand(e *env) *cobra.Command {
 			pb, perr := pauseBinary()
 			line(perr == nil, "pause binary", pb, "make build")
 			exe, _ := os.Executable()
-			wrapper := filepath.Join(filepath.Dir(exe), sandbox.RunscWrapper)
-			if rerr := sandbox.RunscReady(wrapper); rerr != nil {
-				note("runsc (gVisor)", "runtimeClassName gvisor will be refused: "+rerr.Error())
+			gv := sandbox.GVisorPathsBeside(exe)
+			if rerr := sandbox.RunscReady(gv); rerr != nil {
+				note("gVisor", "runtimeClassName gvisor will be refused: "+rerr.Error())
 			} else {
-				rp, _ := exec.LookPath("runsc")
-				note("runsc (gVisor)", rp+" via "+wrapper+" (--platform=ptrace, --network=host): runtimeClassName gvisor works")
+				ver, _ := os.ReadFile(filepath.Join(filepath.Dir(gv.Runsc), "VERSION"))
+				note("gVisor", fmt.Sprintf("%s and %s (gvisor.dev/gvisor %s), started by %s; runsc --platform=ptrace: runtimeClassName gvisor works", gv.Shim, gv.Runsc, strings.TrimSpace(string(ver)), gv.Launcher))
 			}
 
 			if lim, err := runtime.ReadHostLimits(); err == nil {
