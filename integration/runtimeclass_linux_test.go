@@ -9,13 +9,20 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
-// requireRunsc skips when gVisor's runsc (Debian's package) is missing.
+// requireRunsc skips when gVisor (built by make gvisor into bin/gvisor/,
+// next to the podsim under test) is missing.
 func requireRunsc(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("runsc"); err != nil {
-		t.Skip("runsc (gVisor) is not installed: apt-get install runsc (make deps)")
+	dir := filepath.Dir(podsimBin)
+	for _, b := range []string{"podsim-runsc", "gvisor/runsc", "gvisor/containerd-shim-runsc-v1"} {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			t.Skipf("gVisor is not built next to %s (%s missing): make gvisor", podsimBin, b)
+		}
 	}
 }
 
@@ -35,8 +42,9 @@ func hostCmdlines() map[int]string {
 	return out
 }
 
-// cgroupProcs lists the host PIDs in every container cgroup of the pod:
-// container ID -> pids (cgroup.procs of the pids hierarchy, or v2's).
+// cgroupProcs lists the host PIDs in the pod cgroup (key "pod") and in
+// every container cgroup of the pod: container ID -> pids (cgroup.procs of
+// the pids hierarchy, or v2's).
 func cgroupProcs(t *testing.T, uid string) map[string][]int {
 	t.Helper()
 	pod := "pod" + strings.ReplaceAll(uid, "-", "_")
@@ -44,12 +52,15 @@ func cgroupProcs(t *testing.T, uid string) map[string][]int {
 	for _, root := range []string{"/sys/fs/cgroup/pids/podsim/", "/sys/fs/cgroup/podsim/"} {
 		for _, tier := range []string{"", "besteffort/", "burstable/"} {
 			dirs, _ := filepath.Glob(root + tier + pod + "/*/cgroup.procs")
-			for _, f := range dirs {
+			for _, f := range append(dirs, root+tier+pod+"/cgroup.procs") {
 				b, _ := os.ReadFile(f)
 				for _, l := range strings.Fields(string(b)) {
 					var pid int
 					if _, err := fmt.Sscan(l, &pid); err == nil {
 						id := filepath.Base(filepath.Dir(f))
+						if id == pod {
+							id = "pod"
+						}
 						out[id] = append(out[id], pid)
 					}
 				}
@@ -83,12 +94,14 @@ spec:
 
 // TestIntegrationRuntimeClassGVisor runs the article's two-container pod
 // under runtimeClassName gvisor and checks from the host: the containers'
-// commands are not host processes (the container cgroups hold gVisor's
-// runsc-sandbox instead), the kernel inside is gVisor's (uname -r and
-// /proc/version differ from the host's), the two containers still share
-// localhost and the emptyDir (the file is one host file), and the Sentry
-// runs in the pod's pinned network namespace. The same pod under runc is
-// the control: there the command is a host process.
+// commands are not host processes; the pod is one gVisor sandbox (one
+// Sentry in the pod cgroup, a gofer per container, one gVisor shim); the
+// kernel inside is gVisor's (uname -r and /proc/version differ from the
+// host's); the two containers still share localhost and the emptyDir (the
+// file is one host file); the Sentry runs in the pod's pinned network
+// namespace, whose eth0 address its own network stack took from the host
+// kernel's, and the host reaches the pod at its IP. The same pod under
+// runc is the control: there the command is a host process.
 func TestIntegrationRuntimeClassGVisor(t *testing.T) {
 	requireRoot(t)
 	requireRunsc(t)
@@ -111,24 +124,7 @@ func TestIntegrationRuntimeClassGVisor(t *testing.T) {
 		}
 	}
 	pod := getPod(t, "gvpod")
-	procs := cgroupProcs(t, string(pod.UID))
-	cls := hostCmdlines()
-	sentries := 0
-	var sentryPID int
-	for id, pids := range procs {
-		if !strings.HasSuffix(id, "-c1") && !strings.HasSuffix(id, "-c2") {
-			continue
-		}
-		for _, pid := range pids {
-			if strings.HasPrefix(cls[pid], "runsc-sandbox") {
-				sentries++
-				sentryPID = pid
-			}
-		}
-	}
-	if sentries < 2 {
-		t.Fatalf("container cgroups of gvpod hold %d runsc-sandbox processes, want one per container: %v", sentries, procs)
-	}
+	sentryPID, sandboxID := checkOneSentry(t, pod)
 
 	hostRel := strings.TrimSpace(string(must(os.ReadFile("/proc/sys/kernel/osrelease"))))
 	hostVer := strings.TrimSpace(string(must(os.ReadFile("/proc/version"))))
@@ -174,35 +170,128 @@ func TestIntegrationRuntimeClassGVisor(t *testing.T) {
 	if got := nsInode(t, sentryPID, "net"); got != "net:["+pinIno+"]" || got == nsInode(t, 0, "net") {
 		t.Errorf("runsc-sandbox %d is in %s, want the pin's net:[%s]", sentryPID, got, pinIno)
 	}
-	checkInspectGVisor(t, "gvpod", hostRel)
+	checkNetstack(t, pin, pod.Status.PodIP)
+	checkInspectGVisor(t, "gvpod", hostRel, sentryPID, sandboxID)
 }
 
-// checkInspectGVisor reads inspect's gVisor section and checks each row
-// against the host: the Sentry PID it names is a runsc-sandbox process,
-// the gofer PID a runsc-gofer, and the kernel the container reports is not
-// the host's (inspect asked the container, through the Sentry).
-func checkInspectGVisor(t *testing.T, pod, hostRel string) {
+// checkOneSentry checks from the host that the gVisor pod is one gVisor
+// sandbox: exactly one runsc-sandbox (Sentry) in the pod's cgroups, which
+// runsc puts in the pod cgroup itself; one runsc-gofer per container (the
+// pause and both apps, by their bundles); one gVisor shim for the pod. It
+// returns the Sentry's PID and the sandbox ID it boots.
+func checkOneSentry(t *testing.T, pod *corev1.Pod) (int, string) {
+	t.Helper()
+	procs := cgroupProcs(t, string(pod.UID))
+	cls := hostCmdlines()
+	var sentries []int
+	gofers := map[string]bool{}
+	for id, pids := range procs {
+		for _, pid := range pids {
+			f := strings.Fields(cls[pid])
+			switch {
+			case len(f) > 0 && f[0] == "runsc-sandbox":
+				sentries = append(sentries, pid)
+				if id != "pod" {
+					t.Errorf("Sentry %d is in container cgroup %s, want the pod cgroup", pid, id)
+				}
+			case len(f) > 0 && f[0] == "runsc-gofer":
+				for i, a := range f {
+					if a == "--bundle" && i+1 < len(f) {
+						gofers[filepath.Base(f[i+1])] = true
+					}
+				}
+			}
+		}
+	}
+	if len(sentries) != 1 {
+		t.Fatalf("the cgroups of pod %s hold %d runsc-sandbox processes %v, want one Sentry for the pod: %v", pod.Name, len(sentries), sentries, procs)
+	}
+	f := strings.Fields(cls[sentries[0]])
+	sandboxID := f[len(f)-1] // runsc boot ... <sandbox ID>
+	for _, c := range []string{sandboxID, sandboxID + "-c1", sandboxID + "-c2"} {
+		if !gofers[c] {
+			t.Errorf("no runsc-gofer serves container %s (gofers for %v)", c, gofers)
+		}
+	}
+	shims := 0
+	for _, cl := range cls {
+		if f := strings.Fields(cl); len(f) > 0 && filepath.Base(f[0]) == "containerd-shim-runsc-v1" && strings.Contains(cl, "-id "+sandboxID) {
+			shims++
+		}
+	}
+	if shims != 1 {
+		t.Errorf("%d gVisor shims for sandbox %s, want one per pod", shims, sandboxID)
+	}
+	return sentries[0], sandboxID
+}
+
+// checkNetstack checks that the Sentry's own network stack, not the host
+// kernel's, holds the pod's address: in the pinned netns the host kernel's
+// eth0 has no IPv4 address any more (runsc took it over when the Sentry
+// booted), the container's eth0 has the pod IP, and the host reaches a
+// listener in the pod at that IP through the bridge.
+func checkNetstack(t *testing.T, pin, podIP string) {
+	t.Helper()
+	if podIP == "" {
+		t.Fatal("gvpod has no pod IP")
+	}
+	if out := run(t, "ip", "-n", filepath.Base(pin), "-4", "addr", "show", "dev", "eth0"); strings.Contains(out, "inet ") {
+		t.Errorf("the host kernel's eth0 in %s still has an address, want none (netstack owns it):\n%s", pin, out)
+	}
+	if out := mustPodsim(t, "exec", "gvpod", "-c", "c1", "--", "ip", "-4", "addr", "show", "eth0"); !strings.Contains(out, "inet "+podIP+"/") {
+		t.Errorf("eth0 inside gvpod: %q, want the pod IP %s", out, podIP)
+	}
+	mustPodsim(t, "exec", "gvpod", "-c", "c2", "--", "sh", "-c", "nc -ll -p 5001 -e echo via-netstack >/dev/null 2>&1 &")
+	var got string
+	for i := 0; i < 20 && !strings.Contains(got, "via-netstack"); i++ {
+		out, _ := exec.Command("busybox", "nc", "-w", "2", podIP, "5001").CombinedOutput()
+		got = string(out)
+		if !strings.Contains(got, "via-netstack") {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !strings.Contains(got, "via-netstack") {
+		t.Errorf("host -> %s:5001 = %q, want the pod's listener (through the bridge to netstack)", podIP, got)
+	}
+}
+
+
+// checkInspectGVisor reads inspect's gVisor section and checks it against
+// the host: the Sentry it names is the one the host found (checkOneSentry),
+// each gofer PID is a runsc-gofer serving that container's bundle, and the
+// kernel each app container reports is not the host's (inspect asked the
+// container, through the Sentry).
+func checkInspectGVisor(t *testing.T, pod, hostRel string, sentryPID int, sandboxID string) {
+	t.Helper()
 	out := mustPodsim(t, "inspect", pod)
 	if !strings.Contains(out, "gVisor (runtimeClassName gvisor, handler runsc)") {
 		t.Fatalf("inspect %s has no gVisor section:\n%s", pod, out)
 	}
-	row := regexp.MustCompile(`(?m)^  (c1|c2)\s+pid (\d+), \d+ threads, [\d.]+ MB RSS, net \d+\s+pid (\d+), .*?net \d+\s+(\S+)\s+(.+?)\s{2,}`)
+	if m := regexp.MustCompile(`host sees the Sentry \(runsc-sandbox\): pid (\d+),`).FindStringSubmatch(out); m == nil || m[1] != strconv.Itoa(sentryPID) {
+		t.Errorf("inspect %s names Sentry %v, the host found %d:\n%s", pod, m, sentryPID, out)
+	}
+	row := regexp.MustCompile(`(?m)^  (c1|c2)\s+pid (\d+), \d+ threads, [\d.]+ MB RSS, net \d+\s+(\S+)\s+(.+?)\s{2,}`)
 	rows := row.FindAllStringSubmatch(out, -1)
 	if len(rows) != 2 {
 		t.Fatalf("inspect %s: %d gVisor rows, want c1 and c2:\n%s", pod, len(rows), out)
 	}
 	cls := hostCmdlines()
 	for _, r := range rows {
-		sentry, _ := strconv.Atoi(r[2])
-		gofer, _ := strconv.Atoi(r[3])
-		if !strings.HasPrefix(cls[sentry], "runsc-sandbox") || !strings.HasPrefix(cls[gofer], "runsc-gofer") {
-			t.Errorf("inspect: %s's Sentry %d is %q and gofer %d is %q on the host", r[1], sentry, cls[sentry], gofer, cls[gofer])
+		gofer, _ := strconv.Atoi(r[2])
+		if !strings.HasPrefix(cls[gofer], "runsc-gofer") || !strings.Contains(cls[gofer], "/"+sandboxID+"-"+r[1]+" ") {
+			t.Errorf("inspect: %s's gofer %d is %q on the host, want runsc-gofer --bundle .../%s-%s", r[1], gofer, cls[gofer], sandboxID, r[1])
 		}
-		if r[4] == hostRel {
-			t.Errorf("inspect: %s's kernel is %q, the host's", r[1], r[4])
+		if r[3] == hostRel {
+			t.Errorf("inspect: %s's kernel is %q, the host's", r[1], r[3])
 		}
-		if !strings.HasPrefix(r[5], "sleep") {
-			t.Errorf("inspect: %s's PID 1 inside is %q, want its command", r[1], r[5])
+		if !strings.HasPrefix(r[4], "sleep") {
+			t.Errorf("inspect: %s's PID 1 inside is %q, want its command", r[1], r[4])
+		}
+	}
+	// The namespace table: every row (POD, c1, c2) is the Sentry's PID.
+	for _, name := range []string{"POD", "c1", "c2"} {
+		if !regexp.MustCompile(`(?m)^` + name + `\s+` + strconv.Itoa(sentryPID) + `\s`).MatchString(out) {
+			t.Errorf("inspect %s: the namespace table's %s row is not the Sentry's PID %d:\n%s", pod, name, sentryPID, out)
 		}
 	}
 }

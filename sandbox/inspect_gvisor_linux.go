@@ -13,18 +13,28 @@ import (
 	"github.com/podsim/podsim/namespaces"
 )
 
-// GVisorRow is one container of a gVisor pod seen from both sides of the
-// kernel boundary the RuntimeClass moved: on the host, the container's
-// task is gVisor's Sentry (runsc-sandbox, a kernel written in Go that
-// runs in user space and intercepts the application's system calls with
-// ptrace here) and a gofer (runsc-gofer, which opens the container's files
-// for the Sentry); inside, the Sentry's own kernel answers: its uname, its
-// /proc, a PID 1 that is the container's command and no host process.
+// GVisorView is a gVisor pod seen from both sides of the kernel boundary
+// the RuntimeClass moved. The pod is one gVisor sandbox: on the host, one
+// Sentry (runsc-sandbox, a kernel written in Go that runs in user space and
+// intercepts the application's system calls with ptrace here) runs every
+// container of the pod, the pause included, and one gofer per container
+// (runsc-gofer) opens that container's files for it; inside, the Sentry's
+// own kernel answers: its uname, its /proc, a PID 1 that is the
+// container's command and no host process.
+type GVisorView struct {
+	Sentry HostProc // the pod's Sentry: the pause's task as containerd reports it
+	// Cgroup is the Sentry's cgroup: runsc puts the whole sandbox in the
+	// pod cgroup, so the pod's limits bound the Sentry and its gofers.
+	Cgroup string
+	Rows   []GVisorRow // the pause first, then each app container
+}
+
+// GVisorRow is one container of a gVisor pod.
 type GVisorRow struct {
-	Name   string
-	Sentry HostProc // the container's task as containerd reports it
-	Gofer  HostProc // PID 0 when not found
-	// What the container sees (read by exec through runsc).
+	Name  string
+	Gofer HostProc // PID 0 when not found
+	// What the container sees (read by exec through runsc); empty for the
+	// pause, whose image has no programs to ask with.
 	Kernel string   // uname -r inside
 	PID1   string   // /proc/1/cmdline inside
 	PIDs   []string // the process IDs in the container's /proc
@@ -37,37 +47,67 @@ type HostProc struct {
 	Threads int
 	RSSKB   int
 	NS      map[string]namespaces.ID
+	UIDMap  string // /proc/<pid>/uid_map, one line per range
 }
 
 // gvisorExecTimeout bounds each look inside a container: runsc exec starts
 // a process in the Sentry, which takes a few hundred ms under ptrace.
 const gvisorExecTimeout = 20 * time.Second
 
-// InspectGVisor reads, for each running app container of a pod run by the
-// runsc handler, the host's view of its Sentry and gofer and the
+// InspectGVisor reads, for a pod run by the runsc handler, the host's view
+// of its Sentry and of each container's gofer, and each running app
 // container's own view of its kernel. Nil for a pod of another handler.
-func (m *Manager) InspectGVisor(ctx context.Context, in *Inspection) []GVisorRow {
+func (m *Manager) InspectGVisor(ctx context.Context, in *Inspection) *GVisorView {
 	st := in.State
 	if st.RuntimeHandler != HandlerRunsc {
 		return nil
 	}
+	v := &GVisorView{}
 	gofers := gofersByContainer() // one /proc scan for all containers
-	var rows []GVisorRow
+	for _, r := range in.Rows {
+		if r.Role == RoleSandbox && r.PID != 0 {
+			v.Sentry = hostProc(int(r.PID))
+			v.Cgroup = procCgroup(int(r.PID))
+			v.Rows = append(v.Rows, GVisorRow{Name: r.Name, Gofer: hostProcOr0(gofers[st.ID])})
+		}
+	}
 	for _, c := range st.Containers {
-		row := GVisorRow{Name: c.Name}
+		row := GVisorRow{Name: c.Name, Gofer: hostProcOr0(gofers[c.ID])}
 		if c.PID == 0 {
 			row.Err = c.Status
-			rows = append(rows, row)
+		} else {
+			row.Kernel, row.PID1, row.PIDs, row.Err = m.gvisorInside(ctx, st.Pod.Namespace, st.Pod.Name, c.Name)
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return v
+}
+
+func hostProcOr0(pid int) HostProc {
+	if pid == 0 {
+		return HostProc{}
+	}
+	return hostProc(pid)
+}
+
+// procCgroup is a process's cgroup path: the unified hierarchy's on cgroup
+// v2, the pids controller's on v1.
+func procCgroup(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	var unified string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) != 3 {
 			continue
 		}
-		row.Sentry = hostProc(int(c.PID))
-		if g := gofers[c.ID]; g != 0 {
-			row.Gofer = hostProc(g)
+		if f[1] == "pids" {
+			return f[2]
 		}
-		row.Kernel, row.PID1, row.PIDs, row.Err = m.gvisorInside(ctx, st.Pod.Namespace, st.Pod.Name, c.Name)
-		rows = append(rows, row)
+		if f[0] == "0" && f[1] == "" {
+			unified = f[2]
+		}
 	}
-	return rows
+	return unified
 }
 
 // gvisorInside runs uname -r, cat /proc/1/cmdline and ls /proc in the
@@ -153,5 +193,8 @@ func hostProc(pid int) HostProc {
 		}
 	}
 	p.NS, _ = namespaces.Of(pid)
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", pid)); err == nil {
+		p.UIDMap = strings.Join(strings.Fields(string(b)), " ")
+	}
 	return p
 }
