@@ -86,7 +86,7 @@ spec:
     volumeMounts: [{name: shared, mountPath: /shared}]
   - name: c2
     image: busybox
-    command: ['sleep', '%d']
+    command: ['sh', '-c', 'echo c2-says-hello; exec sleep %d']
     volumeMounts: [{name: shared, mountPath: /shared}]
   volumes:
   - {name: shared, emptyDir: {}}
@@ -171,6 +171,17 @@ func TestIntegrationRuntimeClassGVisor(t *testing.T) {
 		t.Errorf("runsc-sandbox %d is in %s, want the pin's net:[%s]", sentryPID, got, pinIno)
 	}
 	checkNetstack(t, pin, pod.Status.PodIP)
+	// The container's output reaches its log: gVisor's shim copies it into
+	// the FIFOs the node agent reads (it publishes no /tasks/create event,
+	// only /tasks/start, which the agent's log collector follows too).
+	var logs string
+	for i := 0; i < 50 && !strings.Contains(logs, "c2-says-hello"); i++ {
+		logs = podsim(t, "", "logs", "gvpod", "-c", "c2").stdout
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(logs, "c2-says-hello") {
+		t.Errorf("podsim logs gvpod -c c2 = %q, want the line c2 printed", logs)
+	}
 	checkInspectGVisor(t, "gvpod", hostRel, sentryPID, sandboxID)
 }
 

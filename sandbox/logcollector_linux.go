@@ -17,15 +17,17 @@ import (
 	"github.com/podsim/podsim/sandbox/runtime"
 )
 
-// CreateFilter is the log collector's containerd event filter: task
-// creates in podsim's namespace. A create's IO names the task's FIFOs.
+// CreateFilter is the log collector's containerd event filter, with the
+// agent's StartFilter (either matches): task creates and starts in podsim's
+// namespace. A create's IO names the task's FIFOs. gVisor's shim publishes
+// no /tasks/create, only /tasks/start, whose container ID finds them.
 var CreateFilter = fmt.Sprintf(`topic=="/tasks/create",namespace==%q`, runtime.Namespace)
 
 // logCollector is the node agent's share of containerd CRI's IO
 // (pkg/cri/io: one goroutine per stream copying a FIFO into the CRI file,
 // where kubelet reads it): for every container attempt with log FIFOs
 // (logfifo_linux.go) it reads stdout and stderr and writes the CRI log.
-// It learns of containers from /tasks/create and, on its own start, from
+// It learns of containers from /tasks/create (or /tasks/start) and, on its own start, from
 // the FIFO directories of tasks that exist; so it survives its own
 // restart: what containers wrote meanwhile waits in the FIFOs.
 type logCollector struct {
@@ -41,7 +43,7 @@ type logCollector struct {
 // container that has a task already (subscribing first: none is missed).
 func (m *Manager) startLogCollector(ctx context.Context, logf func(string, ...any)) *logCollector {
 	lc := &logCollector{m: m, logf: logf, readers: map[string][]*os.File{}}
-	evCh, errCh := m.client.EventService().Subscribe(ctx, CreateFilter)
+	evCh, errCh := m.client.EventService().Subscribe(ctx, CreateFilter, StartFilter)
 	lc.attachExisting(ctx)
 	go func() { // ends with ctx; attach does nothing once stopped
 		for {
@@ -63,8 +65,9 @@ func (m *Manager) startLogCollector(ctx context.Context, logf func(string, ...an
 	return lc
 }
 
-// fifoDirOf is the FIFO directory of a /tasks/create event's task, if it
-// is one of podsim's (attached containers, exec'd processes have none).
+// fifoDirOf is the FIFO directory of a /tasks/create or /tasks/start
+// event's task, if it is one of podsim's (attached containers, exec'd
+// processes have none).
 func (lc *logCollector) fifoDirOf(env *events.Envelope) (string, string, bool) {
 	if env == nil || env.Event == nil {
 		return "", "", false
@@ -72,6 +75,14 @@ func (lc *logCollector) fifoDirOf(env *events.Envelope) (string, string, bool) {
 	v, err := typeurl.UnmarshalAny(env.Event)
 	if err != nil {
 		return "", "", false
+	}
+	if st, ok := v.(*apievents.TaskStart); ok {
+		// Attaching twice is a no-op: a runc task's create came first.
+		dirs, _ := filepath.Glob(filepath.Join(lc.m.paths.Run, "pods", "*", "io", st.ContainerID))
+		if len(dirs) != 1 || !markerExists(dirs[0], fifoLog) {
+			return "", "", false
+		}
+		return dirs[0], st.ContainerID, true
 	}
 	e, ok := v.(*apievents.TaskCreate)
 	if !ok || e.IO == nil || e.IO.Stdout == "" {

@@ -17,13 +17,14 @@ var PodTestGVisorYAML = strings.Replace(strings.Replace(PodTestYAML, "name: podt
 	"spec:\n", "spec:\n  runtimeClassName: gvisor\n", 1)
 
 // runtimeClass is the kernel boundary moving: the same pod under runc and
-// under gVisor shares localhost and the emptyDir either way, but under
-// gVisor the container's kernel is the Sentry (its own uname and
-// /proc/version) and the host sees runsc's processes, not the command.
+// under gVisor shares localhost either way, but under gVisor the pod is one
+// gVisor sandbox: the containers' kernel is its Sentry (its own uname and
+// /proc/version, its own network stack holding the sockets), and the host
+// sees one Sentry and a gofer per container, not the commands.
 func runtimeClass() *Scenario {
 	return &Scenario{
 		Name:      "runtime-class",
-		Summary:   "runtimeClassName gvisor: the podtest pod under runc and under gVisor: same shared localhost, another kernel, other host processes",
+		Summary:   "runtimeClassName gvisor: the podtest pod under runc and under gVisor: same shared localhost, another kernel (one Sentry for the pod), other host processes",
 		Manifests: []string{PodTestYAML, PodTestGVisorYAML},
 		// The host view reads this host's /proc; the local test cluster has no gVisor handler.
 		Needs: []Capability{CapPodsimRecord},
@@ -37,7 +38,7 @@ func runtimeClass() *Scenario {
 					t.Check("read "+pod+"'s processes", "", err.Error(), false)
 					return
 				}
-				localhostCheck(ctx, t, pod, p.PID["c1"])
+				localhostCheck(ctx, t, pod, p.PID["c1"], gv)
 				out, code, cmd := t.Exec(ctx, pod, "c1", "sh", "-c", "uname -r; cat /proc/version")
 				rel := firstLines(out, 1)
 				if gv {
@@ -53,15 +54,32 @@ func runtimeClass() *Scenario {
 	}
 }
 
-// localhostCheck: a listener in c1 on 127.0.0.1:5000 answers c2, and it is
-// in the socket table of the network namespace c1's host process is in.
-func localhostCheck(ctx context.Context, t *T, pod string, c1PID int) {
+// localhostCheck: a listener in c1 on 127.0.0.1:5000 answers c2. Under
+// runc it is in the socket table of the network namespace c1's host
+// process is in. Under gVisor the host kernel never sees it: the socket is
+// in the Sentry's own network stack (netstack), so the host's socket table
+// of the pod's netns stays without it while c2 gets its reply.
+func localhostCheck(ctx context.Context, t *T, pod string, c1PID int, gv bool) {
 	l := []string{"nc", "-ll", "-p", "5000", "127.0.0.1", "-e", "date"}
 	if err := t.Background(ctx, pod, "c1", l...); err != nil {
 		t.Check("start a listener in "+pod+"'s c1", "", err.Error(), false)
 		return
 	}
 	node, _ := t.node(ctx, pod)
+	if gv {
+		var out, cmd string
+		code := -1
+		Eventually(ctx, 20*time.Second, func() bool {
+			out, code, cmd = t.Exec(ctx, pod, "c2", "nc", "127.0.0.1", "5000")
+			return code == 0 && dateRE.MatchString(out)
+		})
+		inHost := contains(t.Listening(ctx, node, c1PID), "127.0.0.1:5000")
+		t.Check(fmt.Sprintf("%s: c2 reaches c1's listener on localhost (one Sentry, one network stack for the pod), a socket the host kernel does not hold", pod),
+			"podsim exec "+pod+" -c c1 -- "+shellJoin(l)+" (background); "+cmd,
+			fmt.Sprintf("reply %q; kernel: 127.0.0.1:5000 LISTEN in the Sentry's netns (/proc/%d/net/tcp): %v (netstack keeps its sockets to itself)", strings.TrimSpace(out), c1PID, inHost),
+			code == 0 && dateRE.MatchString(out) && !inHost)
+		return
+	}
 	listening := t.WaitListening(ctx, node, c1PID, "127.0.0.1:5000", 20*time.Second)
 	out, code, cmd := t.Exec(ctx, pod, "c2", "nc", "127.0.0.1", "5000")
 	t.Check(fmt.Sprintf("%s: c2 reaches c1's listener on localhost (one network namespace for the pod)", pod),
@@ -71,9 +89,10 @@ func localhostCheck(ctx context.Context, t *T, pod string, c1PID int) {
 }
 
 // hostView reads, on the host, what the container's process is: the
-// command itself under runc, gVisor's runsc-sandbox (the Sentry) under
-// gVisor, with the gofer that serves its files beside it, and which
-// network namespace it is in.
+// command itself under runc; under gVisor the pod's one Sentry
+// (runsc-sandbox: c1's task and the pause's are that one process), in the
+// pod cgroup with a gofer per container beside it, and which network
+// namespace it is in.
 func hostView(t *T, pod string, gv bool, pids map[string]int) {
 	pid := pids["c1"]
 	cl := cmdline(pid)
@@ -85,20 +104,27 @@ func hostView(t *T, pod string, gv bool, pids map[string]int) {
 			"cat /proc/<c1 pid>/cmdline; readlink /proc/<pid>/ns/net", obs, cl == "sleep 5000" && net == pause && net.Inode != 0)
 		return
 	}
-	gofers := 0
+	podCg := cgroupOf(pids["POD"]) // runsc runs the whole sandbox in the pod cgroup
+	sentries, gofers := 0, 0
 	var sleeps []string
 	for p, c := range allCmdlines() {
-		if strings.HasPrefix(c, "runsc-gofer") && strings.Contains(c, "/run/podsim/runsc") {
-			gofers++
+		cg := cgroupOf(p)
+		if cg != podCg && !strings.HasPrefix(cg, podCg+"/") {
+			continue
 		}
-		if c == "sleep 5000" && inPodCgroup(p, pids["POD"]) {
+		switch {
+		case strings.HasPrefix(c, "runsc-sandbox"):
+			sentries++
+		case strings.HasPrefix(c, "runsc-gofer"):
+			gofers++
+		case c == "sleep 5000":
 			sleeps = append(sleeps, fmt.Sprint(p))
 		}
 	}
-	obs += fmt.Sprintf("\n  runsc-gofer processes: %d; host processes 'sleep 5000' in this pod's cgroup: %v", gofers, sleeps)
-	t.Check("kernel: podtest-gvisor's c1 is not a host process: the host runs gVisor's Sentry (runsc-sandbox) and gofers, in the pod's netns",
-		"cat /proc/<c1 pid>/cmdline; ps -e; readlink /proc/<pid>/ns/net", obs,
-		strings.HasPrefix(cl, "runsc-sandbox") && gofers > 0 && len(sleeps) == 0 && net == pause && net.Inode != 0)
+	obs += fmt.Sprintf("; pause's task pid %d\n  in the pod cgroup %s: %d runsc-sandbox (Sentry), %d runsc-gofer; host processes 'sleep 5000': %v", pids["POD"], podCg, sentries, gofers, sleeps)
+	t.Check("kernel: podtest-gvisor is one gVisor sandbox: c1's task is the pause's, the pod's only Sentry (runsc-sandbox), with a gofer per container (pause, c1, c2) and no host process running c1's command",
+		"cat /proc/<c1 pid>/cmdline; ps -e; cat /proc/<pid>/cgroup; readlink /proc/<pid>/ns/net", obs,
+		strings.HasPrefix(cl, "runsc-sandbox") && pid == pids["POD"] && sentries == 1 && gofers == 3 && len(sleeps) == 0 && net == pause && net.Inode != 0)
 }
 
 func readTrim(p string) string {
@@ -121,12 +147,6 @@ func allCmdlines() map[int]string {
 		}
 	}
 	return out
-}
-
-// inPodCgroup says whether pid's cgroup is below the pause's pod cgroup.
-func inPodCgroup(pid, pausePID int) bool {
-	pod := filepath.Dir(cgroupOf(pausePID))
-	return pod != "." && pod != "/" && strings.HasPrefix(cgroupOf(pid), pod+"/")
 }
 
 // cgroupOf is the process's cgroup path in the pids hierarchy (v1) or the
