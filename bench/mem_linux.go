@@ -83,7 +83,8 @@ type Usage struct {
 }
 
 // ProcKind classifies a process of a pod's process tree: "shim", "conmon",
-// "pause", "catatonit", "sentry" and "gofer" (gVisor's) or "" (workload).
+// "pause", "catatonit", "sentry", "gofer" and "runsc" (gVisor's) or ""
+// (workload).
 // podsim has no per-container log process: the node agent writes the logs
 // (its memory is not per pod).
 func ProcKind(p *Proc) string {
@@ -104,6 +105,10 @@ func ProcKind(p *Proc) string {
 		return "sentry"
 	case strings.HasPrefix(cl, "runsc-gofer"):
 		return "gofer"
+	// gVisor's shim runs "runsc wait" for each container, for as long as
+	// the container runs.
+	case filepath.Base(strings.Fields(cl + " x")[0]) == "runsc":
+		return "runsc"
 	}
 	return ""
 }

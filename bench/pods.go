@@ -3,7 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
-	"os/exec"
+	"os"
 	"slices"
 	"strings"
 
@@ -109,13 +109,18 @@ spec:
 		},
 		{
 			Name: "2c-gvisor",
-			Description: "podtest under runtimeClassName gvisor (runsc, --platform=ptrace): podsim only, since containerd 1.6's CRI " +
-				"and podman have no runsc handler here; memory counts each container's Sentry and gofer (they also hold the workload)",
+			Description: "podtest under runtimeClassName gvisor (gVisor's shim and runsc, --platform=ptrace): podsim only, since containerd 1.6's CRI " +
+				"and podman have no runsc handler here; one Sentry for the pod; memory counts the Sentry (it also holds the workload), " +
+				"a gofer per container, gVisor's shim and its runsc wait processes",
 			Images:  []string{"busybox"},
 			Systems: []string{"podsim", HeadlineSystem},
 			Needs: func() string {
-				if _, err := exec.LookPath("runsc"); err != nil {
-					return "gVisor's runsc is not installed (make deps installs it)"
+				exe, err := os.Executable()
+				if err != nil {
+					return err.Error()
+				}
+				if err := sandbox.RunscReady(sandbox.GVisorPathsBeside(exe)); err != nil {
+					return err.Error()
 				}
 				return ""
 			},

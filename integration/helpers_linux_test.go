@@ -251,7 +251,8 @@ func snapshot(t *testing.T) []string {
 		cl := strings.ReplaceAll(string(b), "\x00", " ")
 		if (strings.Contains(cl, "containerd-shim") && strings.Contains(cl, "-namespace podsim")) ||
 			strings.HasPrefix(cl, "/pause") || strings.Contains(cl, "--podsim-cri-logger") ||
-			(strings.HasPrefix(cl, "runsc-") && strings.Contains(cl, "--root=/run/podsim/runsc")) { // gVisor's Sentry and gofers
+			((strings.HasPrefix(cl, "runsc-") || strings.HasPrefix(filepath.Base(strings.Fields(cl + " x")[0]), "runsc")) &&
+				strings.Contains(cl, "--root=/run/podsim/runsc")) { // gVisor's Sentry, gofers and the shim's runsc calls
 			add("process", filepath.Base(filepath.Dir(p))+" "+cl)
 		}
 	}

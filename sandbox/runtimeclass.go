@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -64,6 +65,18 @@ type GVisorPaths struct {
 func GVisorPathsBeside(exe string) GVisorPaths {
 	dir := filepath.Dir(exe)
 	return GVisorPaths{Launcher: filepath.Join(dir, RunscWrapper), Shim: filepath.Join(dir, GVisorDir, GVisorShim), Runsc: filepath.Join(dir, GVisorDir, "runsc")}
+}
+
+// RunscReady says whether the runsc handler can run: podsim's launcher
+// (podsim-runsc, what containerd runs as the shim) beside podsim, and
+// gVisor's shim and runsc in gvisor/ beside it (make gvisor builds them).
+func RunscReady(g GVisorPaths) error {
+	for _, p := range []string{g.Launcher, g.Shim, g.Runsc} {
+		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+			return fmt.Errorf("%s is missing: build gVisor with make gvisor (or make build)", p)
+		}
+	}
+	return nil
 }
 
 // RunscConfig is gVisor's shim config (its runsc.toml) for a runsc binary:

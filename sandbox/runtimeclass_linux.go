@@ -39,18 +39,6 @@ func (m *Manager) admitRuntimeClass(pod *corev1.Pod) (string, error) {
 	return handler, nil
 }
 
-// RunscReady says whether the runsc handler can run: podsim's launcher
-// (podsim-runsc, what containerd runs as the shim) beside podsim, and
-// gVisor's shim and runsc in gvisor/ beside it (make gvisor builds them).
-func RunscReady(g GVisorPaths) error {
-	for _, p := range []string{g.Launcher, g.Shim, g.Runsc} {
-		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
-			return fmt.Errorf("%s is missing: build gVisor with make gvisor (or make build)", p)
-		}
-	}
-	return nil
-}
-
 // gvisorPaths are the runsc handler's binaries next to this podsim.
 func (m *Manager) gvisorPaths() GVisorPaths {
 	exe := m.selfExe
