@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -219,9 +220,17 @@ func checkOneSentry(t *testing.T, pod *corev1.Pod) (int, string) {
 	}
 	f := strings.Fields(cls[sentries[0]])
 	sandboxID := f[len(f)-1] // runsc boot ... <sandbox ID>
-	for _, c := range []string{sandboxID, sandboxID + "-c1", sandboxID + "-c2"} {
-		if !gofers[c] {
-			t.Errorf("no runsc-gofer serves container %s (gofers for %v)", c, gofers)
+	// Container IDs: the sandbox's, then <sandbox>-c1 and -c2, with ".N"
+	// for the Nth restart.
+	for _, want := range []string{`^` + sandboxID + `$`, `^` + sandboxID + `-c1(\.\d+)?$`, `^` + sandboxID + `-c2(\.\d+)?$`} {
+		n := 0
+		for c := range gofers {
+			if regexp.MustCompile(want).MatchString(c) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d runsc-gofer processes serve a container %s, want one (gofers for %v)", n, want, gofers)
 		}
 	}
 	shims := 0
@@ -265,7 +274,6 @@ func checkNetstack(t *testing.T, pin, podIP string) {
 		t.Errorf("host -> %s:5001 = %q, want the pod's listener (through the bridge to netstack)", podIP, got)
 	}
 }
-
 
 // checkInspectGVisor reads inspect's gVisor section and checks it against
 // the host: the Sentry it names is the one the host found (checkOneSentry),
@@ -370,4 +378,65 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestIntegrationGVisorShimKilled kills gVisor's shim of a running gVisor
+// pod (SIGKILL, as an OOM kill or a crash would). containerd loses the
+// pod's tasks and runsc's processes go with the shim; the node agent sees
+// the sandbox gone and rebuilds it as kubelet does (SandboxChanged): a new
+// Sentry, the same sandbox ID, the containers restarted in it. No process
+// of the old sandbox survives, and deleting the pod leaves nothing (the
+// leak check: runsc's state files, control socket and null-netns mount).
+func TestIntegrationGVisorShimKilled(t *testing.T) {
+	requireRoot(t)
+	requireRunsc(t)
+	checkNoLeaks(t)
+	applyPod(t, fmt.Sprintf(gvisorPodtest, "gvkill", "gvisor", 4245, 4245), "gvkill")
+	old, sandboxID := checkOneSentry(t, getPod(t, "gvkill"))
+	shim := shimPID(sandboxID)
+	if shim == 0 {
+		t.Fatalf("no gVisor shim with -id %s", sandboxID)
+	}
+	oldProcs := map[int]string{}
+	for pid, cl := range hostCmdlines() {
+		if strings.Contains(cl, "--root=/run/podsim/runsc") && strings.Contains(cl, sandboxID) {
+			oldProcs[pid] = cl
+		}
+	}
+	if err := syscall.Kill(shim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var now int
+	waitFor(t, 90*time.Second, "gvkill rebuilt with a new Sentry, both containers ready", func() bool {
+		p := getPod(t, "gvkill")
+		ready := 0
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Ready {
+				ready++
+			}
+		}
+		if p.Status.Phase != corev1.PodRunning || ready != 2 {
+			return false
+		}
+		for pid, cl := range hostCmdlines() {
+			if strings.HasPrefix(cl, "runsc-sandbox") && strings.HasSuffix(cl, " "+sandboxID) && pid != old {
+				now = pid
+			}
+		}
+		return now != 0
+	})
+	if got, id := checkOneSentry(t, getPod(t, "gvkill")); got != now || id != sandboxID {
+		t.Errorf("after the rebuild: Sentry %d of sandbox %s, want %d of %s", got, id, now, sandboxID)
+	}
+	if ev := mustPodsim(t, "describe", "pod", "gvkill"); !strings.Contains(ev, "SandboxChanged") {
+		t.Errorf("describe pod gvkill shows no SandboxChanged event:\n%s", ev)
+	}
+	for pid, cl := range oldProcs {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(st), ") Z ") && hostCmdlines()[pid] == cl {
+			t.Errorf("process %d of the killed shim's sandbox still runs: %s", pid, cl)
+		}
+	}
+	if out := mustPodsim(t, "exec", "gvkill", "-c", "c2", "--", "nc", "127.0.0.1", "5000"); !strings.Contains(out, "reached-c1") {
+		t.Errorf("after the rebuild, c2 -> 127.0.0.1:5000 = %q, want c1's listener", out)
+	}
 }

@@ -118,6 +118,10 @@ type agentState struct {
 	rep     AgentReport
 }
 
+// syncErrorRetry is when a pod whose sync failed is synced again (kubelet's
+// pod workers requeue a failed sync after workerBackOffPeriod, 10 s).
+const syncErrorRetry = 10 * time.Second
+
 // sync is a pod worker's sync: the pod's SyncPod, then the containers it
 // restarted counted and logged and the pod's conditions recomputed. It
 // returns the time SyncPod asks to be woken at (none when zero), and false
@@ -131,6 +135,11 @@ func (a *agentState) sync(ctx context.Context, id string) (time.Time, bool) {
 	}
 	if err != nil && !errors.Is(err, ErrSyncSkipped) && ctx.Err() == nil {
 		a.logf("pod %s: %v", id, err)
+		if at.IsZero() && !errors.Is(err, errPodGone) {
+			// As kubelet's pod workers: a failed sync is tried again
+			// after a back-off, not only on the pod's next event.
+			at = time.Now().Add(syncErrorRetry)
+		}
 	}
 	a.prober.podChanged(id) // its conditions (and Services) follow
 	a.publish(max(after-before, 0))

@@ -38,6 +38,17 @@ func stopStrayRunsc(p podsimProc) error {
 	return nil
 }
 
+// shimAlive says whether a shim daemon of podsim's namespace serves id
+// (gVisor's shim of a pod is named by the pod's sandbox ID).
+func shimAlive(id string) bool {
+	for _, p := range listPodsimProcs() {
+		if p.ShimID == id && p.alive() {
+			return true
+		}
+	}
+	return false
+}
+
 // gcRunscState plans the removal of runsc's files in its root of
 // containers containerd no longer has: state files (<cid>_sandbox:<sid>
 // .state and .lock) and sandbox control sockets (runsc-<sid>.sock); then

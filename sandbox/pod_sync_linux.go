@@ -60,6 +60,12 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		return time.Now().Add(buildingRetry), fmt.Errorf("%w: pod %s is being built", ErrSyncSkipped, rec.Name())
 	}
 	ps := m.state(ctx, rec)
+	if why := sandboxInFlux(rec, ps); why != "" {
+		// containerd is cleaning up after a shim that died: restarting
+		// containers into that sandbox would race its cleanup. Its exits
+		// come next; look again soon in any case.
+		return time.Now().Add(sandboxSettleRetry), fmt.Errorf("%w: pod %s: %s", ErrSyncSkipped, rec.Name(), why)
+	}
 	now := time.Now()
 	obs := observe(ps, now, pol)
 	// Step 2.
@@ -120,6 +126,25 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 // buildingRetry is how soon the agent looks again at a pod that createPod
 // is still building when one of its containers exited or started.
 const buildingRetry = 500 * time.Millisecond
+
+// sandboxSettleRetry is how soon the agent looks again at a pod whose
+// sandbox containerd is still tearing down (sandboxInFlux).
+const sandboxSettleRetry = 500 * time.Millisecond
+
+// sandboxInFlux says why the pod's sandbox can be neither trusted nor
+// replaced yet ("" when it can): containerd cannot say what its pause is
+// (its shim does not answer), or the pod is a gVisor pod whose shim, which
+// serves every container of the pod and the Sentry, has died while
+// containerd still lists the pause as running.
+func sandboxInFlux(rec *Record, ps *PodState) string {
+	switch {
+	case ps.Pause.Status == "unknown":
+		return "containerd cannot read its pause's state (its shim does not answer): waiting for containerd to clean it up"
+	case rec.RuntimeHandler == HandlerRunsc && ps.Pause.Status == "running" && !shimAlive(rec.ID):
+		return "its gVisor shim is gone: waiting for containerd to clean up the sandbox"
+	}
+	return ""
+}
 
 // recordBackoffs records CrashLoopBackOff (its end and the last state) of
 // the init and app containers waiting out their back-off; true if changed.
