@@ -39,14 +39,48 @@ func stopStrayRunsc(p podsimProc) error {
 }
 
 // shimAlive says whether a shim daemon of podsim's namespace serves id
-// (gVisor's shim of a pod is named by the pod's sandbox ID).
+// (gVisor's shim of a pod is named by the pod's sandbox ID). The shim
+// binary's short runs for containerd ("... start", "... delete": the
+// cleanup after a dead shim) are not the daemon.
 func shimAlive(id string) bool {
 	for _, p := range listPodsimProcs() {
-		if p.ShimID == id && p.alive() {
+		f := strings.Fields(p.Cmdline)
+		if p.ShimID == id && p.alive() && f[len(f)-1] != "start" && f[len(f)-1] != "delete" {
 			return true
 		}
 	}
 	return false
+}
+
+// shimCleanupRunning says whether containerd is cleaning up after a dead
+// shim of the sandbox id: it runs the shim binary's "delete" for each of
+// the sandbox's containers (IDs id and id-<name>[.N]).
+func shimCleanupRunning(id string) bool {
+	for _, p := range listPodsimProcs() {
+		f := strings.Fields(p.Cmdline)
+		if (p.ShimID == id || strings.HasPrefix(p.ShimID, id+"-")) && f[len(f)-1] == "delete" && p.alive() {
+			return true
+		}
+	}
+	return false
+}
+
+// removeStaleBundles removes the task bundles of the sandbox id's
+// containers that containerd's cleanup after a dead gVisor shim left
+// behind: gVisor's "shim delete" can outlast containerd's 5 s limit and
+// be killed, and containerd then keeps the bundle (rootfs still mounted),
+// so no task with that ID can be made again. Called once containerd has
+// no task of the sandbox left (the rebuild removed them).
+func removeStaleBundles(id string) {
+	for _, mp := range mountPoints() {
+		if filepath.Base(mp) != "rootfs" {
+			continue
+		}
+		bundle := filepath.Dir(mp)
+		if b := filepath.Base(bundle); b == id || strings.HasPrefix(b, id+"-") {
+			_ = removeBundle(bundle, b)
+		}
+	}
 }
 
 // gcRunscState plans the removal of runsc's files in its root of

@@ -57,6 +57,10 @@ type Manager struct {
 	warn      func(string)
 	needAgent func()
 	node      nodeConfig // host facts every spec needs, read once
+	// fluxSince: when the agent first found a pod's sandbox in flux
+	// (sandboxInFlux), by sandbox ID.
+	fluxMu    sync.Mutex
+	fluxSince map[string]time.Time
 }
 
 // New returns a Manager.

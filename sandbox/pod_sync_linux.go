@@ -60,7 +60,7 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 		return time.Now().Add(buildingRetry), fmt.Errorf("%w: pod %s is being built", ErrSyncSkipped, rec.Name())
 	}
 	ps := m.state(ctx, rec)
-	if why := sandboxInFlux(rec, ps); why != "" {
+	if why := m.sandboxInFlux(rec, ps); why != "" {
 		// containerd is cleaning up after a shim that died: restarting
 		// containers into that sandbox would race its cleanup. Its exits
 		// come next; look again soon in any case.
@@ -135,16 +135,40 @@ const sandboxSettleRetry = 500 * time.Millisecond
 // replaced yet ("" when it can): containerd cannot say what its pause is
 // (its shim does not answer), or the pod is a gVisor pod whose shim, which
 // serves every container of the pod and the Sentry, has died while
-// containerd still lists the pause as running.
-func sandboxInFlux(rec *Record, ps *PodState) string {
+// containerd still has the pause's task: containerd is running gVisor's
+// cleanup (runsc delete) for each container, and restarting or rebuilding
+// meanwhile races it (runsc's deletes then hang and leave the bundles).
+// A cleanup that never ends is waited for sandboxSettleMax at most.
+func (m *Manager) sandboxInFlux(rec *Record, ps *PodState) string {
+	why := ""
 	switch {
 	case ps.Pause.Status == "unknown":
-		return "containerd cannot read its pause's state (its shim does not answer): waiting for containerd to clean it up"
-	case rec.RuntimeHandler == HandlerRunsc && ps.Pause.Status == "running" && !shimAlive(rec.ID):
-		return "its gVisor shim is gone: waiting for containerd to clean up the sandbox"
+		why = "containerd cannot read its pause's state (its shim does not answer): waiting for containerd to clean it up"
+	case rec.RuntimeHandler == HandlerRunsc && shimCleanupRunning(rec.ID):
+		why = "its gVisor shim is gone and containerd is cleaning up its containers (gVisor's shim delete)"
+	case rec.RuntimeHandler == HandlerRunsc && ps.Pause.Status != "missing" && ps.Pause.Status != "created" && !shimAlive(rec.ID):
+		why = "its gVisor shim is gone: waiting for containerd to clean up the sandbox"
 	}
-	return ""
+	m.fluxMu.Lock()
+	defer m.fluxMu.Unlock()
+	if why == "" {
+		delete(m.fluxSince, rec.ID)
+		return ""
+	}
+	if m.fluxSince == nil {
+		m.fluxSince = map[string]time.Time{}
+	}
+	since, ok := m.fluxSince[rec.ID]
+	if !ok {
+		m.fluxSince[rec.ID] = time.Now()
+	} else if time.Since(since) > sandboxSettleMax {
+		return "" // act anyway: a rebuild reports what is in its way
+	}
+	return why
 }
+
+// sandboxSettleMax bounds the wait for containerd's cleanup of a sandbox.
+const sandboxSettleMax = 30 * time.Second
 
 // recordBackoffs records CrashLoopBackOff (its end and the last state) of
 // the init and app containers waiting out their back-off; true if changed.

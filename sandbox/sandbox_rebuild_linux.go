@@ -128,6 +128,9 @@ func (m *Manager) killSandbox(ctx context.Context, hl *heldLock, rec *Record) er
 	if err := removePodSandbox(ctx, pc); err != nil {
 		return err
 	}
+	if rec.RuntimeHandler == HandlerRunsc {
+		removeStaleBundles(rec.ID) // gc_runsc_linux.go
+	}
 	return errors.Join(m.teardownNetwork(ctx, rec)...)
 }
 
