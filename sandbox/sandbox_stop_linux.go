@@ -17,6 +17,9 @@ type podContainers struct {
 	pause containerd.Container
 	apps  []containerd.Container // init and app containers
 	tasks map[string]containerd.Task
+	// oneSentry: a gVisor pod, whose app containers live in the pause's
+	// Sentry (runtimeclass.go).
+	oneSentry bool
 }
 
 func (m *Manager) podContainers(ctx context.Context, r *Record) (*podContainers, error) {
@@ -24,7 +27,7 @@ func (m *Manager) podContainers(ctx context.Context, r *Record) (*podContainers,
 	if err != nil {
 		return nil, fmt.Errorf("listing containers of pod %s: %w", r.Pod.Name, err)
 	}
-	pc := &podContainers{tasks: map[string]containerd.Task{}}
+	pc := &podContainers{tasks: map[string]containerd.Task{}, oneSentry: r.RuntimeHandler == HandlerRunsc}
 	for _, c := range ctrs {
 		if c.ID() == r.ID {
 			pc.pause = c
@@ -44,7 +47,20 @@ func (m *Manager) podContainers(ctx context.Context, r *Record) (*podContainers,
 // below): it is the last one of the pod's shim, which exits with it, and
 // deleting it together with the others races the shim's shutdown
 // ("ttrpc: closed").
+//
+// A gVisor pod's app containers run inside the pause's Sentry: runsc
+// deletes one by asking the Sentry (and removes its files there), so their
+// tasks are deleted before the pause stops, CRI's order (a container's
+// task is gone before StopPodSandbox).
 func stopPodSandbox(ctx context.Context, pc *podContainers, interrupted <-chan struct{}) error {
+	if pc.oneSentry && pc.pause != nil {
+		if err := errors.Join(parallel(pc.apps, func(c containerd.Container) error {
+			return deleteTask(ctx, c.ID(), pc.tasks[c.ID()])
+		})...); err != nil {
+			return err
+		}
+		return stopContainerTask(ctx, pc.pause, pc.tasks[pc.pause.ID()], 2*time.Second, interrupted)
+	}
 	return errors.Join(parallel(pc.all(), func(c containerd.Container) error {
 		if c == pc.pause {
 			return stopContainerTask(ctx, c, pc.tasks[c.ID()], 2*time.Second, interrupted)
