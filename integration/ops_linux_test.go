@@ -277,7 +277,11 @@ spec:
 		after = containerPIDs(t, string(before.UID))
 		s := containerStatus(getPod(t, "web"), "steady")
 		steadyID = strings.TrimPrefix(s.ContainerID, "containerd://")
-		return after[id] != 0 && after[id] != pausePID && s.State.Running != nil && after[steadyID] != 0 && s.RestartCount == 1
+		// The new pause is the process /pause itself (not runc's short-lived
+		// setup process, which sits in the cgroup while runc starts it).
+		cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", after[id]))
+		return after[id] != 0 && after[id] != pausePID && strings.TrimRight(string(cl), "\x00") == "/pause" &&
+			s.State.Running != nil && after[steadyID] != 0 && s.RestartCount == 1
 	})
 	now := getPod(t, "web")
 	newNet := nsInode(t, after[id], "net")
