@@ -323,12 +323,43 @@ func containerPIDs(t *testing.T, uid string) map[string]int {
 		if err != nil {
 			continue
 		}
-		var pid int
-		if _, err := fmt.Sscan(string(b), &pid); err == nil {
+		if pid := mainProcess(strings.Fields(string(b))); pid != 0 {
 			out[filepath.Base(d)] = pid
 		}
 	}
 	return out
+}
+
+// mainProcess is the container's own process among its cgroup's PIDs: of
+// those whose parent is not in the cgroup (the shim is: the container's
+// process, and any `exec`'d one), the one that started first. The lowest
+// PID is not it: a child (the `sleep 1` of a shell loop) gets a lower PID
+// once the kernel's PID counter wraps (pid_max is 32768 here).
+func mainProcess(pids []string) int {
+	in := map[string]bool{}
+	for _, p := range pids {
+		in[p] = true
+	}
+	best, bestStart := 0, uint64(0)
+	for _, p := range pids {
+		st, err := os.ReadFile("/proc/" + p + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... starttime (field 22): after the last ')'.
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+		if len(f) < 20 || in[f[1]] {
+			continue
+		}
+		var pid int
+		var start uint64
+		fmt.Sscan(p, &pid)
+		fmt.Sscan(f[19], &start)
+		if best == 0 || start < bestStart {
+			best, bestStart = pid, start
+		}
+	}
+	return best
 }
 
 func nsInode(t *testing.T, pid int, typ string) string {
