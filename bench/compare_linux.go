@@ -55,7 +55,7 @@ func CollectFacts(v PodView) *Facts {
 	for _, r := range v.Rows {
 		if r.Sandbox && r.PID > 0 {
 			sbNS, _ = namespaces.Of(r.PID)
-			sbCgroup = cgroupOf(r.PID)
+			sbCgroup = cgroups.OfProcess(r.PID)
 		}
 	}
 	ident := map[string]int{} // device+root of shared mounts -> first-seen index
@@ -76,7 +76,7 @@ func CollectFacts(v PodView) *Facts {
 				}
 				f.Set(r.Name, "namespaces", t, NSRelation(id.String(), sbNS[t].String(), host[t].String(), r.Sandbox))
 			}
-			cg := cgroupOf(r.PID)
+			cg := cgroups.OfProcess(r.PID)
 			f.Set(r.Name, "cgroup", "cgroup path", cg)
 			shape := "?"
 			switch {
@@ -302,31 +302,6 @@ func procLimits(pid int) map[string]string {
 		out[name] = strings.Join(strings.Fields(l[26:]), " ")
 	}
 	return out
-}
-
-// cgroupOf returns the process's cgroup path: the memory controller's on
-// cgroup v1, the unified one on v2.
-func cgroupOf(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		return ""
-	}
-	unified := ""
-	for _, l := range strings.Split(string(b), "\n") {
-		parts := strings.SplitN(l, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			if c == "memory" {
-				return parts[2]
-			}
-		}
-		if parts[0] == "0" && parts[1] == "" {
-			unified = parts[2]
-		}
-	}
-	return unified
 }
 
 type mountEntry struct {

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/sandbox"
 )
 
@@ -289,7 +290,7 @@ func kubeletView(p *corev1.Pod) (PodView, error) {
 		if err != nil {
 			continue
 		}
-		if cg := cgroupOf(pid); cg != "" {
+		if cg := cgroups.OfProcess(pid); cg != "" {
 			byCgroup[cg] = append(byCgroup[cg], pid)
 		}
 	}

@@ -421,3 +421,18 @@ func OOMKills(cgPath string) int {
 	}
 	return 0
 }
+
+// OfProcess is the cgroup pid is in, as the kernel says in
+// /proc/<pid>/cgroup: the unified hierarchy's path on cgroup v2, the memory
+// controller's on v1 (podsim, kubelet and CRI put a container at the same
+// path in every controller). "" when the process is gone.
+func OfProcess(pid int) string {
+	v1, unified, err := cg.ParseCgroupFileUnified(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return ""
+	}
+	if p, ok := v1["memory"]; ok {
+		return p
+	}
+	return unified
+}

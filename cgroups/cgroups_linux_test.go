@@ -1,6 +1,10 @@
 package cgroups
 
-import "testing"
+import (
+	"os"
+	"strings"
+	"testing"
+)
 
 func TestPodPathQoSTiers(t *testing.T) {
 	for _, tc := range []struct{ qos, want string }{
@@ -25,5 +29,19 @@ func TestSharesToWeight(t *testing.T) {
 		if back := SharesToWeight(weightToShares(SharesToWeight(shares))); back != SharesToWeight(shares) {
 			t.Errorf("weight of %d shares does not survive a round trip: %d", shares, back)
 		}
+	}
+}
+
+func TestOfProcess(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Skip(err)
+	}
+	got := OfProcess(os.Getpid())
+	if got == "" || !strings.Contains(string(b), ":"+got+"\n") {
+		t.Errorf("OfProcess(self) = %q, not a path of /proc/self/cgroup:\n%s", got, b)
+	}
+	if got := OfProcess(1 << 30); got != "" {
+		t.Errorf("OfProcess(no such pid) = %q, want \"\"", got)
 	}
 }

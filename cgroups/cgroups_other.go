@@ -13,3 +13,4 @@ func ReadFile(cgPath, name string) (string, error) { return "", ErrNotLinux }
 func LimitFiles() []string                         { return nil }
 func OOMKills(cgPath string) int                   { return 0 }
 func PodDirs() []string                            { return nil }
+func OfProcess(pid int) string                     { return "" }

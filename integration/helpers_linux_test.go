@@ -304,19 +304,7 @@ func added(before, after []string) []string {
 // cgroup (cgroup.procs), not from podsim: container ID -> pid.
 func containerPIDs(t *testing.T, uid string) map[string]int {
 	t.Helper()
-	pod := "pod" + strings.ReplaceAll(uid, "-", "_")
-	// The pod cgroup is in its QoS tier, as kubelet's: podsim/pod<uid>
-	// (Guaranteed), podsim/burstable/pod<uid>, podsim/besteffort/pod<uid>.
-	var dirs []string
-	for _, root := range []string{"/sys/fs/cgroup/pids/podsim/", "/sys/fs/cgroup/podsim/"} {
-		for _, tier := range []string{"", "besteffort/", "burstable/"} {
-			d, _ := filepath.Glob(root + tier + pod + "/*")
-			dirs = append(dirs, d...)
-		}
-		if len(dirs) > 0 {
-			break
-		}
-	}
+	_, dirs := podCgroupDirs(uid)
 	out := map[string]int{}
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
@@ -328,6 +316,29 @@ func containerPIDs(t *testing.T, uid string) map[string]int {
 		}
 	}
 	return out
+}
+
+// podCgroupDirs finds a pod's cgroup directory (of the pids hierarchy on
+// cgroup v1, the unified one on v2) and its containers' below it. The pod
+// cgroup is in its QoS tier, as kubelet's: podsim/pod<uid> (Guaranteed),
+// podsim/burstable/pod<uid>, podsim/besteffort/pod<uid>.
+func podCgroupDirs(uid string) (pod string, containers []string) {
+	name := "pod" + strings.ReplaceAll(uid, "-", "_")
+	for _, root := range []string{"/sys/fs/cgroup/pids/podsim/", "/sys/fs/cgroup/podsim/"} {
+		for _, tier := range []string{"", "besteffort/", "burstable/"} {
+			if st, err := os.Stat(root + tier + name); err == nil && st.IsDir() {
+				pod = root + tier + name
+				ents, _ := os.ReadDir(pod)
+				for _, e := range ents {
+					if e.IsDir() {
+						containers = append(containers, filepath.Join(pod, e.Name()))
+					}
+				}
+				return pod, containers
+			}
+		}
+	}
+	return "", nil
 }
 
 // mainProcess is the container's own process among its cgroup's PIDs: of

@@ -44,31 +44,22 @@ func hostCmdlines() map[int]string {
 }
 
 // cgroupProcs lists the host PIDs in the pod cgroup (key "pod") and in
-// every container cgroup of the pod: container ID -> pids (cgroup.procs of
-// the pids hierarchy, or v2's).
+// every container cgroup of the pod: container ID -> pids.
 func cgroupProcs(t *testing.T, uid string) map[string][]int {
 	t.Helper()
-	pod := "pod" + strings.ReplaceAll(uid, "-", "_")
+	pod, ctrs := podCgroupDirs(uid)
 	out := map[string][]int{}
-	for _, root := range []string{"/sys/fs/cgroup/pids/podsim/", "/sys/fs/cgroup/podsim/"} {
-		for _, tier := range []string{"", "besteffort/", "burstable/"} {
-			dirs, _ := filepath.Glob(root + tier + pod + "/*/cgroup.procs")
-			for _, f := range append(dirs, root+tier+pod+"/cgroup.procs") {
-				b, _ := os.ReadFile(f)
-				for _, l := range strings.Fields(string(b)) {
-					var pid int
-					if _, err := fmt.Sscan(l, &pid); err == nil {
-						id := filepath.Base(filepath.Dir(f))
-						if id == pod {
-							id = "pod"
-						}
-						out[id] = append(out[id], pid)
-					}
-				}
-			}
+	for _, d := range append(ctrs, pod) {
+		id := filepath.Base(d)
+		if d == pod {
+			id = "pod"
 		}
-		if len(out) > 0 {
-			break
+		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		for _, l := range strings.Fields(string(b)) {
+			var pid int
+			if _, err := fmt.Sscan(l, &pid); err == nil {
+				out[id] = append(out[id], pid)
+			}
 		}
 	}
 	return out

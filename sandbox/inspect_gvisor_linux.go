@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/namespaces"
 )
 
@@ -26,6 +27,9 @@ type GVisorView struct {
 	// Cgroup is the Sentry's cgroup: runsc puts the whole sandbox in the
 	// pod cgroup, so the pod's limits bound the Sentry and its gofers.
 	Cgroup string
+	// UIDMap is the user namespace runsc runs the Sentry in (its
+	// uid_map, read by Inspect for the pause's row).
+	UIDMap string
 	Rows   []GVisorRow // the pause first, then each app container
 }
 
@@ -47,7 +51,6 @@ type HostProc struct {
 	Threads int
 	RSSKB   int
 	NS      map[string]namespaces.ID
-	UIDMap  string // /proc/<pid>/uid_map, one line per range
 }
 
 // gvisorExecTimeout bounds each look inside a container: runsc exec starts
@@ -67,7 +70,8 @@ func (m *Manager) InspectGVisor(ctx context.Context, in *Inspection) *GVisorView
 	for _, r := range in.Rows {
 		if r.Role == RoleSandbox && r.PID != 0 {
 			v.Sentry = hostProc(int(r.PID))
-			v.Cgroup = procCgroup(int(r.PID))
+			v.Cgroup = cgroups.OfProcess(int(r.PID))
+			v.UIDMap = strings.Join(strings.Fields(r.UIDMap), " ")
 			v.Rows = append(v.Rows, GVisorRow{Name: r.Name, Gofer: hostProcOr0(gofers[st.ID])})
 		}
 	}
@@ -88,26 +92,6 @@ func hostProcOr0(pid int) HostProc {
 		return HostProc{}
 	}
 	return hostProc(pid)
-}
-
-// procCgroup is a process's cgroup path: the unified hierarchy's on cgroup
-// v2, the pids controller's on v1.
-func procCgroup(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	var unified string
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.SplitN(l, ":", 3)
-		if len(f) != 3 {
-			continue
-		}
-		if f[1] == "pids" {
-			return f[2]
-		}
-		if f[0] == "0" && f[1] == "" {
-			unified = f[2]
-		}
-	}
-	return unified
 }
 
 // gvisorInside runs uname -r, cat /proc/1/cmdline and ls /proc in the
@@ -193,8 +177,5 @@ func hostProc(pid int) HostProc {
 		}
 	}
 	p.NS, _ = namespaces.Of(pid)
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", pid)); err == nil {
-		p.UIDMap = strings.Join(strings.Fields(string(b)), " ")
-	}
 	return p
 }

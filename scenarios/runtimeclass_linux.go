@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/namespaces"
 )
 
@@ -104,11 +105,11 @@ func hostView(t *T, pod string, gv bool, pids map[string]int) {
 			"cat /proc/<c1 pid>/cmdline; readlink /proc/<pid>/ns/net", obs, cl == "sleep 5000" && net == pause && net.Inode != 0)
 		return
 	}
-	podCg := cgroupOf(pids["POD"]) // runsc runs the whole sandbox in the pod cgroup
+	podCg := cgroups.OfProcess(pids["POD"]) // runsc runs the whole sandbox in the pod cgroup
 	sentries, gofers := 0, 0
 	var sleeps []string
 	for p, c := range allCmdlines() {
-		cg := cgroupOf(p)
+		cg := cgroups.OfProcess(p)
 		if cg != podCg && !strings.HasPrefix(cg, podCg+"/") {
 			continue
 		}
@@ -147,21 +148,4 @@ func allCmdlines() map[int]string {
 		}
 	}
 	return out
-}
-
-// cgroupOf is the process's cgroup path in the pids hierarchy (v1) or the
-// unified one.
-func cgroupOf(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	var unified string
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.SplitN(l, ":", 3)
-		if len(f) == 3 && f[1] == "pids" {
-			return f[2]
-		}
-		if len(f) == 3 && f[1] == "" {
-			unified = f[2]
-		}
-	}
-	return unified
 }

@@ -26,7 +26,7 @@ func writeGVisor(out io.Writer, in *sandbox.Inspection, v *sandbox.GVisorView) {
 	fmt.Fprintln(out, "inside it. The Sentry's network stack (netstack) owns the pod's eth0 in the pinned netns, so localhost is one.")
 	if v.Sentry.PID != 0 {
 		fmt.Fprintf(out, "  host sees the Sentry (runsc-sandbox): %s\n", procText(v.Sentry))
-		fmt.Fprintf(out, "    in the pod cgroup %s (runsc runs the whole sandbox there); it runs in a user namespace runsc made, mapping %q\n", v.Cgroup, v.Sentry.UIDMap)
+		fmt.Fprintf(out, "    in the pod cgroup %s (runsc runs the whole sandbox there); it runs in a user namespace runsc made, mapping %q\n", v.Cgroup, v.UIDMap)
 	}
 	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CONTAINER\tHOST SEES: GOFER (runsc-gofer)\tCONTAINER SEES: KERNEL\tPID 1\tPIDS IN ITS /proc (ls included)")
