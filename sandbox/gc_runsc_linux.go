@@ -38,31 +38,23 @@ func stopStrayRunsc(p podsimProc) error {
 	return nil
 }
 
-// shimAlive says whether a shim daemon of podsim's namespace serves id
-// (gVisor's shim of a pod is named by the pod's sandbox ID). The shim
-// binary's short runs for containerd ("... start", "... delete": the
-// cleanup after a dead shim) are not the daemon.
-func shimAlive(id string) bool {
+// gvisorShimState reads, in one scan of /proc, whether gVisor's shim
+// daemon of sandbox id runs (it is named by the sandbox ID: one shim per
+// pod) and whether containerd is cleaning up after a dead one: it runs the
+// shim binary's "delete" for each of the sandbox's containers (IDs id and
+// id-<name>[.N]).
+func gvisorShimState(id string) (daemon, cleanup bool) {
 	for _, p := range listPodsimProcs() {
-		f := strings.Fields(p.Cmdline)
-		if p.ShimID == id && p.alive() && f[len(f)-1] != "start" && f[len(f)-1] != "delete" {
-			return true
+		ours := p.ShimID == id || strings.HasPrefix(p.ShimID, id+"-")
+		switch {
+		case !ours || !p.alive():
+		case p.ShimAction == "delete":
+			cleanup = true
+		case p.ShimAction == "" && p.ShimID == id:
+			daemon = true
 		}
 	}
-	return false
-}
-
-// shimCleanupRunning says whether containerd is cleaning up after a dead
-// shim of the sandbox id: it runs the shim binary's "delete" for each of
-// the sandbox's containers (IDs id and id-<name>[.N]).
-func shimCleanupRunning(id string) bool {
-	for _, p := range listPodsimProcs() {
-		f := strings.Fields(p.Cmdline)
-		if (p.ShimID == id || strings.HasPrefix(p.ShimID, id+"-")) && f[len(f)-1] == "delete" && p.alive() {
-			return true
-		}
-	}
-	return false
+	return daemon, cleanup
 }
 
 // removeStaleBundles removes the task bundles of the sandbox id's

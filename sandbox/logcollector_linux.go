@@ -78,11 +78,15 @@ func (lc *logCollector) fifoDirOf(env *events.Envelope) (string, string, bool) {
 	}
 	if st, ok := v.(*apievents.TaskStart); ok {
 		// Attaching twice is a no-op: a runc task's create came first.
-		dirs, _ := filepath.Glob(filepath.Join(lc.m.paths.Run, "pods", "*", "io", st.ContainerID))
-		if len(dirs) != 1 || !markerExists(dirs[0], fifoLog) {
+		sb := sandboxOf(st.ContainerID)
+		if sb == "" {
+			return "", "", false // a pause: no FIFOs
+		}
+		dir := lc.m.paths.ioDir(sb, st.ContainerID)
+		if !markerExists(dir, fifoLog) {
 			return "", "", false
 		}
-		return dirs[0], st.ContainerID, true
+		return dir, st.ContainerID, true
 	}
 	e, ok := v.(*apievents.TaskCreate)
 	if !ok || e.IO == nil || e.IO.Stdout == "" {

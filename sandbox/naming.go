@@ -23,6 +23,16 @@ func ContainerAttemptID(sandboxID, name string, n int) string {
 	return fmt.Sprintf("%s.%d", ContainerID(sandboxID, name), n)
 }
 
+// sandboxOf is the sandbox ID a container ID begins with (the hex before
+// the first '-'), "" for the sandbox's own ID (the pause has no '-').
+func sandboxOf(containerID string) string {
+	sb, _, ok := strings.Cut(containerID, "-")
+	if !ok {
+		return ""
+	}
+	return sb
+}
+
 // containerLabels are what podsim puts on its containerd containers: the
 // sandbox they belong to (teardown finds a pod's containers by it) and the
 // pod-spec name of the container (exec and logs map it back).

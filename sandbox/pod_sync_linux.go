@@ -144,10 +144,16 @@ func (m *Manager) sandboxInFlux(rec *Record, ps *PodState) string {
 	switch {
 	case ps.Pause.Status == "unknown":
 		why = "containerd cannot read its pause's state (its shim does not answer): waiting for containerd to clean it up"
-	case rec.RuntimeHandler == HandlerRunsc && shimCleanupRunning(rec.ID):
-		why = "its gVisor shim is gone and containerd is cleaning up its containers (gVisor's shim delete)"
-	case rec.RuntimeHandler == HandlerRunsc && ps.Pause.Status != "missing" && ps.Pause.Status != "created" && !shimAlive(rec.ID):
-		why = "its gVisor shim is gone: waiting for containerd to clean up the sandbox"
+	case rec.RuntimeHandler == HandlerRunsc && !allRunning(ps):
+		// Only then: a dead shim shows as exits first, and a healthy pod's
+		// syncs (probes, back-off timers) need no /proc scan.
+		daemon, cleanup := gvisorShimState(rec.ID)
+		switch {
+		case cleanup:
+			why = "its gVisor shim is gone and containerd is cleaning up its containers (gVisor's shim delete)"
+		case !daemon && ps.Pause.Status != "missing" && ps.Pause.Status != "created":
+			why = "its gVisor shim is gone: waiting for containerd to clean up the sandbox"
+		}
 	}
 	m.fluxMu.Lock()
 	defer m.fluxMu.Unlock()
@@ -165,6 +171,19 @@ func (m *Manager) sandboxInFlux(rec *Record, ps *PodState) string {
 		return "" // act anyway: a rebuild reports what is in its way
 	}
 	return why
+}
+
+// allRunning says whether the pause and every app container run.
+func allRunning(ps *PodState) bool {
+	if ps.Pause.Status != "running" {
+		return false
+	}
+	for _, c := range ps.Containers {
+		if c.Status != "running" {
+			return false
+		}
+	}
+	return true
 }
 
 // sandboxSettleMax bounds the wait for containerd's cleanup of a sandbox.

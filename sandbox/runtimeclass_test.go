@@ -98,3 +98,18 @@ func TestValidateRuntimeClass(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestSandboxOf(t *testing.T) {
+	for id, want := range map[string]string{
+		"abc123def456":          "",
+		"abc123def456-c1":       "abc123def456",
+		"abc123def456-my-app.2": "abc123def456",
+	} {
+		if got := sandboxOf(id); got != want {
+			t.Errorf("sandboxOf(%q) = %q, want %q", id, got, want)
+		}
+	}
+	if id := ContainerAttemptID("abc123def456", "web-1", 3); sandboxOf(id) != "abc123def456" {
+		t.Errorf("sandboxOf(%q) is not its sandbox", id)
+	}
+}

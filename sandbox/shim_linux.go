@@ -28,8 +28,11 @@ type podsimProc struct {
 	Start   string // start time, so a reused PID is never taken for it
 	Cmdline string
 	// For a shim: its -id (the sandbox's ID: a pod's containers share
-	// their pause's shim) and -address (containerd's socket).
-	ShimID, Address string
+	// their pause's shim) and -address (containerd's socket); ShimAction
+	// is "start" or "delete" for the shim binary's short runs containerd
+	// makes around a task (setting up, cleaning up after a dead shim), ""
+	// for the shim daemon itself.
+	ShimID, Address, ShimAction string
 	// Runsc: a gVisor Sentry (runsc-sandbox) or gofer of podsim's runsc
 	// handler (runtimeclass_linux.go), found by its --root.
 	Runsc bool
@@ -67,6 +70,9 @@ func readPodsimProc(pid int) (podsimProc, bool) {
 	switch {
 	case strings.Contains(filepath.Base(args[0]), "containerd-shim") && flagValue(args, "-namespace") == runtime.Namespace:
 		p.ShimID, p.Address = flagValue(args, "-id"), flagValue(args, "-address")
+		if last := args[len(args)-1]; last == "start" || last == "delete" {
+			p.ShimAction = last
+		}
 	// gVisor's processes: the Sentry (runsc-sandbox), gofers (runsc-gofer)
 	// and the shim's runsc calls ("runsc wait" lasts as long as its container).
 	case (strings.HasPrefix(args[0], "runsc-") || filepath.Base(args[0]) == "runsc") && strings.Contains(cl, "--root="+RunscRoot+"/"):
