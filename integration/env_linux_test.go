@@ -10,7 +10,8 @@ import (
 
 // TestIntegrationEnvFrom: env.valueFrom and envFrom are read as kubelet
 // reads them — ConfigMap and Secret keys, the downward API's fields and
-// resources, envFrom with a prefix — and the container's process has them:
+// resources, envFrom with a prefix, $(VAR) expanded in literal values only
+// — and the container's process has them:
 // checked in `env` inside and, independently, in /proc/<pid>/environ of the
 // process found through the pod cgroup.
 func TestIntegrationEnvFrom(t *testing.T) {
@@ -19,7 +20,7 @@ func TestIntegrationEnvFrom(t *testing.T) {
 	objs := writeManifest(t, `apiVersion: v1
 kind: ConfigMap
 metadata: {name: envcfg}
-data: {color: teal, size: XL}
+data: {color: teal, size: XL, raw: 'a$$b$(POD_NAME)'}
 ---
 apiVersion: v1
 kind: Secret
@@ -48,10 +49,14 @@ spec:
     - {name: MEM_MI, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
     - {name: TOKEN, valueFrom: {secretKeyRef: {name: envsec, key: token}}}
     - {name: GREETING, value: "hi $(POD_NAME) in $(CFG_color)"}
+    - {name: LITERAL, value: "$(PATH)|$$(POD_NAME)"}
 `, "envpod")
 	p := getPod(t, "envpod")
 	want := map[string]string{"CFG_color": "teal", "CFG_size": "XL", "POD_NAME": "envpod", "POD_IP": p.Status.PodIP,
-		"TIER": "back", "MEM_MI": "48", "TOKEN": "t0k3n", "GREETING": "hi envpod in teal"}
+		"TIER": "back", "MEM_MI": "48", "TOKEN": "t0k3n", "GREETING": "hi envpod in teal",
+		// kubelet expands only literal values, over the variables it made
+		// (not the image's PATH); a ConfigMap's value is taken as it is.
+		"CFG_raw": "a$$b$(POD_NAME)", "LITERAL": "$(PATH)|$(POD_NAME)"}
 	inside := mustPodsim(t, "exec", "envpod", "--", "env")
 	pid := containerPIDs(t, string(p.UID))[strings.TrimPrefix(containerStatus(p, "app").ContainerID, "containerd://")]
 	if pid == 0 {

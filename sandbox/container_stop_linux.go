@@ -130,10 +130,41 @@ func stopTask(ctx context.Context, task containerd.Task, grace time.Duration, in
 	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
 		return err
 	}
-	select {
-	case <-exitCh:
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("task %s did not exit after SIGKILL", task.ID())
+	return waitKilled(ctx, task, exitCh)
+}
+
+// killWait is how long a SIGKILLed task's exit may take to be reported:
+// kubelet gives CRI's StopContainer the grace period plus its
+// runtime-request-timeout (2 min by default) and containerd waits that
+// long for the exit. The kernel ends a SIGKILLed process at once; what
+// takes time is the shim reporting it. containerd 1.6's runc shim handles
+// exits one at a time and, for each, reads the PID of every process of the
+// container, which waits while a `runc exec` (a probe's, say) is still
+// starting: on a slow machine (a TCG VM) that took longer than 10 s.
+const killWait = 2 * time.Minute
+
+// killResend is how often SIGKILL is sent again while waiting: a process
+// that joined the container's cgroup after runc listed it (an exec that was
+// starting) is then killed too.
+const killResend = 10 * time.Second
+
+// waitKilled waits for a SIGKILLed task's exit, sending SIGKILL again
+// every killResend, for at most killWait. Only a shim that lost the exit
+// makes it wait that long; the error then says what the kernel shows.
+func waitKilled(ctx context.Context, task containerd.Task, exitCh <-chan containerd.ExitStatus) error {
+	deadline := time.After(killWait)
+	resend := time.NewTicker(killResend)
+	defer resend.Stop()
+	for {
+		select {
+		case <-exitCh:
+			return nil
+		case <-resend.C:
+			// Best effort: the task may be stopping meanwhile; its exit,
+			// or the deadline, decides.
+			_ = task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
+		case <-deadline:
+			return fmt.Errorf("task %s did not exit %s after SIGKILL (%s): its shim did not report the exit; `podsim delete` again, or `podsim gc`, finishes the job", task.ID(), killWait, procState(int(task.Pid())))
+		}
 	}
-	return nil
 }

@@ -26,25 +26,45 @@ type envContext struct {
 	Secret        func(name string) (*corev1.Secret, error)
 }
 
-// resolveEnv turns a container's envFrom and env into plain name=value
-// pairs the way kubelet's makeEnvironmentVariables does: every key of each
-// envFrom source first (with its prefix; keys that are not valid variable
-// names are skipped, as kubelet does), then env in order, each valueFrom
-// read from the pod, the node, a ConfigMap or a Secret. A missing source
-// or key is an error unless it is optional; $(VAR) expansion happens
-// afterwards (MergeEnv), over all of them.
+// resolveEnv turns a container's envFrom and env into the plain name=value
+// pairs kubelet's makeEnvironmentVariables sends to CRI:
+//
+//   - every key of each envFrom source first (with its prefix; keys that
+//     are not valid variable names are skipped, as kubelet does), taken as
+//     they are;
+//   - then env in order: a literal value has its $(VAR) references
+//     expanded over the variables defined so far (envFrom's and earlier
+//     env's; never the image's, which the runtime merges later), and $$
+//     unescaped (step 1a); a valueFrom is read from the pod, the node, a
+//     ConfigMap or a Secret and taken as it is (step 1b).
+//
+// A name defined twice keeps its first place and its last value (kubelet's
+// tmpEnv map). A missing source or key is an error unless it is optional.
 func resolveEnv(c *corev1.Container, ec envContext) ([]corev1.EnvVar, error) {
 	var out []corev1.EnvVar
+	vals := map[string]string{} // kubelet's tmpEnv
+	index := map[string]int{}
+	set := func(name, v string) {
+		vals[name] = v
+		if i, ok := index[name]; ok {
+			out[i].Value = v
+			return
+		}
+		index[name] = len(out)
+		out = append(out, corev1.EnvVar{Name: name, Value: v})
+	}
 	for _, from := range c.EnvFrom {
 		kv, err := envFromSource(from, ec)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, kv...)
+		for _, e := range kv {
+			set(e.Name, e.Value)
+		}
 	}
 	for _, e := range c.Env {
 		if e.ValueFrom == nil {
-			out = append(out, corev1.EnvVar{Name: e.Name, Value: e.Value})
+			set(e.Name, ExpandVars(e.Value, vals))
 			continue
 		}
 		v, ok, err := envValueFrom(c, e.ValueFrom, ec)
@@ -52,7 +72,7 @@ func resolveEnv(c *corev1.Container, ec envContext) ([]corev1.EnvVar, error) {
 			return nil, fmt.Errorf("env %s: %w", e.Name, err)
 		}
 		if ok {
-			out = append(out, corev1.EnvVar{Name: e.Name, Value: v})
+			set(e.Name, v)
 		}
 	}
 	return out, nil

@@ -18,10 +18,11 @@ func (m *Manager) envContext(rec *Record) envContext {
 	}
 }
 
-// withResolvedEnv is the container as its spec needs it: envFrom and
-// env.valueFrom read into plain values (resolveEnv).
+// withResolvedEnv is the container as its spec needs it: its env as
+// kubelet hands it to CRI, envFrom and env.valueFrom read and $(VAR)
+// references expanded (resolveEnv). The spec builders take c.Env as final.
 func (m *Manager) withResolvedEnv(rec *Record, c *corev1.Container) (*corev1.Container, error) {
-	if len(c.EnvFrom) == 0 && !hasValueFrom(c.Env) {
+	if len(c.EnvFrom) == 0 && len(c.Env) == 0 {
 		return c, nil
 	}
 	env, err := resolveEnv(c, m.envContext(rec))
@@ -31,13 +32,4 @@ func (m *Manager) withResolvedEnv(rec *Record, c *corev1.Container) (*corev1.Con
 	c = c.DeepCopy()
 	c.Env, c.EnvFrom = env, nil
 	return c, nil
-}
-
-func hasValueFrom(env []corev1.EnvVar) bool {
-	for _, e := range env {
-		if e.ValueFrom != nil {
-			return true
-		}
-	}
-	return false
 }

@@ -80,3 +80,45 @@ func TestResolveEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveEnvExpansion is kubelet's makeEnvironmentVariables on $(VAR):
+// only literal values are expanded, over envFrom's and earlier env's
+// variables; values read from a ConfigMap, a Secret or the downward API
+// are taken as they are ($$ and $(X) in them stay); a later definition of
+// a name keeps its place and takes the new value; unknown references stay.
+func TestResolveEnvExpansion(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p$(A)", Namespace: "ns"}}
+	ec := envContext{Pod: pod,
+		ConfigMap: func(name string) (*corev1.ConfigMap, error) {
+			return &corev1.ConfigMap{Data: map[string]string{"raw": "a$$b$(FROM_CM)", "FROM_CM": "cm"}}, nil
+		},
+		Secret: func(string) (*corev1.Secret, error) { return nil, errors.New("not found") },
+	}
+	c := &corev1.Container{Name: "app",
+		EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}},
+		Env: []corev1.EnvVar{
+			{Name: "A", Value: "1"},
+			{Name: "USE_CM", Value: "$(FROM_CM)-$(A)"},
+			{Name: "FROM_REF", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}, Key: "raw"}}},
+			{Name: "NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			{Name: "LATER", Value: "$(B) $(PATH) $$(A) $$"},
+			{Name: "B", Value: "2"},
+			{Name: "A", Value: "3-$(A)"},
+		}}
+	got, err := resolveEnv(c, ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []corev1.EnvVar{
+		{Name: "FROM_CM", Value: "cm"}, {Name: "raw", Value: "a$$b$(FROM_CM)"}, // envFrom: as they are
+		{Name: "A", Value: "3-1"},                     // redefined: first place, last value, expanded over the earlier A
+		{Name: "USE_CM", Value: "cm-1"},               // literal: expanded over envFrom's and earlier env's
+		{Name: "FROM_REF", Value: "a$$b$(FROM_CM)"},   // valueFrom: as it is
+		{Name: "NAME", Value: "p$(A)"},                // downward API: as it is
+		{Name: "LATER", Value: "$(B) $(PATH) $(A) $"}, // B not yet defined, PATH is the image's: both stay; $$ unescapes
+		{Name: "B", Value: "2"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("resolveEnv =\n%v\nwant\n%v", got, want)
+	}
+}

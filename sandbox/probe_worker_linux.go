@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"os"
 	"strings"
 	"time"
 
@@ -63,6 +64,11 @@ func (w *probeWorker) loop(ctx context.Context) {
 
 // doProbe is one round, kubelet's worker.doProbe; false ends the worker.
 func (w *probeWorker) doProbe(ctx context.Context) bool {
+	if w.t != ReadinessProbe && w.p.m.terminating(w.podID) {
+		// kubelet's worker: "Pod deletion requested", liveness and
+		// startup probing stop; readiness goes on until the container exits.
+		return false
+	}
 	started := w.p.started(w.podID, w.name, w.cid, w.hasStartup)
 	if !probeGates(w.t, started) {
 		return w.t != StartupProbe // a started container needs no startup probe any more
@@ -112,4 +118,10 @@ func (w *probeWorker) kill(ctx context.Context) {
 		return
 	}
 	w.p.logf("pod %s: killed container %s: %s", w.pod.Name, w.name, killMessage(w.pod, w.name, w.t))
+}
+
+// terminating reports whether pod id's teardown began (its marker exists).
+func (m *Manager) terminating(id string) bool {
+	_, err := os.Stat(m.paths.terminatingFile(id))
+	return err == nil
 }

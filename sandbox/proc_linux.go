@@ -57,3 +57,25 @@ func waitExeced(pid int, max time.Duration) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// procState describes pid as the kernel sees it, for an error message:
+// gone, a zombie its parent has not reaped, or still there with its state
+// letter from /proc/<pid>/stat.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return fmt.Sprintf("the kernel has no process %d any more", pid)
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself contain ") ".
+	i := strings.LastIndex(string(b), ") ")
+	if i < 0 || i+2 >= len(b) {
+		return fmt.Sprintf("process %d is still there", pid)
+	}
+	switch st := b[i+2]; st {
+	case 'Z':
+		return fmt.Sprintf("process %d is a zombie its parent (the shim) has not reaped", pid)
+	default:
+		return fmt.Sprintf("process %d is still there, state %c", pid, st)
+	}
+}

@@ -54,3 +54,27 @@ func TestWaitExeced(t *testing.T) {
 		t.Errorf("waitExeced of a missing pid took %v", d)
 	}
 }
+
+// TestProcState: the kill error names what the kernel shows of the task's
+// process: running, a zombie nobody reaped, or gone.
+func TestProcState(t *testing.T) {
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	if s := procState(pid); !strings.Contains(s, "still there, state ") {
+		t.Errorf("sleeping process: %q", s)
+	}
+	_ = cmd.Process.Kill()
+	for i := 0; i < 200 && !strings.Contains(procState(pid), "zombie"); i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := procState(pid); !strings.Contains(s, "zombie") {
+		t.Errorf("killed, not yet waited for: %q", s)
+	}
+	_ = cmd.Wait()
+	if s := procState(pid); !strings.Contains(s, "no process") {
+		t.Errorf("reaped: %q", s)
+	}
+}

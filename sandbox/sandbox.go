@@ -83,6 +83,10 @@ func (p Paths) podLogDir(ns, name, uid string) string {
 	return filepath.Join(p.Logs, "pods", ns+"_"+name+"_"+uid)
 }
 
+// terminatingFile marks a pod whose teardown began (kubelet's pod with a
+// deletionTimestamp): its liveness and startup probes stop.
+func (p Paths) terminatingFile(id string) string { return filepath.Join(p.podRun(id), "terminating") }
+
 // Event is one step of building or tearing down a pod: the kernel concept,
 // the object it made or removed, and how long it took. The sandbox emits
 // them as one typed stream and never prints; the CLI's -v/--trace output,

@@ -56,6 +56,11 @@ func (m *Manager) teardown(ctx context.Context, r *Record, grace time.Duration) 
 	kept := func(err error) error {
 		return podErr(r.Pod.Namespace, name, "", fmt.Errorf("pod %s: %w (%w)", name, err, ErrPodKept))
 	}
+	// Kubelet's probe workers stop liveness and startup probes of a pod
+	// being deleted (prober/worker.go): no container is restarted while it
+	// is being stopped, and no probe's exec races the kill. The agent's
+	// workers see this marker (readiness probes go on, as on a node).
+	_ = os.WriteFile(m.paths.terminatingFile(r.ID), nil, 0o644)
 	pc, err := m.podContainers(ctx, r)
 	if err != nil {
 		return kept(err)

@@ -38,27 +38,23 @@ func ResolveArgs(img ImageConfig, command, args []string) []string {
 	}
 }
 
-// MergeEnv overlays the container's env on the image's, keeping the image's
-// order and appending new names, as the kubelet does. $(VAR) references to
-// earlier variables are expanded, as in Kubernetes.
+// MergeEnv overlays the container's env (kubelet's, already final: see
+// resolveEnv) on the image's, keeping the image's order and appending new
+// names, as containerd's CRI plugin does with oci.WithEnv.
 func MergeEnv(image []string, env []corev1.EnvVar) []string {
 	out := append([]string{}, image...)
 	index := map[string]int{}
-	values := map[string]string{}
 	for i, kv := range out {
-		k, v, _ := strings.Cut(kv, "=")
+		k, _, _ := strings.Cut(kv, "=")
 		index[k] = i
-		values[k] = v
 	}
 	for _, e := range env {
-		val := ExpandVars(e.Value, values)
-		values[e.Name] = val
 		if i, ok := index[e.Name]; ok {
-			out[i] = e.Name + "=" + val
+			out[i] = e.Name + "=" + e.Value
 			continue
 		}
 		index[e.Name] = len(out)
-		out = append(out, e.Name+"="+val)
+		out = append(out, e.Name+"="+e.Value)
 	}
 	return out
 }
@@ -445,12 +441,12 @@ func hasAll(caps []string) bool {
 }
 
 // ExpandArgs applies Kubernetes' $(VAR) expansion to command and args with
-// the container's environment.
-func ExpandArgs(args, env []string) []string {
-	vars := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
+// the container's environment as kubelet made it (ExpandContainerCommandAndArgs):
+// not the image's variables, which kubelet never sees.
+func ExpandArgs(args []string, env []corev1.EnvVar) []string {
+	vars := make(map[string]string, len(env))
+	for _, e := range env {
+		vars[e.Name] = e.Value
 	}
 	out := make([]string, len(args))
 	for i, a := range args {

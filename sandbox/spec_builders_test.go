@@ -228,9 +228,10 @@ func TestContainerSpec(t *testing.T) {
 			image:   ImageConfig{Entrypoint: []string{"/entry"}},
 			wantPID: "/proc/42/ns/pid", wantArgs: []string{"/entry", "x"}, wantOOM: 1000, wantEnv: "HOSTNAME=podtest"},
 		{name: "Guaranteed: limits, quota, -997",
-			pod:      corev1.PodSpec{Containers: []corev1.Container{{Name: "c1", Resources: guaranteed, Env: []corev1.EnvVar{{Name: "A", Value: "$(HOSTNAME)-x"}}}}},
-			image:    ImageConfig{Cmd: []string{"sh"}},
-			wantArgs: []string{"sh"}, wantOOM: -997, wantQuota: 50000, wantEnv: "A=podtest-x"},
+			pod:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c1", Resources: guaranteed, Env: []corev1.EnvVar{{Name: "A", Value: "$(HOSTNAME)-x"}}}}},
+			image: ImageConfig{Cmd: []string{"sh"}},
+			// HOSTNAME is the runtime's, not kubelet's: $(HOSTNAME) stays as written.
+			wantArgs: []string{"sh"}, wantOOM: -997, wantQuota: 50000, wantEnv: "A=$(HOSTNAME)-x"},
 		{name: "no command anywhere is an error",
 			pod:     corev1.PodSpec{Containers: []corev1.Container{{Name: "c1", Image: "scratch"}}},
 			wantErr: true},

@@ -38,9 +38,11 @@ type containerConfig struct {
 // spec from it for each pod shape.
 func containerSpecOpts(c containerConfig) ([]oci.SpecOpts, error) {
 	ctr := c.Container
+	// ctr.Env is kubelet's env, final (withResolvedEnv); the runtime lays
+	// it over the image's and HOSTNAME, as CRI does.
 	env := MergeEnv(withHostnameEnv(PodHostname(c.Pod, c.Node.Hostname), c.Image.Env), ctr.Env)
-	// $(VAR) in command and args expands from the container's env, as in Kubernetes.
-	args := ResolveArgs(c.Image, ExpandArgs(ctr.Command, env), ExpandArgs(ctr.Args, env))
+	// $(VAR) in command and args expands from kubelet's env only.
+	args := ResolveArgs(c.Image, ExpandArgs(ctr.Command, ctr.Env), ExpandArgs(ctr.Args, ctr.Env))
 	if len(args) == 0 {
 		return nil, fmt.Errorf("image %s has no Entrypoint or Cmd and the container sets no command", ctr.Image)
 	}

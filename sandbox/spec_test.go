@@ -106,11 +106,14 @@ func TestResolveArgs(t *testing.T) {
 	}
 }
 
+// TestMergeEnv: kubelet's env (final: resolveEnv expanded it) over the
+// image's, as CRI's oci.WithEnv lays it: the image's order, new names
+// appended, values taken as they are.
 func TestMergeEnv(t *testing.T) {
 	got := MergeEnv([]string{"PATH=/bin", "A=1"}, []corev1.EnvVar{
-		{Name: "A", Value: "2"}, {Name: "B", Value: "$(A)-x"}, {Name: "C", Value: "$$(A) $(NOPE)"},
+		{Name: "A", Value: "2"}, {Name: "B", Value: "$(A)-x"}, {Name: "C", Value: "$$"},
 	})
-	want := []string{"PATH=/bin", "A=2", "B=2-x", "C=$(A) $(NOPE)"}
+	want := []string{"PATH=/bin", "A=2", "B=$(A)-x", "C=$$"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
@@ -191,8 +194,9 @@ func TestCapabilitiesAll(t *testing.T) {
 }
 
 func TestExpandArgs(t *testing.T) {
-	got := ExpandArgs([]string{"echo", "$(GREETING) $(NAME)", "$$(NAME)"}, []string{"GREETING=hi", "NAME=pod"})
-	if !reflect.DeepEqual(got, []string{"echo", "hi pod", "$(NAME)"}) {
+	got := ExpandArgs([]string{"echo", "$(GREETING) $(NAME)", "$$(NAME)", "$(PATH)"}, []corev1.EnvVar{{Name: "GREETING", Value: "hi"}, {Name: "NAME", Value: "pod"}})
+	// $(PATH) is the image's variable, which kubelet never sees: it stays.
+	if !reflect.DeepEqual(got, []string{"echo", "hi pod", "$(NAME)", "$(PATH)"}) {
 		t.Errorf("got %q", got)
 	}
 }
