@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/podsim/podsim/sandbox"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -345,11 +347,92 @@ spec:
 	if r.code == 0 || !strings.Contains(r.stdout, "No space left") {
 		t.Errorf("writing 5 MiB into a 4Mi Memory emptyDir: %s", r)
 	}
-	bad := "apiVersion: v1\nkind: Pod\nmetadata: {name: diskpod}\nspec:\n  containers:\n  - {name: c, image: busybox}\n  volumes:\n  - {name: scratch, emptyDir: {sizeLimit: 1Gi}}\n"
-	r = podsim(t, "", "apply", "-f", writeManifest(t, bad))
-	if r.code == 0 || !strings.Contains(r.stderr, "emptyDir.sizeLimit 1Gi is not supported on a disk emptyDir") {
-		t.Errorf("disk emptyDir sizeLimit: %s", r)
+}
+
+// TestIntegrationEmptyDirSizeLimitEviction is kubelet's eviction manager
+// for a disk emptyDir's sizeLimit: under the limit the pod runs on past a
+// full monitoring period; once a container writes past it (measured on
+// the host with du, independently of podsim) the node agent evicts the
+// pod: every container SIGKILLed (137), phase Failed, reason Evicted with
+// kubelet's message, a Warning event, and nothing restarted although the
+// restartPolicy is Always.
+func TestIntegrationEmptyDirSizeLimitEviction(t *testing.T) {
+	requireRoot(t)
+	checkNoLeaks(t)
+	applyPod(t, `apiVersion: v1
+kind: Pod
+metadata: {name: fillpod}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: filler
+    image: busybox
+    command: ['sh', '-c', 'trap "exit 0" TERM; dd if=/dev/zero of=/scratch/small bs=1M count=1; while true; do sleep 1; done']
+    volumeMounts: [{name: scratch, mountPath: /scratch}]
+  - name: other
+    image: busybox
+    command: ['sleep', '3600']
+  volumes:
+  - {name: scratch, emptyDir: {sizeLimit: 3Mi}}
+`, "fillpod")
+	p := getPod(t, "fillpod")
+	sb := sandboxIDOf(p)
+	pids := containerPIDs(t, string(p.UID))
+	dir := filepath.Join("/var/lib/podsim/pods", sb, "volumes/kubernetes.io~empty-dir/scratch")
+	du := func() int64 {
+		out, err := exec.Command("du", "-s", "-B1", dir).Output()
+		if err != nil {
+			t.Fatalf("du -s -B1 %s: %v", dir, err)
+		}
+		var n int64
+		fmt.Sscan(string(out), &n)
+		return n
 	}
+	time.Sleep(sandbox.EvictionMonitoringPeriod + 2*time.Second)
+	if p = getPod(t, "fillpod"); p.Status.Phase != corev1.PodRunning || p.Status.Reason != "" {
+		t.Fatalf("under its limit (du %d bytes of 3Mi) the pod must run on: phase %s reason %q", du(), p.Status.Phase, p.Status.Reason)
+	}
+	mustPodsim(t, "exec", "fillpod", "-c", "filler", "--", "dd", "if=/dev/zero", "of=/scratch/big", "bs=1M", "count=4")
+	if n := du(); n <= 3<<20 {
+		t.Fatalf("du says the emptyDir holds %d bytes after writing 5 MiB", n)
+	}
+	start := time.Now()
+	waitFor(t, 2*sandbox.EvictionMonitoringPeriod+10*time.Second, "the eviction", func() bool {
+		p = getPod(t, "fillpod")
+		return p.Status.Phase == corev1.PodFailed && p.Status.Reason == "Evicted"
+	})
+	t.Logf("evicted %s after the write", time.Since(start).Round(100*time.Millisecond))
+	if want := `Usage of EmptyDir volume "scratch" exceeds the limit "3Mi". `; p.Status.Message != want {
+		t.Errorf("status.message = %q, want kubelet's %q", p.Status.Message, want)
+	}
+	waitFor(t, 15*time.Second, "the pod's processes to go", func() bool {
+		for _, pid := range pids {
+			if !gone(pid) {
+				return false
+			}
+		}
+		return true
+	})
+	// SIGKILL at once (grace period override 0), although filler would
+	// exit 0 on SIGTERM and the pod grants 30 s.
+	if time.Since(start) > 2*sandbox.EvictionMonitoringPeriod+10*time.Second {
+		t.Errorf("the processes took %s to go: the eviction waited out a grace period", time.Since(start))
+	}
+	time.Sleep(3 * time.Second) // long enough for the agent to restart something, were it to
+	p = getPod(t, "fillpod")
+	for _, name := range []string{"filler", "other"} {
+		cs := containerStatus(p, name)
+		if cs.RestartCount != 0 || cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 137 {
+			t.Errorf("%s after the eviction: restarts %d, state %+v; want killed (137), never restarted", name, cs.RestartCount, cs.State)
+		}
+	}
+	if ev := podEvents(t, sb); !strings.Contains(ev, `"Evicted"`) || !strings.Contains(ev, "exceeds the limit") {
+		t.Errorf("events lack the Warning Evicted: %s", ev)
+	}
+	if out := mustPodsim(t, "get", "pods"); !strings.Contains(out, "Evicted") {
+		t.Errorf("get pods does not show Evicted:\n%s", out)
+	}
+	mustPodsim(t, "delete", "pod", "fillpod")
 }
 
 // TestIntegrationFSGroup: fsGroup as kubelet applies it: a supplementary

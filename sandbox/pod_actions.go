@@ -60,6 +60,9 @@ type ObservedPod struct {
 	// failed for good (DeadlineExceeded): nothing is started again.
 	StartTime time.Time
 	Terminal  bool
+	// EmptyDirOver is kubelet's eviction message when a disk emptyDir of
+	// the pod holds more than its sizeLimit ("" when none does).
+	EmptyDirOver string
 }
 
 // BackoffPolicy is kubelet's crash-loop back-off: the first restart is at
@@ -135,6 +138,9 @@ type PodActions struct {
 	// good (DeadlineExceeded: activeDeadlineSeconds passed), kubelet's
 	// killPodWithSyncResult; nothing else is done then.
 	KillPod string
+	// KillMessage is the pod's status message for KillPod (an eviction's
+	// names the volume and its limit).
+	KillMessage string
 	// NextInit is the index of the init container to start next (-1:
 	// none). Regular init containers run one at a time, in order, each to
 	// exit 0; a native sidecar (restartPolicy Always) is started and the
@@ -184,7 +190,8 @@ func (a *PodActions) wake(t time.Time) {
 // ComputePodActions decides what to do next for a pod. Like kubelet:
 // without a sandbox, make one and start the first init container (or
 // every app container when there is none). A pod past its
-// activeDeadlineSeconds is killed. With a sandbox, the init containers in
+// activeDeadlineSeconds is killed, and one whose disk emptyDir grew past
+// its sizeLimit is evicted. With a sandbox, the init containers in
 // order (computeInitActions); once they are through, each app container
 // not created yet, and each exited app container its restartPolicy
 // restarts — at once if its back-off is over, else it waits (BackingOff,
@@ -194,6 +201,14 @@ func ComputePodActions(pod *corev1.Pod, obs ObservedPod) PodActions {
 	a := PodActions{NextInit: -1, CreateSandbox: !obs.SandboxReady}
 	if obs.Terminal {
 		return PodActions{NextInit: -1} // failed for good: nothing restarts
+	}
+	if !a.CreateSandbox && obs.EmptyDirOver != "" {
+		// kubelet's eviction manager: a disk emptyDir past its sizeLimit
+		// evicts the pod (localStorageEviction), for good.
+		return PodActions{NextInit: -1, KillPod: ReasonEvicted, KillMessage: obs.EmptyDirOver}
+	}
+	if !a.CreateSandbox && len(diskEmptyDirLimits(pod)) > 0 && obs.anyRunning() {
+		a.wake(obs.Now.Add(EvictionMonitoringPeriod)) // measured again then
 	}
 	if d, ok := ActiveDeadline(pod, obs.StartTime); ok && !a.CreateSandbox {
 		if !obs.Now.Before(d) {
@@ -308,4 +323,14 @@ func appsDone(pod *corev1.Pod, obs ObservedPod) bool {
 		}
 	}
 	return len(pod.Spec.Containers) > 0
+}
+
+// anyRunning reports whether some container of the pod is running.
+func (o ObservedPod) anyRunning() bool {
+	for _, c := range o.Containers {
+		if c.Phase == ContainerRunning {
+			return true
+		}
+	}
+	return false
 }

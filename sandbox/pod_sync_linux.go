@@ -68,11 +68,14 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	}
 	now := time.Now()
 	obs := observe(ps, now, pol)
+	if !obs.Terminal {
+		obs.EmptyDirOver = m.emptyDirOverLimit(rec) // walks only disk emptyDirs with a sizeLimit
+	}
 	// Step 2.
 	a := ComputePodActions(&rec.Pod, obs)
 	switch {
 	case a.KillPod != "":
-		return time.Time{}, m.failPod(ctx, hl, rec, a.KillPod)
+		return time.Time{}, m.failPod(ctx, hl, rec, a.KillPod, a.KillMessage)
 	case rec.Reason == "" && needsRebuild(rec, ps, a):
 		return time.Time{}, m.rebuildSandbox(ctx, hl, rec)
 	case a.CreateSandbox:
@@ -236,13 +239,23 @@ func (m *Manager) recordInitFailed(rec *Record, name string, obs ObservedPod) er
 	return m.saveRecord(rec)
 }
 
-// failPod is kubelet's handling of a pod past activeDeadlineSeconds: the
-// pod's status becomes Failed with the reason (recorded first, so nothing
-// is started again, also by an agent that restarts), an event, then every
-// container is stopped as on deletion (preStop hooks, grace period,
-// sidecars last); the sandbox stays until the pod is deleted.
-func (m *Manager) failPod(ctx context.Context, hl *heldLock, rec *Record, reason string) error {
-	rec.Reason, rec.Message = reason, "Pod was active on the node longer than the specified deadline"
+// failPod is kubelet's handling of a pod that fails for good on the node:
+// its status becomes Failed with the reason and message (recorded first,
+// so nothing is started again, also by an agent that restarts), a Warning
+// event, then every container is stopped (sidecars last); the sandbox
+// stays until the pod is deleted. DeadlineExceeded (activeDeadlineSeconds)
+// stops as on deletion, preStop hooks and grace period; Evicted is
+// kubelet's eviction manager, whose grace period override is 0: SIGKILL at
+// once (kubelet would still run preStop hooks first; podsim does not).
+func (m *Manager) failPod(ctx context.Context, hl *heldLock, rec *Record, reason, message string) error {
+	grace := GracePeriod(&rec.Pod)
+	switch reason {
+	case ReasonDeadlineExceeded:
+		message = "Pod was active on the node longer than the specified deadline"
+	case ReasonEvicted:
+		grace = 0
+	}
+	rec.Reason, rec.Message = reason, message
 	if err := m.saveRecord(rec); err != nil {
 		return err
 	}
@@ -253,7 +266,7 @@ func (m *Manager) failPod(ctx context.Context, hl *heldLock, rec *Record, reason
 	}
 	pc.pause = nil
 	return m.whileUnlocked(ctx, hl, rec, func() error {
-		return m.stopPodContainersInOrder(ctx, rec, pc, GracePeriod(&rec.Pod), nil)
+		return m.stopPodContainersInOrder(ctx, rec, pc, grace, nil)
 	})
 }
 

@@ -279,7 +279,7 @@ func (p *PodState) Phase() corev1.PodPhase {
 			return corev1.PodFailed
 		}
 		return corev1.PodPending // the agent restarts it
-	case ReasonDeadlineExceeded:
+	case ReasonDeadlineExceeded, ReasonEvicted:
 		return corev1.PodFailed
 	case "Unknown":
 		return corev1.PodUnknown

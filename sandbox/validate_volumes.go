@@ -87,19 +87,13 @@ func (v *validator) checkHostPath(f string, h *corev1.HostPathVolumeSource) {
 	}
 }
 
-// checkEmptyDirSize refuses a sizeLimit podsim would not enforce: on a
-// Memory emptyDir it is the tmpfs's size (the kernel enforces it, ENOSPC),
-// on a disk emptyDir kubelet evicts the pod once it holds more, which
-// podsim's agent does not do.
+// checkEmptyDirSize checks a sizeLimit's value. On a Memory emptyDir it is
+// the tmpfs's size (the kernel enforces it, ENOSPC); on a disk emptyDir
+// the node agent evicts the pod once it holds more, as kubelet's eviction
+// manager does (eviction.go).
 func (v *validator) checkEmptyDirSize(f string, e *corev1.EmptyDirVolumeSource) {
-	if e.SizeLimit == nil {
-		return
-	}
-	if e.SizeLimit.Sign() < 0 {
+	if e.SizeLimit != nil && e.SizeLimit.Sign() < 0 {
 		v.fail("%s.emptyDir.sizeLimit %s must not be negative", f, e.SizeLimit.String())
-	}
-	if e.Medium != corev1.StorageMediumMemory && !e.SizeLimit.IsZero() {
-		v.fail("%s.emptyDir.sizeLimit %s is not supported on a disk emptyDir: kubelet evicts a pod whose emptyDir grows past it, podsim does not watch disk use: remove it, or use medium: Memory (a tmpfs of that size)", f, e.SizeLimit.String())
 	}
 }
 
