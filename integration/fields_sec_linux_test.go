@@ -334,3 +334,61 @@ func checkFile(t *testing.T, read func(string) string, name, want string) {
 		t.Errorf("pod cgroup %s = %q, want %q", name, got, want)
 	}
 }
+
+// TestIntegrationProcMountUnmasked: procMount Unmasked in a pod with its
+// own user namespace (the only place Kubernetes allows it) gets a /proc
+// without kubelet's masks and read-only paths, its sibling with the
+// default keeps them: read from each process's mountinfo on the host.
+func TestIntegrationProcMountUnmasked(t *testing.T) {
+	requireRoot(t)
+	checkNoLeaks(t)
+	applyPod(t, `apiVersion: v1
+kind: Pod
+metadata: {name: procpod}
+spec:
+  restartPolicy: Never
+  hostUsers: false
+  containers:
+  - name: masked
+    image: busybox
+    command: ['sleep', '3600']
+  - name: unmasked
+    image: busybox
+    command: ['sleep', '3600']
+    securityContext: {procMount: Unmasked}
+`, "procpod")
+	p := getPod(t, "procpod")
+	mounts := func(c string) map[string]bool {
+		mi, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pidOf(t, p, c)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, l := range strings.Split(string(mi), "\n") {
+			if f := strings.Fields(l); len(f) > 4 {
+				out[f[4]] = true
+			}
+		}
+		return out
+	}
+	masked, unmasked := mounts("masked"), mounts("unmasked")
+	for _, path := range []string{"/proc/interrupts", "/proc/keys", "/proc/timer_list", "/proc/sys", "/proc/sysrq-trigger"} {
+		if _, err := os.Stat(path); err != nil {
+			continue // this kernel has no such file: nothing to mask
+		}
+		if !masked[path] {
+			t.Errorf("procMount Default: %s is not a mount (masked or read-only) in the container's mountinfo", path)
+		}
+		if unmasked[path] {
+			t.Errorf("procMount Unmasked: %s is still masked or read-only in the container's mountinfo", path)
+		}
+	}
+	// What the masks hide: /proc/interrupts is /dev/null in the default
+	// container and the kernel's table in the Unmasked one.
+	if r := podsim(t, "", "exec", "procpod", "-c", "unmasked", "--", "cat", "/proc/interrupts"); r.code != 0 || !strings.Contains(r.stdout, "CPU0") {
+		t.Errorf("/proc/interrupts in the Unmasked container: want the kernel's table: %s", r)
+	}
+	if r := podsim(t, "", "exec", "procpod", "-c", "masked", "--", "cat", "/proc/interrupts"); r.code != 0 || r.stdout != "" {
+		t.Errorf("/proc/interrupts in the default container: want it empty (masked): %s", r)
+	}
+}

@@ -377,7 +377,10 @@ spec:
 `, "fillpod")
 	p := getPod(t, "fillpod")
 	sb := sandboxIDOf(p)
-	pids := containerPIDs(t, string(p.UID))
+	pids := map[string]int{} // the containers' processes; the pause stays (the sandbox is kept until delete)
+	for _, name := range []string{"filler", "other"} {
+		pids[name] = appPID(t, p, name)
+	}
 	dir := filepath.Join("/var/lib/podsim/pods", sb, "volumes/kubernetes.io~empty-dir/scratch")
 	du := func() int64 {
 		out, err := exec.Command("du", "-s", "-B1", dir).Output()
