@@ -22,6 +22,7 @@ type envContext struct {
 	NodeName      string
 	NodeCPUMilli  int64 // the node's CPUs, in millicores
 	NodeMemory    int64 // the node's memory, in bytes
+	NodeEphemeral int64 // the node's ephemeral storage (the file system of podsim's state), in bytes
 	ConfigMap     func(name string) (*corev1.ConfigMap, error)
 	Secret        func(name string) (*corev1.Secret, error)
 }
@@ -156,6 +157,8 @@ func envValueFrom(c *corev1.Container, vf *corev1.EnvVarSource, ec envContext) (
 			return "", false, nil
 		}
 		return "", false, fmt.Errorf("key %q of secret %q not found (create it first, or mark it optional)", r.Key, r.Name)
+	case vf.FileKeyRef != nil:
+		return "", false, fmt.Errorf("valueFrom.fileKeyRef (a key of an env file in a volume: Kubernetes 1.34's alpha EnvFiles feature, off by default) is not supported: use configMapKeyRef or secretKeyRef")
 	}
 	return "", false, fmt.Errorf("valueFrom: only fieldRef, resourceFieldRef, configMapKeyRef and secretKeyRef are supported")
 }
@@ -207,12 +210,17 @@ func bracketKey(path, prefix string) (string, bool) {
 }
 
 // resourceFieldValue is the downward API's resourceFieldRef as kubelet
-// computes it: the container's limit, or the node's capacity when it has
-// none; a request, or its limit (the API server's defaulting), else 0;
-// divided by the divisor and rounded up.
+// computes it (containerResourceRuntimeValue): the resources of the named
+// container, else of this one; its limit, or the node's capacity when it
+// has none (defaultPodLimitsForDownwardAPI); a request, or its limit (the
+// API server's defaulting), else 0; divided by the divisor and rounded up.
 func resourceFieldValue(c *corev1.Container, r *corev1.ResourceFieldSelector, ec envContext) (string, error) {
 	if r.ContainerName != "" && r.ContainerName != c.Name {
-		return "", fmt.Errorf("resourceFieldRef.containerName %q: podsim reads only the container's own resources", r.ContainerName)
+		other := podContainer(ec.Pod, r.ContainerName)
+		if other == nil {
+			return "", fmt.Errorf("resourceFieldRef.containerName %q: the pod has no such container", r.ContainerName)
+		}
+		c = other
 	}
 	var q resource.Quantity
 	var node int64
@@ -229,10 +237,13 @@ func resourceFieldValue(c *corev1.Container, r *corev1.ResourceFieldSelector, ec
 	default:
 		return "", fmt.Errorf("resourceFieldRef %q is not supported (limits.cpu, limits.memory, requests.cpu, requests.memory, ...)", r.Resource)
 	}
-	if cpu {
+	switch {
+	case cpu:
 		node = ec.NodeCPUMilli
-	} else if name == corev1.ResourceMemory {
+	case name == corev1.ResourceMemory:
 		node = ec.NodeMemory
+	case name == corev1.ResourceEphemeralStorage:
+		node = ec.NodeEphemeral
 	}
 	div := r.Divisor
 	if div.IsZero() {

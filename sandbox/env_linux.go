@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"path/filepath"
 	goruntime "runtime"
+
+	"golang.org/x/sys/unix"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -12,7 +15,7 @@ import (
 func (m *Manager) envContext(rec *Record) envContext {
 	ns := rec.Pod.Namespace
 	return envContext{Pod: &rec.Pod, PodIP: rec.IP, HostIP: podHostIP(&rec.Pod, rec.IP), NodeName: m.node.Hostname,
-		NodeCPUMilli: int64(goruntime.NumCPU()) * 1000, NodeMemory: m.node.MemCapacity,
+		NodeCPUMilli: int64(goruntime.NumCPU()) * 1000, NodeMemory: m.node.MemCapacity, NodeEphemeral: fsCapacity(m.paths.State),
 		ConfigMap: func(name string) (*corev1.ConfigMap, error) { return m.store.ConfigMap(ns, name) },
 		Secret:    func(name string) (*corev1.Secret, error) { return m.store.Secret(ns, name) },
 	}
@@ -32,4 +35,18 @@ func (m *Manager) withResolvedEnv(rec *Record, c *corev1.Container) (*corev1.Con
 	c = c.DeepCopy()
 	c.Env, c.EnvFrom = env, nil
 	return c, nil
+}
+
+// fsCapacity is the size of the file system holding dir (kubelet's node
+// ephemeral-storage capacity is its root dir's file system), 0 if unknown.
+func fsCapacity(dir string) int64 {
+	var st unix.Statfs_t
+	for d := dir; ; d = filepath.Dir(d) {
+		if err := unix.Statfs(d, &st); err == nil {
+			return int64(st.Blocks) * st.Bsize
+		}
+		if d == "/" || d == "." {
+			return 0
+		}
+	}
 }

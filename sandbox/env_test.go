@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -120,5 +121,46 @@ func TestResolveEnvExpansion(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("resolveEnv =\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestResolveEnvResourcesOfOtherContainer: resourceFieldRef may name
+// another container of the pod (kubelet's containerResourceRuntimeValue);
+// a limit that is not set is the node's capacity, ephemeral storage
+// included; fileKeyRef is refused by its name.
+func TestResolveEnvResourcesOfOtherContainer(t *testing.T) {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "init", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")}}}},
+		Containers:     []corev1.Container{{Name: "app"}, {Name: "side", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}}}},
+	}}
+	ec := envContext{Pod: pod, NodeCPUMilli: 2000, NodeMemory: 8 << 30, NodeEphemeral: 100 << 30}
+	ref := func(ctr, res, div string) corev1.EnvVar {
+		s := &corev1.ResourceFieldSelector{ContainerName: ctr, Resource: res, Divisor: resource.MustParse(div)}
+		return corev1.EnvVar{Name: "V", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: s}}
+	}
+	for _, tc := range []struct {
+		env  corev1.EnvVar
+		want string
+	}{
+		{ref("side", "limits.memory", "1Mi"), "128"},
+		{ref("init", "limits.memory", "1Mi"), "32"},
+		{ref("", "limits.memory", "1Gi"), "8"},                 // app has no limit: the node's memory
+		{ref("app", "limits.ephemeral-storage", "1Gi"), "100"}, // the node's ephemeral storage
+	} {
+		c := pod.Spec.Containers[0]
+		c.Env = []corev1.EnvVar{tc.env}
+		got, err := resolveEnv(&c, ec)
+		if err != nil || len(got) != 1 || got[0].Value != tc.want {
+			t.Errorf("%+v: got %v %v, want %s", tc.env.ValueFrom.ResourceFieldRef, got, err, tc.want)
+		}
+	}
+	c := pod.Spec.Containers[0]
+	c.Env = []corev1.EnvVar{ref("nope", "limits.memory", "1")}
+	if _, err := resolveEnv(&c, ec); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("an unknown container: %v", err)
+	}
+	c.Env = []corev1.EnvVar{{Name: "F", ValueFrom: &corev1.EnvVarSource{FileKeyRef: &corev1.FileKeySelector{VolumeName: "v", Path: "p", Key: "k"}}}}
+	if _, err := resolveEnv(&c, ec); err == nil || !strings.Contains(err.Error(), "fileKeyRef") {
+		t.Errorf("fileKeyRef must be refused by its name: %v", err)
 	}
 }

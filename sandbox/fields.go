@@ -519,7 +519,7 @@ func containerFields(p string, init bool) []Field {
 		supported(p+".env.name", "The variable's name.", "Honoured."),
 		supported(p+".env.value", "The variable's value, with $(VAR) references expanded.", "Honoured."),
 		supported(p+".env.valueFrom", "The value from a field of the pod (downward API), a resource, a ConfigMap or a Secret key.",
-			"As kubelet does: fieldRef (metadata.name/namespace/uid, labels['K'], annotations['K'], spec.nodeName, spec.serviceAccountName, status.podIP(s), status.hostIP(s)), resourceFieldRef (the limit or the node's capacity, requests, divisor rounded up), configMapKeyRef and secretKeyRef (optional honoured); fileKeyRef is refused. Read when the container is created, as kubelet does."),
+			"As kubelet does: fieldRef (metadata.name/namespace/uid, labels['K'], annotations['K'], spec.nodeName, spec.serviceAccountName, status.podIP(s), status.hostIP(s)), resourceFieldRef (this or another container's, by containerName; the limit or the node's capacity — CPUs, memory, the state file system for ephemeral-storage —, requests, divisor rounded up), configMapKeyRef and secretKeyRef (optional honoured); fileKeyRef (1.34's alpha EnvFiles) is refused by name. $(VAR) is expanded in literal values only, over envFrom's and earlier env's variables (never the image's), as kubelet does. Read when the container is created, as kubelet does."),
 		supported(p+".resources", "What the container requests and may use at most.", "See its fields."),
 		supported(p+".resources.limits", "Upper bounds: cpu (CFS quota), memory (cgroup limit, OOM kill), ephemeral-storage (eviction).",
 			"cpu and memory become the container cgroup's files as kubelet writes them; ephemeral-storage limits are refused (podsim would not evict the pod)."),
