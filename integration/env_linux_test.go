@@ -125,4 +125,26 @@ spec:
 	if out := strings.TrimSpace(mustPodsim(t, "exec", "named-pod", "--", "sh", "-c", "echo $HOSTNAME")); out != "cache" {
 		t.Errorf("$HOSTNAME = %q, want cache", out)
 	}
+
+	// setHostnameAsFQDN: the UTS nodename is the FQDN (read from the host
+	// with nsenter again), the hosts line is unchanged.
+	applyPod(t, `apiVersion: v1
+kind: Pod
+metadata: {name: fqdn-pod}
+spec:
+  restartPolicy: Never
+  hostname: db
+  subdomain: tier
+  setHostnameAsFQDN: true
+  containers:
+  - name: app
+    image: busybox
+    command: ['sleep', '3600']
+`, "fqdn-pod")
+	p = getPod(t, "fqdn-pod")
+	pid = containerPIDs(t, string(p.UID))[strings.TrimPrefix(containerStatus(p, "app").ContainerID, "containerd://")]
+	out, err = exec.Command("nsenter", "-t", fmt.Sprint(pid), "-u", "hostname").Output()
+	if got := strings.TrimSpace(string(out)); err != nil || got != "db.tier.default.svc.cluster.local" {
+		t.Errorf("setHostnameAsFQDN: nodename of the container's UTS namespace = %q (%v), want db.tier.default.svc.cluster.local", got, err)
+	}
 }

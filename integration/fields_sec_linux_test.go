@@ -97,9 +97,14 @@ spec:
     command: ['sleep', '3600']
     securityContext:
       seccompProfile: {type: Localhost, localhostProfile: `+name+`}
+  - name: unconfined
+    image: busybox
+    command: ['sleep', '3600']
+    securityContext:
+      seccompProfile: {type: Unconfined}
 `, "secpod")
 	p := getPod(t, "secpod")
-	for c, want := range map[string]string{"def": "2", "plain": "0", "local": "2"} {
+	for c, want := range map[string]string{"def": "2", "plain": "0", "local": "2", "unconfined": "0"} {
 		pid := pidOf(t, p, c)
 		if got := statusField(t, pid, "Seccomp"); got != want {
 			t.Errorf("container %s (pid %d): /proc/<pid>/status Seccomp: %s, want %s", c, pid, got, want)

@@ -156,6 +156,7 @@ func TestValidateNamesEveryIgnoredField(t *testing.T) {
 		{"fsGroup", "  containers:\n", "  securityContext:\n    fsGroup: 2000\n    fsGroupChangePolicy: OnRootMismatch\n    supplementalGroupsPolicy: Strict\n  containers:\n", "", ""},
 		{"emptyDir.sizeLimit on disk (the agent evicts past it)", "    emptyDir: {}\n", "    emptyDir:\n      sizeLimit: 1Gi\n", "", ""},
 		{"emptyDir.sizeLimit negative", "    emptyDir: {}\n", "    emptyDir:\n      sizeLimit: -1Gi\n", "spec.volumes[shared].emptyDir.sizeLimit -1Gi must not be negative", ""},
+		{"pod-level resources", "  containers:\n", "  resources:\n    limits: {memory: 64Mi}\n  containers:\n", "pod-level resources are not supported yet", ""},
 		{"emptyDir.sizeLimit in memory", "    emptyDir: {}\n", "    emptyDir:\n      medium: Memory\n      sizeLimit: 1Gi\n", "", ""},
 		{"clusterTrustBundle", "    emptyDir: {}\n", "    projected:\n      sources:\n      - clusterTrustBundle: {name: x, path: ca.pem}\n", "spec.volumes[shared].projected.sources[0].clusterTrustBundle: clusterTrustBundle projections are not supported", ""},
 		{"downwardAPI defaultUser", "    emptyDir: {}\n", "    downwardAPI:\n      defaultUser: 1000\n      items:\n      - {path: podname, fieldRef: {fieldPath: metadata.name}}\n", "spec.volumes[shared].downwardAPI.defaultUser", ""},
