@@ -286,7 +286,28 @@ spec:
     image: busybox
     command: ['sleep', '3600']
     resources: {limits: {cpu: 100m}}
-`, "sized", "unbounded")
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sidecared}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: side
+    image: busybox
+    command: ['sleep', '3600']
+    restartPolicy: Always
+    resources: {limits: {memory: 24Mi, cpu: 50m}}
+  - name: init
+    image: busybox
+    command: ['true']
+    resources: {limits: {memory: 96Mi, cpu: 300m}}
+  containers:
+  - name: c1
+    image: busybox
+    command: ['sleep', '3600']
+    resources: {limits: {memory: 32Mi, cpu: 100m}}
+`, "sized", "unbounded", "sidecared")
 	v2 := cgroups.Mode() == "v2"
 	// max(init 96Mi, apps 48Mi) + 8Mi overhead; max(300m, 200m) + 20m;
 	// requests: max(init 300m (its limit), apps 50m+100m) + 20m = 320m.
@@ -310,6 +331,19 @@ spec:
 			t.Errorf("pod with a container without a memory limit: memory.limit_in_bytes %d, want unlimited", v)
 		}
 		checkFile(t, unb, "cpu.cfs_quota_us", "20000")
+	}
+	// A native sidecar runs beside the init containers after it and beside
+	// the apps: max(init 96Mi + side 24Mi, c1 32Mi + side 24Mi) = 120Mi;
+	// max(300m + 50m, 100m + 50m) = 350m, requests likewise.
+	side := podCgroupFiles(t, getPod(t, "sidecared"))
+	if v2 {
+		checkFile(t, side, "memory.max", strconv.FormatInt(120<<20, 10))
+		checkFile(t, side, "cpu.max", "35000 100000")
+		checkFile(t, side, "cpu.weight", strconv.FormatUint(cgroups.SharesToWeight(350*1024/1000), 10))
+	} else {
+		checkFile(t, side, "memory.limit_in_bytes", strconv.FormatInt(120<<20, 10))
+		checkFile(t, side, "cpu.cfs_quota_us", "35000")
+		checkFile(t, side, "cpu.shares", strconv.FormatUint(350*1024/1000, 10))
 	}
 }
 
