@@ -374,7 +374,20 @@ spec:
     command: ['sleep', '3600']
   volumes:
   - {name: scratch, emptyDir: {sizeLimit: 3Mi}}
-`, "fillpod")
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: fillnever}
+spec:
+  restartPolicy: Never   # no restarts and no probes: the agent watches it for its sizeLimit alone
+  containers:
+  - name: c
+    image: busybox
+    command: ['sh', '-c', 'dd if=/dev/zero of=/data/big bs=1M count=3; exec sleep 3600']
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - {name: data, emptyDir: {sizeLimit: 1Mi}}
+`, "fillpod", "fillnever")
 	p := getPod(t, "fillpod")
 	sb := sandboxIDOf(p)
 	pids := map[string]int{} // the containers' processes; the pause stays (the sandbox is kept until delete)
@@ -435,7 +448,10 @@ spec:
 	if out := mustPodsim(t, "get", "pods"); !strings.Contains(out, "Evicted") {
 		t.Errorf("get pods does not show Evicted:\n%s", out)
 	}
-	mustPodsim(t, "delete", "pod", "fillpod")
+	if p := getPod(t, "fillnever"); p.Status.Reason != "Evicted" || !strings.Contains(p.Status.Message, `"data" exceeds the limit "1Mi"`) {
+		t.Errorf("fillnever (restartPolicy Never) past its 1Mi: phase %s reason %q message %q; want Evicted", p.Status.Phase, p.Status.Reason, p.Status.Message)
+	}
+	mustPodsim(t, "delete", "pod", "fillpod", "fillnever")
 }
 
 // TestIntegrationFSGroup: fsGroup as kubelet applies it: a supplementary

@@ -167,10 +167,11 @@ func HasProbes(pod *corev1.Pod) bool {
 }
 
 // agentKeeps reports whether the node agent has work for the pod: a
-// restartPolicy that restarts containers, or probes (under Never too: a
-// failing liveness probe kills the container, and readiness gates Services).
+// restartPolicy that restarts containers, probes (under Never too: a
+// failing liveness probe kills the container, and readiness gates
+// Services), or a disk emptyDir with a sizeLimit (the eviction manager's).
 func agentKeeps(pod *corev1.Pod) bool {
-	return RestartsContainers(pod) || HasProbes(pod)
+	return RestartsContainers(pod) || HasProbes(pod) || len(diskEmptyDirLimits(pod)) > 0
 }
 
 // probedContainers are the containers kubelet probes: app containers and

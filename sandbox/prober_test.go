@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -198,6 +199,12 @@ func TestAgentKeeps(t *testing.T) {
 	never := corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "a"}}}
 	if agentKeeps(&corev1.Pod{Spec: never}) {
 		t.Error("Never without probes needs no agent")
+	}
+	limit := resource.MustParse("1Gi")
+	sized := never
+	sized.Volumes = []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &limit}}}}
+	if !agentKeeps(&corev1.Pod{Spec: sized}) {
+		t.Error("Never with a disk emptyDir sizeLimit needs the agent (eviction)")
 	}
 	never.Containers[0].LivenessProbe = &corev1.Probe{}
 	if !agentKeeps(&corev1.Pod{Spec: never}) {
