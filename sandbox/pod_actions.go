@@ -212,7 +212,7 @@ func ComputePodActions(pod *corev1.Pod, obs ObservedPod) PodActions {
 	}
 	if d, ok := ActiveDeadline(pod, obs.StartTime); ok && !a.CreateSandbox {
 		if !obs.Now.Before(d) {
-			return PodActions{NextInit: -1, KillPod: ReasonDeadlineExceeded}
+			return PodActions{NextInit: -1, KillPod: ReasonDeadlineExceeded, KillMessage: deadlineMessage}
 		}
 		a.wake(d)
 	}

@@ -249,10 +249,7 @@ func (m *Manager) recordInitFailed(rec *Record, name string, obs ObservedPod) er
 // once (kubelet would still run preStop hooks first; podsim does not).
 func (m *Manager) failPod(ctx context.Context, hl *heldLock, rec *Record, reason, message string) error {
 	grace := GracePeriod(&rec.Pod)
-	switch reason {
-	case ReasonDeadlineExceeded:
-		message = "Pod was active on the node longer than the specified deadline"
-	case ReasonEvicted:
+	if reason == ReasonEvicted {
 		grace = 0
 	}
 	rec.Reason, rec.Message = reason, message

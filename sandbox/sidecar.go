@@ -41,6 +41,9 @@ func HasSidecars(pod *corev1.Pod) bool {
 // kubelet kills it for running past activeDeadlineSeconds.
 const ReasonDeadlineExceeded = "DeadlineExceeded"
 
+// deadlineMessage is kubelet's status message for DeadlineExceeded.
+const deadlineMessage = "Pod was active on the node longer than the specified deadline"
+
 // ActiveDeadline is when a pod with activeDeadlineSeconds must be stopped:
 // that many seconds after its start (kubelet's pastActiveDeadline, counted
 // from status.startTime). false when it has none or has not started.

@@ -88,7 +88,7 @@ func TestComputePodActionsInitAndSidecars(t *testing.T) {
 			PodActions{NextInit: -1, WakeAt: t0.Add(30 * time.Second)}},
 		{"past activeDeadlineSeconds the pod is killed", withDeadline,
 			ObservedPod{SandboxReady: true, Now: t0.Add(30 * time.Second), StartTime: t0, Containers: map[string]ObservedContainer{"a": run}},
-			PodActions{NextInit: -1, KillPod: ReasonDeadlineExceeded}},
+			PodActions{NextInit: -1, KillPod: ReasonDeadlineExceeded, KillMessage: deadlineMessage}},
 		{"a pod that failed for good starts nothing", withDeadline,
 			ObservedPod{SandboxReady: true, Now: t0, StartTime: t0, Terminal: true, Containers: map[string]ObservedContainer{"a": killed}},
 			PodActions{NextInit: -1}},
