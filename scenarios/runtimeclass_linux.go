@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
 )
 
 // PodTestGVisorYAML is the article's pod under gVisor: the same two
