@@ -89,7 +89,7 @@ func (t *T) podEvents(ctx context.Context, pod, reason, text string) string {
 			if n == 0 {
 				n = 1
 			}
-			return fmt.Sprintf("%s %s %s: %s (x%d)", e.Type, e.Reason, e.InvolvedObject.FieldPath, e.Message, n)
+			return fmt.Sprintf("%s %s %s: %s (x%d)", e.Type, e.Reason, e.InvolvedObject.FieldPath, strings.TrimSpace(e.Message), n)
 		}
 	}
 	return ""
