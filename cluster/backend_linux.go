@@ -95,21 +95,21 @@ func (b *Backend) Has(c scenarios.Capability) (bool, string) {
 		}
 		return true, ""
 	case scenarios.CapPodsimRecord:
-		return false, "this reads podsim's own record of the pod (CNI result, netns pin, emptyDir host path, runtime state); a cluster's API does not expose the kubelet's and the CRI's equivalents"
+		return false, "this reads podsim's own record of the pod (CNI result, netns pin, runtime state); a cluster's API does not expose the kubelet's and the CRI's equivalents"
 	case scenarios.CapDebug:
 		return false, "ephemeral debug containers are added with podsim's runtime here; through the API they need the pods/ephemeralcontainers subresource, which podsim does not drive yet"
 	case scenarios.CapUserNamespaces:
 		if b.c.rt.userNamespaces() {
 			return true, ""
 		}
-		return false, fmt.Sprintf("the cluster's runtime (node %s: %s) reports no user namespace support (node status runtimeHandlers[].features.userNamespaces: %s), so a hostUsers: false pod gets no user namespace there; containerd's CRI has it from 2.0, containerd 1.6 has none — on a node whose runtime reports it this scenario runs",
-			b.c.rt.node, b.c.rt.version, b.c.rt.handlers())
+		return false, fmt.Sprintf("the cluster's runtime (node %s: %s) reports no user namespace support (node status runtimeHandlers[].features.userNamespaces: %s), so a hostUsers: false pod cannot get a user namespace there%s — on a node whose runtime reports it this scenario runs",
+			b.c.rt.node, b.c.rt.version, b.c.rt.handlers(), b.c.rt.containerd1())
 	case scenarios.CapRuntimeClass:
 		if b.c.rt.gvisorClass {
 			return true, ""
 		}
-		return false, fmt.Sprintf("the cluster has no RuntimeClass gvisor (node.k8s.io/v1), and its runtime (node %s: %s) reports no runsc handler (node status runtimeHandlers: %s; containerd 1.6's CRI reports none and make cluster-up configures only runc) — on a cluster with gVisor's runsc and a RuntimeClass gvisor this scenario runs",
-			b.c.rt.node, b.c.rt.version, b.c.rt.handlers())
+		return false, fmt.Sprintf("the cluster has no RuntimeClass gvisor (node.k8s.io/v1), and its runtime (node %s: %s) reports no runsc handler (node status runtimeHandlers: %s)%s — on a cluster with gVisor's runsc and a RuntimeClass gvisor this scenario runs",
+			b.c.rt.node, b.c.rt.version, b.c.rt.handlers(), b.c.rt.containerd1())
 	}
 	return false, "unknown capability " + string(c)
 }

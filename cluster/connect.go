@@ -74,6 +74,16 @@ func (r runtimeInfo) userNamespaces() bool {
 	return false
 }
 
+// containerd1 says, for a containerd 1.x node, why it reports nothing:
+// its CRI has no runtime handler features (user namespaces came with
+// containerd 2.0's CRI).
+func (r runtimeInfo) containerd1() string {
+	if strings.HasPrefix(r.version, "containerd://1.") {
+		return "; containerd 1.x's CRI reports no runtime handlers and has no user namespaces (containerd 2.0's has)"
+	}
+	return ""
+}
+
 // handlers lists the runtime handlers the node reports, for a reason.
 func (r runtimeInfo) handlers() string {
 	if len(r.handler) == 0 {
