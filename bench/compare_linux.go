@@ -198,9 +198,48 @@ func CollectFacts(v PodView) *Facts {
 		}
 		if len(r.Spec) > 0 {
 			specFacts(f, r.Name, r.Spec)
+			volumeFacts(f, r)
 		}
 	}
 	return f
+}
+
+// volumeFacts: where each volume mount of a container lives on the host,
+// from the spec's mount sources, below the runtime's pods directory with
+// the pod's own id normalised (kubelet: <root-dir>/pods/<uid>/volumes/
+// kubernetes.io~empty-dir/NAME; podsim: /var/lib/podsim/pods/<id>/...).
+func volumeFacts(f *Facts, r RowView) {
+	if r.Sandbox || len(r.Mounts) == 0 {
+		return
+	}
+	var s specs.Spec
+	if json.Unmarshal(r.Spec, &s) != nil {
+		return
+	}
+	for _, mp := range r.Mounts {
+		v := "(no mount in the spec)"
+		for _, m := range s.Mounts {
+			if m.Destination == mp {
+				v = VolumeLayout(m.Source)
+			}
+		}
+		f.Set(r.Name, "volumes", "volume "+mp, v)
+	}
+}
+
+// VolumeLayout is a volume's host path below the pods directory with the
+// pod-specific directory as <pod>: "<pod>/volumes/kubernetes.io~empty-dir/
+// shared". A path that is no pod's (a hostPath) is kept as it is.
+func VolumeLayout(src string) string {
+	i := strings.Index(src, "/volumes/")
+	if i < 0 {
+		return src
+	}
+	j := strings.LastIndex(src[:i], "/pods/")
+	if j < 0 || strings.Contains(src[j+len("/pods/"):i], "/") {
+		return src
+	}
+	return "<pod>" + src[i:]
 }
 
 // cgroupAncestry is the chain of cgroups from the container's up to (not

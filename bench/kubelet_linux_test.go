@@ -35,3 +35,19 @@ func TestFidelityDocExplainsKubeletDifferences(t *testing.T) {
 		t.Errorf("docs/fidelity.md's kubelet section explains %q, which bench.KubeletExplanations does not", item)
 	}
 }
+
+func TestVolumeLayout(t *testing.T) {
+	for src, want := range map[string]string{
+		"/var/lib/kubelet/pods/6f1c-9a/volumes/kubernetes.io~empty-dir/shared":                    "<pod>/volumes/kubernetes.io~empty-dir/shared",
+		"/var/lib/podsim-cluster/kubelet/pods/6f1c-9a/volumes/kubernetes.io~projected/kube-api-x": "<pod>/volumes/kubernetes.io~projected/kube-api-x",
+		"/var/lib/podsim/pods/a0cf2d4e/volumes/kubernetes.io~empty-dir/shared":                    "<pod>/volumes/kubernetes.io~empty-dir/shared",
+		"/run/podsim/pods/a0cf2d4e/volumes/kubernetes.io~secret/tls":                              "<pod>/volumes/kubernetes.io~secret/tls",
+		"/srv/data": "/srv/data",
+		"/var/lib/podsim/pods/a0cf2d4e/containers/c1/termination-log": "/var/lib/podsim/pods/a0cf2d4e/containers/c1/termination-log",
+		"/var/lib/podsim/pods/a0cf2d4e/extra/volumes/x":               "/var/lib/podsim/pods/a0cf2d4e/extra/volumes/x",
+	} {
+		if got := VolumeLayout(src); got != want {
+			t.Errorf("VolumeLayout(%q) = %q, want %q", src, got, want)
+		}
+	}
+}

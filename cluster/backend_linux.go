@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -92,9 +95,21 @@ func (b *Backend) Has(c scenarios.Capability) (bool, string) {
 		}
 		return true, ""
 	case scenarios.CapPodsimRecord:
-		return false, "this reads podsim's own record of the pod (CNI result, netns pin, emptyDir host path, runtime state); a cluster's API does not expose the kubelet's and the CRI's equivalents"
+		return false, "this reads podsim's own record of the pod (CNI result, netns pin, runtime state); a cluster's API does not expose the kubelet's and the CRI's equivalents"
 	case scenarios.CapDebug:
 		return false, "ephemeral debug containers are added with podsim's runtime here; through the API they need the pods/ephemeralcontainers subresource, which podsim does not drive yet"
+	case scenarios.CapUserNamespaces:
+		if b.c.rt.userNamespaces() {
+			return true, ""
+		}
+		return false, fmt.Sprintf("the cluster's runtime (node %s: %s) reports no user namespace support (node status runtimeHandlers[].features.userNamespaces: %s), so a hostUsers: false pod cannot get a user namespace there%s — on a node whose runtime reports it this scenario runs",
+			b.c.rt.node, b.c.rt.version, b.c.rt.handlers(), b.c.rt.containerd1())
+	case scenarios.CapRuntimeClass:
+		if b.c.rt.gvisorClass {
+			return true, ""
+		}
+		return false, fmt.Sprintf("the cluster has no RuntimeClass gvisor (node.k8s.io/v1), and its runtime (node %s: %s) reports no runsc handler (node status runtimeHandlers: %s)%s — on a cluster with gVisor's runsc and a RuntimeClass gvisor this scenario runs",
+			b.c.rt.node, b.c.rt.version, b.c.rt.handlers(), b.c.rt.containerd1())
 	}
 	return false, "unknown capability " + string(c)
 }
@@ -220,6 +235,89 @@ func (b *Backend) Procs(ctx context.Context, pod string) (*scenarios.Procs, erro
 func (b *Backend) Logs(ctx context.Context, pod, container string) (string, error) {
 	raw, err := b.c.cs.CoreV1().Pods(b.ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(ctx)
 	return string(raw), err
+}
+
+func (b *Backend) PreviousLogs(ctx context.Context, pod, container string) (string, error) {
+	raw, err := b.c.cs.CoreV1().Pods(b.ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: true}).DoRaw(ctx)
+	return string(raw), err
+}
+
+// Events lists the events about the pod (its UID: not a pod of the same
+// name before it), oldest first.
+func (b *Backend) Events(ctx context.Context, pod string) ([]corev1.Event, error) {
+	list, err := b.c.cs.CoreV1().Events(b.ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod,involvedObject.name=" + pod})
+	if err != nil {
+		return nil, err
+	}
+	evs := list.Items
+	sort.SliceStable(evs, func(i, j int) bool { return eventTime(evs[i]).Before(eventTime(evs[j])) })
+	return evs, nil
+}
+
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case e.Series != nil:
+		return e.Series.LastObservedTime.Time
+	}
+	return e.EventTime.Time
+}
+
+// Label is `kubectl label --overwrite`: a merge patch of the labels.
+func (b *Backend) Label(ctx context.Context, pod string, set map[string]string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": set}})
+	if err != nil {
+		return err
+	}
+	_, err = b.c.cs.CoreV1().Pods(b.ns).Patch(ctx, pod, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "podsim"})
+	return err
+}
+
+// VolumeDir is the kubelet's directory of the volume,
+// <root-dir>/pods/<uid>/volumes/kubernetes.io~<plugin>/<name>, seen by the
+// node reader through the kubelet's root (/proc/<kubelet>/root), the
+// root-dir read from the kubelet's command line.
+func (b *Backend) VolumeDir(ctx context.Context, pod, volume string) (string, error) {
+	p, err := b.c.cs.CoreV1().Pods(b.ns).Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	n, err := b.Node(ctx, pod)
+	if err != nil {
+		return "", err
+	}
+	r := n.(*nodeReader)
+	if r.rootDir == "" {
+		return "", fmt.Errorf("no kubelet process found on node %s: its root directory is unknown", r.node)
+	}
+	for _, v := range p.Spec.Volumes {
+		if v.Name == volume {
+			plugin := volumePlugin(&v)
+			if plugin == "" {
+				return "", fmt.Errorf("volume %s of pod %s has no directory of its own under the kubelet's", volume, pod)
+			}
+			return fmt.Sprintf("/proc/%d/root%s", r.host, path.Join(r.rootDir, "pods", string(p.UID), "volumes", "kubernetes.io~"+plugin, volume)), nil
+		}
+	}
+	return "", fmt.Errorf("pod %s has no volume %s", pod, volume)
+}
+
+// volumePlugin is the kubelet's plugin directory name of a volume source.
+func volumePlugin(v *corev1.Volume) string {
+	switch {
+	case v.EmptyDir != nil:
+		return "empty-dir"
+	case v.ConfigMap != nil:
+		return "configmap"
+	case v.Secret != nil:
+		return "secret"
+	case v.DownwardAPI != nil:
+		return "downward-api"
+	case v.Projected != nil:
+		return "projected"
+	}
+	return ""
 }
 
 // PodOf returns the newest pod of a Deployment that is not being deleted.

@@ -101,3 +101,53 @@ data: {a: b}
 		t.Errorf("ConfigMap got a spec: %v", objs[1].Object)
 	}
 }
+
+func TestParseProcesses(t *testing.T) {
+	out := "P 1\n0::/init.scope\nC /sbin/init splash\n" +
+		"P 42\n12:memory:/kubepods/besteffort/podu/abc\n11:pids:/kubepods/besteffort/podu/abc\n0::/\nC sleep 5000\n" +
+		"P 43\nC \n" + // a kernel thread: no cgroup read, empty cmdline
+		"P x\nC junk\n"
+	ps := parseProcesses(out)
+	if len(ps) != 3 {
+		t.Fatalf("got %d processes, want 3: %+v", len(ps), ps)
+	}
+	want := []struct {
+		pid      int
+		cmd, cgr string
+	}{{1, "/sbin/init splash", "/init.scope"}, {42, "sleep 5000", "/kubepods/besteffort/podu/abc"}, {43, "", ""}}
+	for i, w := range want {
+		if p := ps[i]; p.PID != w.pid || p.Cmdline != w.cmd || p.Cgroup != w.cgr {
+			t.Errorf("process %d = %+v, want %+v", i, p, w)
+		}
+	}
+}
+
+func TestKubeletRootDir(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"kubelet", "--root-dir", "/var/lib/podsim-cluster/kubelet", "--v=1"}, "/var/lib/podsim-cluster/kubelet"},
+		{[]string{"kubelet", "--root-dir=/srv/k"}, "/srv/k"},
+		{[]string{"kubelet", "--config", "x"}, "/var/lib/kubelet"},
+	} {
+		if got := kubeletRootDir(tc.args); got != tc.want {
+			t.Errorf("kubeletRootDir(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestRuntimeInfo(t *testing.T) {
+	yes := true
+	none := runtimeInfo{node: "n", version: "containerd://1.6.20"}
+	if none.userNamespaces() || none.handlers() != "none reported" {
+		t.Errorf("no handlers: userNamespaces %v, handlers %q", none.userNamespaces(), none.handlers())
+	}
+	withUserNS := runtimeInfo{handler: []corev1.NodeRuntimeHandler{{Name: "runc"}, {Name: "", Features: &corev1.NodeRuntimeHandlerFeatures{UserNamespaces: &yes}}}}
+	if !withUserNS.userNamespaces() {
+		t.Errorf("the default handler supports user namespaces: %s", withUserNS.handlers())
+	}
+	if h := withUserNS.handlers(); h != "runc, (default) userNamespaces=true" {
+		t.Errorf("handlers = %q", h)
+	}
+}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,7 +51,56 @@ type Cluster struct {
 	node    string // pods are bound to it ("" = the scheduler decides)
 	nodes   []string
 	dns     bool // kube-system/kube-dns exists
+	rt      runtimeInfo
 	notes   []string
+}
+
+// runtimeInfo is what the API says about the container runtime of the
+// node the scenarios' pods run on.
+type runtimeInfo struct {
+	node        string
+	version     string // status.nodeInfo.containerRuntimeVersion
+	handler     []corev1.NodeRuntimeHandler
+	gvisorClass bool // a RuntimeClass named gvisor exists
+}
+
+// userNamespaces: the default runtime handler says it supports them.
+func (r runtimeInfo) userNamespaces() bool {
+	for _, h := range r.handler {
+		if h.Name == "" && h.Features != nil && h.Features.UserNamespaces != nil && *h.Features.UserNamespaces {
+			return true
+		}
+	}
+	return false
+}
+
+// containerd1 says, for a containerd 1.x node, why it reports nothing:
+// its CRI has no runtime handler features (user namespaces came with
+// containerd 2.0's CRI).
+func (r runtimeInfo) containerd1() string {
+	if strings.HasPrefix(r.version, "containerd://1.") {
+		return "; containerd 1.x's CRI reports no runtime handlers and has no user namespaces (containerd 2.0's has)"
+	}
+	return ""
+}
+
+// handlers lists the runtime handlers the node reports, for a reason.
+func (r runtimeInfo) handlers() string {
+	if len(r.handler) == 0 {
+		return "none reported"
+	}
+	var names []string
+	for _, h := range r.handler {
+		n := h.Name
+		if n == "" {
+			n = "(default)"
+		}
+		if h.Features != nil && h.Features.UserNamespaces != nil {
+			n += fmt.Sprintf(" userNamespaces=%v", *h.Features.UserNamespaces)
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Connect reads the kubeconfig like kubectl does and looks at the cluster:
@@ -111,6 +161,14 @@ func (c *Cluster) look(ctx context.Context) error {
 		c.node = c.nodes[0]
 		c.notes = append(c.notes, fmt.Sprintf("no kube-scheduler seen (no kube-system/kube-scheduler lease or pod): pods are bound to the only node, %s, with spec.nodeName", c.node))
 	}
+	// The runtime of the pods' node (or the first node's).
+	for _, n := range nodes.Items {
+		if n.Name == c.node || (c.node == "" && c.rt.node == "") {
+			c.rt = runtimeInfo{node: n.Name, version: n.Status.NodeInfo.ContainerRuntimeVersion, handler: n.Status.RuntimeHandlers}
+		}
+	}
+	_, err = c.cs.NodeV1().RuntimeClasses().Get(ctx, "gvisor", metav1.GetOptions{})
+	c.rt.gvisorClass = err == nil // not found, or not ours to see: the scenario says so
 	_, err = c.cs.CoreV1().Services("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{})
 	c.dns = err == nil
 	if !c.dns && !apierrors.IsNotFound(err) {

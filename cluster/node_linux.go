@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,8 @@ type nodeReader struct {
 	// the node itself runs in a container, as kind's do).
 	host    int
 	hostWho string
+	// rootDir is the kubelet's --root-dir ("" when no kubelet was found).
+	rootDir string
 }
 
 var _ scenarios.Node = (*nodeReader)(nil)
@@ -82,6 +85,8 @@ func (b *Backend) reader(ctx context.Context, node string) (*nodeReader, error) 
 		if f := strings.Fields(string(out)); len(f) > 0 {
 			if pid, err := strconv.Atoi(f[len(f)-1]); err == nil {
 				r.host, r.hostWho = pid, "node "+node+"'s kubelet"
+				cl, _ := r.ReadFile(ctx, fmt.Sprintf("/proc/%d/cmdline", pid))
+				r.rootDir = kubeletRootDir(strings.Split(string(cl), "\x00"))
 			}
 		}
 	}
@@ -160,6 +165,96 @@ func (r *nodeReader) Dial(ctx context.Context, addr string) string {
 		return string(b) + err.Error()
 	}
 	return string(b)
+}
+
+// kubeletRootDir is the --root-dir of a kubelet command line (kubelet's
+// default /var/lib/kubelet when it has none).
+func kubeletRootDir(args []string) string {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--root-dir="); ok {
+			return v
+		}
+		if a == "--root-dir" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return "/var/lib/kubelet"
+}
+
+// Kill: the reader shares the node's PID namespace and is privileged.
+func (r *nodeReader) Kill(ctx context.Context, pid int) error {
+	_, err := r.run(ctx, nil, "kill", "-9", strconv.Itoa(pid))
+	return err
+}
+
+// Hold starts a sleep in the reader with the file open on fd 3; release
+// kills that sleep (by its PID, a node PID: the reader has hostPID). It
+// ends with the reader at the latest.
+func (r *nodeReader) Hold(ctx context.Context, p string) (func(), error) {
+	out, err := r.run(ctx, nil, "sh", "-c", `sleep 3600 3<"$1" </dev/null >/dev/null 2>&1 & echo $!`, "sh", r.hostPath(p))
+	if err != nil {
+		return nil, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		return nil, fmt.Errorf("holding %s on node %s: %q", p, r.node, out)
+	}
+	return func() { _, _ = r.run(context.WithoutCancel(ctx), nil, "kill", strconv.Itoa(pid)) }, nil
+}
+
+func (r *nodeReader) Owner(ctx context.Context, p string) (string, error) {
+	b, err := r.run(ctx, nil, "stat", "-c", "%u:%g", r.hostPath(p))
+	return strings.TrimSpace(string(b)), err
+}
+
+// Processes lists the node's processes in one exec: for each, a "P pid"
+// line, its /proc/<pid>/cgroup and a "C cmdline" line.
+func (r *nodeReader) Processes(ctx context.Context) ([]scenarios.Process, error) {
+	script := `for d in /proc/[0-9]*; do echo "P ${d#/proc/}"; cat $d/cgroup 2>/dev/null; echo "C $(tr '\0' ' ' < $d/cmdline 2>/dev/null)"; done`
+	out, err := r.run(ctx, nil, "sh", "-c", script)
+	if err != nil {
+		return nil, err
+	}
+	return parseProcesses(string(out)), nil
+}
+
+// parseProcesses reads Processes' output (a pure function for tests): the
+// cgroup is the memory hierarchy's path on cgroup v1, else the unified one.
+func parseProcesses(out string) []scenarios.Process {
+	var ps []scenarios.Process
+	var cur *scenarios.Process
+	var unified string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "P "):
+			pid, err := strconv.Atoi(strings.TrimSpace(l[2:]))
+			if err != nil {
+				cur = nil
+				continue
+			}
+			ps = append(ps, scenarios.Process{PID: pid})
+			cur, unified = &ps[len(ps)-1], ""
+		case cur == nil:
+		case strings.HasPrefix(l, "C "):
+			cur.Cmdline = strings.TrimSpace(l[2:])
+			if cur.Cgroup == "" {
+				cur.Cgroup = unified
+			}
+			cur = nil
+		default:
+			f := strings.SplitN(l, ":", 3)
+			if len(f) != 3 {
+				continue
+			}
+			if f[0] == "0" && f[1] == "" {
+				unified = f[2]
+			}
+			if slices.Contains(strings.Split(f[1], ","), "memory") {
+				cur.Cgroup = f[2]
+			}
+		}
+	}
+	return ps
 }
 
 func (r *nodeReader) HostPID() int       { return r.host }

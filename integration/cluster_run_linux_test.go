@@ -13,14 +13,27 @@ import (
 
 // skipReasons are the only reasons a check may be skipped on the local
 // cluster of hack/cluster: no DNS/kube-proxy (Services), podsim's own
-// record, ephemeral containers through podsim's runtime, and the node's
-// loopback address (the local node is 127.0.0.1).
+// record (a single claim such as the netns pin), ephemeral containers
+// through podsim's runtime, and the node's loopback address (the local
+// node is 127.0.0.1).
 var skipReasons = []string{
 	"no DNS Service (kube-system/kube-dns)",
 	"podsim's own record of the pod",
 	"ephemeral debug containers are added with podsim's runtime",
 	"a loopback address every network namespace has",
 }
+
+// wholeScenarioSkips are the only reasons a whole scenario may be skipped
+// on the local cluster (its containerd 1.6 has no user namespaces and no
+// runsc handler), by the scenario they apply to.
+var wholeScenarioSkips = map[string]string{
+	"user-namespace": "reports no user namespace support",
+	"runtime-class":  "has no RuntimeClass gvisor",
+}
+
+// passOnCluster are scenarios whose every check runs or is skipped claim
+// by claim on the local cluster: each must end PASS.
+var passOnCluster = []string{"probes", "restart-keeps-network", "native-sidecar", "downward-api"}
 
 // mustPassOnCluster are claims the scenarios check with podsim that must
 // also PASS on the real kubelet: the kernel's namespaces, socket tables,
@@ -46,6 +59,22 @@ var mustPassOnCluster = []string{
 	"a variant whose init fails: the init container is restarted with back-off (Init:Error, Init:CrashLoopBackOff), and myapp never starts",
 	"the reload sidecar noticed the swap without a restart",
 	"the app talks to the cache over localhost",
+	"before /tmp/ready exists the readiness probe fails (an Unhealthy event) and the pod is not ready",
+	"once the probe passes the pod is Ready",
+	"a failing liveness probe restarts the container: RESTARTS 1, a new process, in the same network namespace",
+	"kernel: the new attempt's process is in the pause's network namespace",
+	"host: the emptyDir kept every run's line",
+	"logs --previous shows the last finished run",
+	"after a second crash it waits out kubelet's back-off: CrashLoopBackOff",
+	"kernel: a new network namespace (another inode, the old one held open meanwhile), and steady's new process is in it",
+	"events: SandboxChanged, as kubelet records it",
+	"kernel: the log shipper's process started before main's",
+	"the pod completes (phase Succeeded) when main does",
+	"kernel: the sidecar's process is gone",
+	"kernel: the process's environment block, read from the host, holds the same values",
+	"kernel: the container's memory cgroup limit is the file's 64 MiB",
+	"the mounted file has the new labels, through a new ..data directory",
+	"kernel: the host reads the new file through the container's mount namespace",
 }
 
 // TestIntegrationRunAllKubeconfig brings the local cluster up and runs
@@ -92,8 +121,16 @@ func TestIntegrationRunAllKubeconfig(t *testing.T) {
 			t.Errorf("scenario %s is not PASS/SKIP in the summary", s.Name)
 		}
 	}
+	for _, name := range passOnCluster {
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+\d+/\d+\s+PASS\s`)
+		if !re.MatchString(r.stdout) {
+			t.Errorf("scenario %s did not PASS on the cluster", name)
+		}
+	}
 	for _, claim := range mustPassOnCluster {
-		if !strings.Contains(r.stdout, "[PASS] "+claim) {
+		// A claim's text, at the start of a PASS line or after the
+		// command it names ("after 'podsim label …' the mounted file …").
+		if !regexp.MustCompile(`(?m)^\[PASS\] (.* )?` + regexp.QuoteMeta(claim)).MatchString(r.stdout) {
 			t.Errorf("claim %q did not PASS on the cluster", claim)
 		}
 	}
@@ -104,6 +141,13 @@ func TestIntegrationRunAllKubeconfig(t *testing.T) {
 			continue
 		}
 		why := lines[i+1]
+		// A whole scenario ("[SKIP] scenario NAME") only for its capability.
+		if name, ok := strings.CutPrefix(l, "[SKIP] scenario "); ok {
+			if k := wholeScenarioSkips[name]; k == "" || !strings.Contains(why, k) {
+				t.Errorf("%s: a whole scenario skipped for a reason that is not its capability's (%q): %s", l, k, strings.TrimSpace(why))
+			}
+			continue
+		}
 		known := false
 		for _, k := range skipReasons {
 			known = known || strings.Contains(why, k)

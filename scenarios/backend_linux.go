@@ -43,6 +43,19 @@ type Backend interface {
 	Procs(ctx context.Context, pod string) (*Procs, error)
 	// Logs returns a container's log.
 	Logs(ctx context.Context, pod, container string) (string, error)
+	// PreviousLogs returns the log of a container's previous run (logs
+	// --previous).
+	PreviousLogs(ctx context.Context, pod, container string) (string, error)
+	// Events returns the events about a pod, as `kubectl get events`
+	// shows them (kubelet's Unhealthy, Killing, SandboxChanged ...).
+	Events(ctx context.Context, pod string) ([]corev1.Event, error)
+	// Label sets labels on a pod, overwriting those it has (`kubectl label
+	// --overwrite pod NAME k=v`).
+	Label(ctx context.Context, pod string, labels map[string]string) error
+	// VolumeDir is the host directory behind a pod's volume (the node's
+	// pods/<uid>/volumes/kubernetes.io~<plugin>/<name>), as a path the
+	// pod's Node reads.
+	VolumeDir(ctx context.Context, pod, volume string) (string, error)
 	// PodOf returns the pod a Deployment currently runs.
 	PodOf(ctx context.Context, deployment string) (string, error)
 	// Client runs a one-off pod like `kubectl run -i --rm` and returns its
@@ -81,6 +94,24 @@ type Node interface {
 	// CgroupRoot is where the node's cgroup hierarchies are mounted as seen
 	// by the reader (/sys/fs/cgroup locally).
 	CgroupRoot() string
+	// Kill sends SIGKILL to host process pid.
+	Kill(ctx context.Context, pid int) error
+	// Hold keeps the file at path (a namespace: /proc/42/ns/net) open until
+	// release, so the kernel keeps it (and its inode number) alive.
+	Hold(ctx context.Context, path string) (release func(), err error)
+	// Owner is "uid:gid" of the file at path (lstat).
+	Owner(ctx context.Context, path string) (string, error)
+	// Processes lists the node's processes: PID, command line and cgroup.
+	Processes(ctx context.Context) ([]Process, error)
+}
+
+// Process is one of a node's processes.
+type Process struct {
+	PID     int
+	Cmdline string // arguments joined by spaces
+	// Cgroup is its cgroup path: the memory hierarchy's on cgroup v1, the
+	// unified one on v2 (cgroups.OfProcess).
+	Cgroup string
 }
 
 // Capability is something a check needs that not every backend has.
@@ -96,4 +127,10 @@ const (
 	CapPodsimRecord Capability = "podsim-record"
 	// CapDebug: ephemeral debug containers (podsim debug / kubectl debug).
 	CapDebug Capability = "debug"
+	// CapUserNamespaces: the node's runtime gives hostUsers: false pods a
+	// user namespace of their own.
+	CapUserNamespaces Capability = "user-namespaces"
+	// CapRuntimeClass: runtimeClassName gvisor runs pods under gVisor's
+	// runsc.
+	CapRuntimeClass Capability = "runtime-class-gvisor"
 )

@@ -3,15 +3,10 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/podsim/podsim/cgroups"
-	"github.com/podsim/podsim/sandbox"
 )
 
 // DownwardAPIYAML is a pod that learns about itself from kubelet: its
@@ -58,75 +53,76 @@ func downwardAPI() *Scenario {
 		Name:      "downward-api",
 		Summary:   "downward API: a pod learns its name, IP, labels and memory limit from env and files; a new label reaches the file",
 		Manifests: []string{DownwardAPIYAML},
-		// The label change goes through podsim's pod record (podsim label).
-		Needs: []Capability{CapPodsimRecord},
 		Run: func(ctx context.Context, t *T) {
 			p, err := t.Procs(ctx, "downward-api")
 			if err != nil || p.PID["app"] == 0 {
 				t.Check("read the pod's processes", "", fmt.Sprint(err), false)
 				return
 			}
-			downwardEnv(ctx, t, p)
-			downwardFilesCheck(ctx, t, p)
-			downwardLabelUpdate(ctx, t, p)
+			n, ok := t.NeedsNode(ctx, "downward-api", "kernel: the downward API's values in the process's environment, cgroup and mount namespace")
+			if !ok {
+				return
+			}
+			downwardEnv(ctx, t, n, p)
+			downwardFilesCheck(ctx, t, n, p)
+			downwardLabelUpdate(ctx, t, n, p)
 		},
 	}
 }
 
 // downwardEnv: the variables kubelet computed, against the kernel's own
 // answers (the IP on eth0 in the pod's netns, the environ of the process).
-func downwardEnv(ctx context.Context, t *T, p *Procs) {
+func downwardEnv(ctx context.Context, t *T, n Node, p *Procs) {
 	out, code, cmd := t.Exec(ctx, "downward-api", "app", "sh", "-c", "env | grep ^MY_ | sort; ip -4 -o addr show eth0")
 	ipOnEth0 := inetAddr(out)
 	t.Check("env: the container knows its name, tier and 64Mi limit, and MY_POD_IP is the address the kernel has on its eth0",
 		cmd, out, code == 0 && strings.Contains(out, "MY_POD_NAME=downward-api\n") && strings.Contains(out, "MY_TIER=backend\n") &&
 			strings.Contains(out, "MY_MEM_LIMIT_MI=64\n") && ipOnEth0 != "" && strings.Contains(out, "MY_POD_IP="+ipOnEth0+"\n"))
-	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.PID["app"]))
+	environ, err := n.ReadFile(ctx, fmt.Sprintf("/proc/%d/environ", p.PID["app"]))
 	vars := strings.ReplaceAll(string(environ), "\x00", "\n")
+	ip := p.Pod.Status.PodIP
 	t.Check("kernel: the process's environment block, read from the host, holds the same values",
 		fmt.Sprintf("tr '\\0' '\\n' < /proc/%d/environ | grep ^MY_", p.PID["app"]), grepLines(vars, "MY_", 6)+errOrEmpty(err),
-		err == nil && strings.Contains(vars, "MY_POD_NAME=downward-api\n") && strings.Contains(vars, "MY_POD_IP="+p.State.IP+"\n"))
+		err == nil && ip != "" && strings.Contains(vars, "MY_POD_NAME=downward-api\n") && strings.Contains(vars, "MY_POD_IP="+ip+"\n"))
 }
 
 // downwardFilesCheck: the volume's files, and the memory limit they state
-// against the container's cgroup file.
-func downwardFilesCheck(ctx context.Context, t *T, p *Procs) {
+// against the container's cgroup file (found from /proc/<pid>/cgroup).
+func downwardFilesCheck(ctx context.Context, t *T, n Node, p *Procs) {
 	out, code, cmd := t.Exec(ctx, "downward-api", "app", "sh", "-c",
 		"for f in name labels annotations mem_limit_mi; do echo \"== $f\"; cat /etc/podinfo/$f; echo; done; ls -la /etc/podinfo")
 	t.Check("files: name, labels (kubelet's key=\"value\" lines), annotations and the limit in MiB, behind the ..data symlink",
 		cmd, out, code == 0 && strings.Contains(out, "== name\ndownward-api\n") && strings.Contains(out, "app=\"shop\"\ntier=\"backend\"\n") &&
 			strings.Contains(out, "owner=\"team-a\"") && strings.Contains(out, "== mem_limit_mi\n64\n") && strings.Contains(out, "..data ->"))
-	var cg string
-	for _, c := range p.State.Containers {
-		if c.Name == "app" {
-			cg = c.Cgroup
-		}
+	file := "memory.max"
+	dir, err := t.CgroupDir(ctx, n, p.PID["app"], file)
+	limit, err2 := t.CgroupFile(ctx, n, p.PID["app"], file)
+	if err == nil && err2 != nil {
+		file = "memory.limit_in_bytes" // cgroup v1
+		limit, err2 = t.CgroupFile(ctx, n, p.PID["app"], file)
 	}
-	limit, err := cgroups.ReadFile(cg, "memory.max")
-	if err != nil {
-		limit, err = cgroups.ReadFile(cg, "memory.limit_in_bytes")
+	if err == nil {
+		err = err2
 	}
-	n, _ := strconv.ParseInt(limit, 10, 64)
-	t.Check("kernel: the container's memory cgroup limit is the file's 64 MiB", "cat "+cg+"/memory.max",
-		fmt.Sprintf("%s bytes = %d MiB %s", limit, n>>20, errOrEmpty(err)), err == nil && n == 64<<20)
+	v, _ := strconv.ParseInt(limit, 10, 64)
+	t.Check("kernel: the container's memory cgroup limit is the file's 64 MiB", "cat "+path.Join(dir, file),
+		fmt.Sprintf("%s bytes = %d MiB %s", limit, v>>20, errOrEmpty(err)), err == nil && v == 64<<20)
 }
 
-// downwardLabelUpdate: 'podsim label' changes the pod's labels; kubelet's
-// rewrite reaches the mounted file (seen from the host through the
-// container's mount namespace), the environment does not change.
-func downwardLabelUpdate(ctx context.Context, t *T, p *Procs) {
+// downwardLabelUpdate: 'podsim label' (kubectl label on a cluster) changes
+// the pod's labels; kubelet's rewrite reaches the mounted file (seen from
+// the host through the container's mount namespace), the environment does
+// not change.
+func downwardLabelUpdate(ctx context.Context, t *T, n Node, p *Procs) {
 	before, _, _ := t.Exec(ctx, "downward-api", "app", "readlink", "/etc/podinfo/..data")
-	_, _, err := t.M.UpdatePodMetadata(ctx, t.Namespace, "downward-api", func(m *metav1.ObjectMeta) error {
-		var e error
-		m.Labels, _, e = sandbox.ApplyMetaEdits(m.Labels, []sandbox.MetaEdit{{Key: "tier", Value: "frontend"}, {Key: "release", Value: "canary"}}, true)
-		return e
-	})
-	if err != nil {
+	if err := t.B.Label(ctx, "downward-api", map[string]string{"tier": "frontend", "release": "canary"}); err != nil {
 		t.Check("podsim label --overwrite pod downward-api tier=frontend release=canary", "", err.Error(), false)
 		return
 	}
+	// podsim rewrites the files at once; a kubelet at its next sync of the
+	// pod, which the label change triggers (seconds).
 	var out string
-	ok := Eventually(ctx, 10*time.Second, func() bool {
+	ok := Eventually(ctx, 90*time.Second, func() bool {
 		out, _, _ = t.Exec(ctx, "downward-api", "app", "cat", "/etc/podinfo/labels")
 		return strings.Contains(out, `tier="frontend"`)
 	})
@@ -135,7 +131,7 @@ func downwardLabelUpdate(ctx context.Context, t *T, p *Procs) {
 		"podsim exec downward-api -- cat /etc/podinfo/labels", fmt.Sprintf("%s\n..data: %s -> %s", out, strings.TrimSpace(before), strings.TrimSpace(after)),
 		ok && strings.Contains(out, `release="canary"`) && strings.TrimSpace(before) != strings.TrimSpace(after))
 	host := fmt.Sprintf("/proc/%d/root/etc/podinfo/labels", p.PID["app"])
-	b, err := os.ReadFile(host)
+	b, err := n.ReadFile(ctx, host)
 	env, code, cmd := t.Exec(ctx, "downward-api", "app", "sh", "-c", "echo $MY_TIER")
 	t.Check("kernel: the host reads the new file through the container's mount namespace; the environment keeps tier=backend (env is read once, at start)",
 		"cat "+host+"; "+cmd, string(b)+errOrEmpty(err)+"\nMY_TIER="+env,

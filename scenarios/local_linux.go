@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podsim/podsim/cgroups"
 	"github.com/podsim/podsim/objects"
 	"github.com/podsim/podsim/sandbox"
 )
@@ -103,6 +106,11 @@ func (l *Local) Procs(ctx context.Context, pod string) (*Procs, error) {
 		return nil, err
 	}
 	p := &Procs{State: st, Pod: st.KubePod(), PID: map[string]int{"POD": int(st.Pause.PID)}}
+	for _, c := range st.Init { // a native sidecar runs beside the app
+		if c.Status == "running" {
+			p.PID[c.Name] = int(c.PID)
+		}
+	}
 	for _, c := range st.Containers {
 		p.PID[c.Name] = int(c.PID)
 	}
@@ -116,6 +124,58 @@ func (l *Local) Logs(ctx context.Context, pod, container string) (string, error)
 	var b lockedBuffer
 	err := l.M.Logs(ctx, l.NS, pod, container, sandbox.LogOptions{Tail: -1}, &b)
 	return b.String(), err
+}
+
+func (l *Local) PreviousLogs(ctx context.Context, pod, container string) (string, error) {
+	var b lockedBuffer
+	err := l.M.Logs(ctx, l.NS, pod, container, sandbox.LogOptions{Tail: -1, Previous: true}, &b)
+	return b.String(), err
+}
+
+// Events are the node agent's events about the pod (podsim get events).
+func (l *Local) Events(ctx context.Context, pod string) ([]corev1.Event, error) {
+	st, err := l.M.Get(ctx, l.NS, pod)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := l.M.PodEvents(st.ID)
+	var out []corev1.Event
+	for _, e := range evs {
+		out = append(out, corev1.Event{
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: l.NS, Name: pod, FieldPath: e.FieldPath},
+			Type:           e.Type, Reason: e.Reason, Message: e.Message, Count: int32(e.Count),
+			FirstTimestamp: metav1.NewTime(e.FirstSeen), LastTimestamp: metav1.NewTime(e.LastSeen),
+		})
+	}
+	return out, err
+}
+
+// Label changes the pod's labels in podsim's record (podsim label
+// --overwrite); the agent rewrites its downwardAPI files.
+func (l *Local) Label(ctx context.Context, pod string, labels map[string]string) error {
+	var edits []sandbox.MetaEdit
+	for k, v := range labels {
+		edits = append(edits, sandbox.MetaEdit{Key: k, Value: v})
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].Key < edits[j].Key })
+	_, _, err := l.M.UpdatePodMetadata(ctx, l.NS, pod, func(m *metav1.ObjectMeta) error {
+		var e error
+		m.Labels, _, e = sandbox.ApplyMetaEdits(m.Labels, edits, true)
+		return e
+	})
+	return err
+}
+
+// VolumeDir is the volume's directory under podsim's pod directory.
+func (l *Local) VolumeDir(ctx context.Context, pod, volume string) (string, error) {
+	st, err := l.M.Get(ctx, l.NS, pod)
+	if err != nil {
+		return "", err
+	}
+	if d := l.M.VolumeHostDir(st.Record, volume); d != "" {
+		return d, nil
+	}
+	return "", fmt.Errorf("pod %s has no volume %s", pod, volume)
 }
 
 func (l *Local) PodOf(ctx context.Context, deployment string) (string, error) {
@@ -176,3 +236,26 @@ func (hostNode) Dial(_ context.Context, addr string) string { return dialRead(ad
 func (hostNode) HostPID() int                               { return os.Getpid() }
 func (hostNode) HostWho() string                            { return "podsim" }
 func (hostNode) CgroupRoot() string                         { return "/sys/fs/cgroup" }
+func (hostNode) Kill(_ context.Context, pid int) error      { return syscall.Kill(pid, syscall.SIGKILL) }
+func (hostNode) Hold(_ context.Context, path string) (func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+func (hostNode) Owner(_ context.Context, path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return "", err
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return fmt.Sprintf("%d:%d", st.Uid, st.Gid), nil
+}
+func (hostNode) Processes(context.Context) ([]Process, error) {
+	var out []Process
+	for pid, cl := range allCmdlines() {
+		out = append(out, Process{PID: pid, Cmdline: cl, Cgroup: cgroups.OfProcess(pid)})
+	}
+	return out, nil
+}

@@ -3,11 +3,8 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podsim/podsim/namespaces"
 )
@@ -59,8 +56,6 @@ func probes() *Scenario {
 		Name:      "probes",
 		Summary:   "readiness gates a Service (its name resolves only while the pod is ready); a failing liveness probe restarts the container in the same netns",
 		Manifests: []string{probesYAML},
-		// Probe events and restart counts are read from podsim's records.
-		Needs: []Capability{CapPodsimRecord},
 		Run: func(ctx context.Context, t *T) {
 			if !probesReadiness(ctx, t) {
 				return
@@ -71,49 +66,32 @@ func probes() *Scenario {
 }
 
 // clientHosts reads the client pod's /etc/hosts through its process's root
-// on the host (/proc/<pid>/root), not through podsim.
+// on the node (/proc/<pid>/root), not through podsim.
 func (t *T) clientHosts(ctx context.Context) (string, string) {
 	p, err := t.Procs(ctx, "probes-client")
 	if err != nil {
 		return "", err.Error()
 	}
+	n, err := t.node(ctx, "probes-client")
+	if err != nil {
+		return "", err.Error()
+	}
 	path := fmt.Sprintf("/proc/%d/root/etc/hosts", p.PID["client"])
-	b, err := os.ReadFile(path)
+	b, err := n.ReadFile(ctx, path)
 	if err != nil {
 		return "", err.Error()
 	}
 	return string(b), path
 }
 
-func (t *T) podEvents(ctx context.Context, pod, reason, text string) string {
-	st, err := t.M.Get(ctx, t.Namespace, pod)
-	if err != nil {
-		return ""
-	}
-	evs, _ := t.M.PodEvents(st.ID)
-	for _, e := range evs {
-		if e.Reason == reason && strings.Contains(e.Message, text) {
-			return fmt.Sprintf("%s %s %s: %s (x%d)", e.Type, e.Reason, e.FieldPath, e.Message, e.Count)
-		}
-	}
-	return ""
-}
-
-func (t *T) podReady(ctx context.Context, pod string) (bool, string) {
-	st, err := t.M.Get(ctx, t.Namespace, pod)
-	if err != nil {
-		return false, err.Error()
-	}
-	r, n := st.Ready()
-	for _, c := range st.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue, fmt.Sprintf("READY %d/%d, condition Ready=%s", r, n, c.Status)
-		}
-	}
-	return false, fmt.Sprintf("READY %d/%d", r, n)
-}
-
+// probesReadiness: podsim's Services are /etc/hosts entries of the ready
+// pods (its own record of Services), so with podsim the client's hosts
+// file is the Service's view; on a cluster the pod's Ready condition is
+// checked from the API and the Service through DNS when the cluster has it.
 func probesReadiness(ctx context.Context, t *T) bool {
+	if !t.Has(CapPodsimRecord) {
+		return probesReadinessAPI(ctx, t)
+	}
 	var ev string
 	Eventually(ctx, 30*time.Second, func() bool {
 		ev = t.podEvents(ctx, "probes-backend", "Unhealthy", "Readiness probe failed")
@@ -153,31 +131,82 @@ func probesReadiness(ctx context.Context, t *T) bool {
 		rm+"; cat "+path, fmt.Sprintf("%s\nclient's /etc/hosts has no probes-backend line: %v", rs, gone), gone && !ready)
 }
 
+// probesReadinessAPI is the readiness half on a cluster: the kubelet's
+// Unhealthy events and the pod's Ready condition from the API; the Service
+// through cluster DNS (and kube-proxy) when the cluster has them.
+func probesReadinessAPI(ctx context.Context, t *T) bool {
+	const pod = "probes-backend"
+	curl := func() (string, int, string) {
+		return t.Exec(ctx, "probes-client", "client", "curl", "-sS", "-m", "2", "http://probes-backend:8080/")
+	}
+	var ev string
+	Eventually(ctx, 30*time.Second, func() bool {
+		ev = t.podEvents(ctx, pod, "Unhealthy", "Readiness probe failed")
+		return ev != ""
+	})
+	ready, rs := t.podReady(ctx, pod)
+	if !t.Check("before /tmp/ready exists the readiness probe fails (an Unhealthy event) and the pod is not ready (condition Ready=False)",
+		"kubectl get pod "+pod+"; kubectl get events --field-selector involvedObject.name="+pod, fmt.Sprintf("%s\nevent: %s", rs, ev), ev != "" && !ready) {
+		return false
+	}
+	if t.Needs(CapServices, "before it is ready the Service sends the client pod nowhere") {
+		out, code, cmd := curl()
+		t.Check("before it is ready the Service sends the client pod nowhere", cmd, fmt.Sprintf("curl: %s(exit %d)", out, code), code != 0)
+	}
+	_, _, touch := t.Exec(ctx, pod, "backend", "touch", "/tmp/ready")
+	Eventually(ctx, 30*time.Second, func() bool {
+		ready, rs = t.podReady(ctx, pod)
+		return ready
+	})
+	if !t.Check("once the probe passes the pod is Ready (condition Ready=True, READY 1/1)", touch+"; kubectl get pod "+pod, rs, ready) {
+		return false
+	}
+	if t.Needs(CapServices, "once it is ready the Service reaches it from the client pod") {
+		var out, cmd string
+		code := -1
+		Eventually(ctx, 30*time.Second, func() bool {
+			out, code, cmd = curl()
+			return code == 0
+		})
+		t.Check("once it is ready the Service reaches it from the client pod", cmd, fmt.Sprintf("curl: %s(exit %d)", out, code), code == 0 && strings.Contains(out, "backend ok"))
+	}
+	_, _, rm := t.Exec(ctx, pod, "backend", "rm", "/tmp/ready")
+	unready := Eventually(ctx, 30*time.Second, func() bool {
+		ready, rs = t.podReady(ctx, pod)
+		return !ready
+	})
+	return t.Check("readiness works both ways: without /tmp/ready the pod turns unready (condition Ready=False)", rm+"; kubectl get pod "+pod, rs, unready)
+}
+
 func probesLiveness(ctx context.Context, t *T) {
 	p, err := t.Procs(ctx, "probes-backend")
 	if err != nil {
 		t.Check("the backend runs", "podsim get pod probes-backend", err.Error(), false)
 		return
 	}
+	n, ok := t.NeedsNode(ctx, "probes-backend", "a failing liveness probe restarts the container: RESTARTS 1, a new process, in the same network namespace (the pause holds it)")
+	if !ok {
+		return
+	}
 	oldPID, pausePID := p.PID["backend"], p.PID["POD"]
-	oldNS, _ := namespaces.Read(fmt.Sprintf("/proc/%d/ns/net", oldPID), "net")
+	oldNS, _ := t.NS(ctx, n, oldPID, "net")
 	_, _, rm := t.Exec(ctx, "probes-backend", "backend", "rm", "/tmp/healthy")
 	var np *Procs
 	restarted := Eventually(ctx, 60*time.Second, func() bool {
 		np, err = t.Procs(ctx, "probes-backend")
-		return err == nil && np.State.Restarts() == 1 && np.PID["backend"] != 0 && np.PID["backend"] != oldPID
+		return err == nil && appRestarts(np.Pod) == 1 && np.PID["backend"] != 0 && np.PID["backend"] != oldPID
 	})
 	if !restarted {
 		t.Check("the failing liveness probe restarts the container", rm+"; podsim get pods", fmt.Sprintf("no restart seen (old pid %d)", oldPID), false)
 		return
 	}
 	newPID := np.PID["backend"]
-	newNS, _ := namespaces.Read(fmt.Sprintf("/proc/%d/ns/net", newPID), "net")
-	pauseNS, _ := namespaces.Read(fmt.Sprintf("/proc/%d/ns/net", pausePID), "net")
+	newNS, _ := t.NS(ctx, n, newPID, "net")
+	pauseNS, _ := t.NS(ctx, n, pausePID, "net")
 	kill := t.podEvents(ctx, "probes-backend", "Killing", "failed liveness probe, will be restarted")
 	unhealthy := t.podEvents(ctx, "probes-backend", "Unhealthy", "Liveness probe failed")
-	ok := kill != "" && unhealthy != "" && oldNS == newNS && newNS == pauseNS && oldNS != (namespaces.ID{}) && np.State.Pause.PID == uint32(pausePID)
+	ok = kill != "" && unhealthy != "" && oldNS == newNS && newNS == pauseNS && oldNS != (namespaces.ID{}) && np.PID["POD"] == pausePID
 	t.Check("a failing liveness probe restarts the container: RESTARTS 1, a new process, in the same network namespace (the pause holds it)",
 		rm+"; podsim get pods; readlink /proc/<pid>/ns/net",
-		fmt.Sprintf("RESTARTS %d; backend pid %d -> %d\nnet ns: old %s, new %s, pause %s\n%s\n%s", np.State.Restarts(), oldPID, newPID, oldNS, newNS, pauseNS, unhealthy, kill), ok)
+		fmt.Sprintf("RESTARTS %d; backend pid %d -> %d\nnet ns: old %s, new %s, pause %s\n%s\n%s", appRestarts(np.Pod), oldPID, newPID, oldNS, newNS, pauseNS, unhealthy, kill), ok)
 }

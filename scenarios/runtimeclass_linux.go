@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/podsim/podsim/cgroups"
-	"github.com/podsim/podsim/namespaces"
 )
 
 // PodTestGVisorYAML is the article's pod under gVisor: the same two
@@ -27,11 +24,17 @@ func runtimeClass() *Scenario {
 		Name:      "runtime-class",
 		Summary:   "runtimeClassName gvisor: the podtest pod under runc and under gVisor: same shared localhost, another kernel (one Sentry for the pod), other host processes",
 		Manifests: []string{PodTestYAML, PodTestGVisorYAML},
-		// The host view reads this host's /proc; the local test cluster has no gVisor handler.
-		Needs: []Capability{CapPodsimRecord},
+		// The node's runtime must have gVisor (a RuntimeClass gvisor); the
+		// host view reads the node's /proc.
+		Needs: []Capability{CapRuntimeClass},
 		Run: func(ctx context.Context, t *T) {
-			hostRel := readTrim("/proc/sys/kernel/osrelease")
-			hostVer := readTrim("/proc/version")
+			n, err := t.node(ctx, "podtest")
+			if err != nil {
+				t.Check("read the node's kernel", "", err.Error(), false)
+				return
+			}
+			hostRel := strings.TrimSpace(t.ReadHost(ctx, n, "/proc/sys/kernel/osrelease"))
+			hostVer := strings.TrimSpace(t.ReadHost(ctx, n, "/proc/version"))
 			for _, pod := range []string{"podtest", "podtest-gvisor"} {
 				gv := pod == "podtest-gvisor"
 				p, err := t.Procs(ctx, pod)
@@ -49,7 +52,7 @@ func runtimeClass() *Scenario {
 					t.Check("podtest's kernel is the host's: uname -r and /proc/version are the host's", cmd,
 						fmt.Sprintf("%s(host: %s)", out, hostRel), code == 0 && strings.TrimSpace(rel) == hostRel && strings.Contains(out, hostVer))
 				}
-				hostView(t, pod, gv, p.PID)
+				hostView(ctx, t, n, gv, p.PID)
 			}
 		},
 	}
@@ -89,62 +92,65 @@ func localhostCheck(ctx context.Context, t *T, pod string, c1PID int, gv bool) {
 		code == 0 && dateRE.MatchString(out) && listening)
 }
 
-// hostView reads, on the host, what the container's process is: the
+// hostView reads, on the node, what the container's process is: the
 // command itself under runc; under gVisor the pod's one Sentry
 // (runsc-sandbox: c1's task and the pause's are that one process), in the
 // pod cgroup with a gofer per container beside it, and which network
 // namespace it is in.
-func hostView(t *T, pod string, gv bool, pids map[string]int) {
+func hostView(ctx context.Context, t *T, n Node, gv bool, pids map[string]int) {
 	pid := pids["c1"]
-	cl := cmdline(pid)
-	net, _ := namespaces.Read(fmt.Sprintf("/proc/%d/ns/net", pid), "net")
-	pause, _ := namespaces.Read(fmt.Sprintf("/proc/%d/ns/net", pids["POD"]), "net")
+	cl := cmdline(ctx, n, pid)
+	net, _ := t.NS(ctx, n, pid, "net")
+	pause, _ := t.NS(ctx, n, pids["POD"], "net")
 	obs := fmt.Sprintf("c1's task pid %d on the host: %s\n  net %s (pause's: %s)", pid, cl, net, pause)
 	if !gv {
 		t.Check("kernel: podtest's c1 is a host process running its own command (sleep 5000), in the pod's netns",
 			"cat /proc/<c1 pid>/cmdline; readlink /proc/<pid>/ns/net", obs, cl == "sleep 5000" && net == pause && net.Inode != 0)
 		return
 	}
-	podCg := cgroups.OfProcess(pids["POD"]) // runsc runs the whole sandbox in the pod cgroup
+	procs, err := n.Processes(ctx)
+	podCg := ""
+	for _, p := range procs {
+		if p.PID == pids["POD"] {
+			podCg = p.Cgroup // runsc runs the whole sandbox in the pod cgroup
+		}
+	}
 	sentries, gofers := 0, 0
 	var sleeps []string
-	for p, c := range allCmdlines() {
-		cg := cgroups.OfProcess(p)
-		if cg != podCg && !strings.HasPrefix(cg, podCg+"/") {
+	for _, p := range procs {
+		if podCg == "" || (p.Cgroup != podCg && !strings.HasPrefix(p.Cgroup, podCg+"/")) {
 			continue
 		}
-		switch {
+		switch c := p.Cmdline; {
 		case strings.HasPrefix(c, "runsc-sandbox"):
 			sentries++
 		case strings.HasPrefix(c, "runsc-gofer"):
 			gofers++
 		case c == "sleep 5000":
-			sleeps = append(sleeps, fmt.Sprint(p))
+			sleeps = append(sleeps, fmt.Sprint(p.PID))
 		}
 	}
-	obs += fmt.Sprintf("; pause's task pid %d\n  in the pod cgroup %s: %d runsc-sandbox (Sentry), %d runsc-gofer; host processes 'sleep 5000': %v", pids["POD"], podCg, sentries, gofers, sleeps)
+	obs += fmt.Sprintf("; pause's task pid %d\n  in the pod cgroup %s: %d runsc-sandbox (Sentry), %d runsc-gofer; host processes 'sleep 5000': %v%s", pids["POD"], podCg, sentries, gofers, sleeps, errOrEmpty(err))
 	t.Check("kernel: podtest-gvisor is one gVisor sandbox: c1's task is the pause's, the pod's only Sentry (runsc-sandbox), with a gofer per container (pause, c1, c2) and no host process running c1's command",
 		"cat /proc/<c1 pid>/cmdline; ps -e; cat /proc/<pid>/cgroup; readlink /proc/<pid>/ns/net", obs,
-		strings.HasPrefix(cl, "runsc-sandbox") && pid == pids["POD"] && sentries == 1 && gofers == 3 && len(sleeps) == 0 && net == pause && net.Inode != 0)
+		err == nil && strings.HasPrefix(cl, "runsc-sandbox") && pid == pids["POD"] && sentries == 1 && gofers == 3 && len(sleeps) == 0 && net == pause && net.Inode != 0)
 }
 
-func readTrim(p string) string {
-	b, _ := os.ReadFile(p)
-	return strings.TrimSpace(string(b))
-}
-
-func cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+// cmdline is a node process's command line, its arguments joined by spaces.
+func cmdline(ctx context.Context, n Node, pid int) string {
+	b, _ := n.ReadFile(ctx, fmt.Sprintf("/proc/%d/cmdline", pid))
 	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
+// allCmdlines are this host's processes' command lines.
 func allCmdlines() map[int]string {
 	out := map[int]string{}
 	ps, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range ps {
 		var pid int
 		if _, err := fmt.Sscan(filepath.Base(p), &pid); err == nil {
-			out[pid] = cmdline(pid)
+			b, _ := os.ReadFile(p + "/cmdline")
+			out[pid] = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 		}
 	}
 	return out

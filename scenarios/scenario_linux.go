@@ -28,10 +28,11 @@ type Scenario struct {
 	Extra []string
 	// Run performs the checks against the created pods.
 	Run func(ctx context.Context, t *T)
-	// Needs lists what the whole scenario needs of its backend (podsim's
-	// own records, for a scenario whose checks read them throughout): on a
-	// backend without one, the scenario is skipped, with the reason,
-	// before any object is made.
+	// Needs lists what the whole scenario needs of its backend (user
+	// namespaces, a gVisor RuntimeClass: what the node's runtime must
+	// have for its pods to mean anything): on a backend without one, the
+	// scenario is skipped, with the reason, before any object is made. A
+	// single check that needs more asks t.Needs itself.
 	Needs []Capability
 }
 

@@ -56,42 +56,48 @@ func nativeSidecar() *Scenario {
 		Name:      "native-sidecar",
 		Summary:   "native sidecar: the log shipper is an init container with restartPolicy Always: it starts first, sees every line, and the pod completes with the app",
 		Manifests: []string{nativeSidecarYAML},
-		// Start order and the sidecar's stop are read from podsim's records.
-		Needs: []Capability{CapPodsimRecord},
+		// Start order and the sidecar's end are read from the node's /proc
+		// (the processes found from the pod's status), the phase from the
+		// pod's status.
 		Run: func(ctx context.Context, t *T) {
 			const pod = "native-sidecar"
-			st, err := t.M.Get(ctx, t.Namespace, pod)
+			p, err := t.Procs(ctx, pod)
 			if !t.Check("the pod runs: the sidecar is an init container that keeps running beside main", "podsim get pod "+pod, fmt.Sprint(err), err == nil) {
 				return
 			}
-			side, main := st.Init[0], st.Containers[0]
-			sideStart, e1 := procStartTicks(int(side.PID))
-			mainStart, e2 := procStartTicks(int(main.PID))
-			t.Check("kernel: the log shipper's process started before main's (field 22 of /proc/<pid>/stat, in clock ticks since boot)",
-				fmt.Sprintf("awk '{print $22}' /proc/%d/stat /proc/%d/stat", side.PID, main.PID),
-				fmt.Sprintf("logshipper pid %d started at %d (%v)\nmain       pid %d started at %d (%v)", side.PID, sideStart, e1, main.PID, mainStart, e2),
-				e1 == nil && e2 == nil && side.Status == "running" && sideStart < mainStart)
-			mnt := func(pid uint32) string {
-				mi, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
-				return grepLines(string(mi), " /var/log/app ", 1)
+			n, ok := t.NeedsNode(ctx, pod, "kernel: the log shipper's process started before main's")
+			if !ok {
+				return
 			}
-			ms, mm := mnt(side.PID), mnt(main.PID)
-			t.Check("kernel: both mount the same emptyDir directory at /var/log/app", fmt.Sprintf("grep ' /var/log/app ' /proc/{%d,%d}/mountinfo", side.PID, main.PID),
-				ms+"\n"+mm, ms != "" && strings.Fields(ms)[3] == strings.Fields(mm)[3])
+			side, main := p.PID["logshipper"], p.PID["main"]
+			sideStart, e1 := procStartTicks(ctx, n, side)
+			mainStart, e2 := procStartTicks(ctx, n, main)
+			t.Check("kernel: the log shipper's process started before main's (field 22 of /proc/<pid>/stat, in clock ticks since boot)",
+				fmt.Sprintf("awk '{print $22}' /proc/%d/stat /proc/%d/stat", side, main),
+				fmt.Sprintf("logshipper pid %d started at %d (%v)\nmain       pid %d started at %d (%v)", side, sideStart, e1, main, mainStart, e2),
+				e1 == nil && e2 == nil && stateWord(containerStatus(p.Pod, "logshipper")) == "running" && sideStart < mainStart)
+			mnt := func(pid int) string {
+				return grepLines(t.ReadHost(ctx, n, fmt.Sprintf("/proc/%d/mountinfo", pid)), " /var/log/app ", 1)
+			}
+			ms, mm := mnt(side), mnt(main)
+			t.Check("kernel: both mount the same emptyDir directory at /var/log/app", fmt.Sprintf("grep ' /var/log/app ' /proc/{%d,%d}/mountinfo", side, main),
+				ms+"\n"+mm, ms != "" && mm != "" && strings.Fields(ms)[3] == strings.Fields(mm)[3])
 			out, code, cmd := t.Exec(ctx, pod, "main", "touch", "/var/log/app/go")
 			t.Check("main is told to finish", cmd, out, code == 0)
 			var ps string
-			done := Eventually(ctx, 30*time.Second, func() bool {
-				s, err := t.M.Get(ctx, t.Namespace, pod)
+			done := Eventually(ctx, 60*time.Second, func() bool {
+				s, err := t.Procs(ctx, pod)
 				if err != nil {
 					return false
 				}
-				ps = fmt.Sprintf("phase %s, main %s (exit %d), logshipper %s (exit %d)", s.Phase(), s.Containers[0].Status, s.Containers[0].ExitCode, s.Init[0].Status, s.Init[0].ExitCode)
-				return s.Phase() == corev1.PodSucceeded && s.Init[0].Status == "exited"
+				m, l := containerStatus(s.Pod, "main"), containerStatus(s.Pod, "logshipper")
+				ps = fmt.Sprintf("phase %s, main %s (exit %d), logshipper %s (exit %d)", s.Pod.Status.Phase, stateWord(m), exitCode(m), stateWord(l), exitCode(l))
+				return s.Pod.Status.Phase == corev1.PodSucceeded && stateWord(l) == "exited"
 			})
 			t.Check("the pod completes (phase Succeeded) when main does: the node agent stopped the sidecar (after its preStop hook)", "podsim get pod "+pod+" -o jsonpath='{.status.phase}'", ps, done)
-			_, err = os.Stat(fmt.Sprintf("/proc/%d", side.PID))
-			t.Check("kernel: the sidecar's process is gone", fmt.Sprintf("ls -d /proc/%d", side.PID), fmt.Sprint(err), os.IsNotExist(err))
+			_, err = n.Inode(ctx, fmt.Sprintf("/proc/%d", side))
+			gone := err != nil && (os.IsNotExist(err) || strings.Contains(err.Error(), "No such file"))
+			t.Check("kernel: the sidecar's process is gone", fmt.Sprintf("ls -d /proc/%d", side), fmt.Sprint(err), gone)
 			logs := t.Logs(ctx, pod, "logshipper")
 			all := true
 			for _, l := range []string{"main: line 1", "main: line 2", "main: line 3", "main: line 4", "main: line 5", "main: done"} {
@@ -103,12 +109,12 @@ func nativeSidecar() *Scenario {
 }
 
 // procStartTicks is a process's start time (field 22 of /proc/<pid>/stat,
-// clock ticks after boot), as the kernel recorded it.
-func procStartTicks(pid int) (uint64, error) {
+// clock ticks after boot), as the node's kernel recorded it.
+func procStartTicks(ctx context.Context, n Node, pid int) (uint64, error) {
 	if pid == 0 {
 		return 0, fmt.Errorf("not running")
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	b, err := n.ReadFile(ctx, fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
