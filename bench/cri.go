@@ -429,19 +429,25 @@ func seccompProfile(p *corev1.SeccompProfile) (*CRISecurityProfile, error) {
 	return nil, fmt.Errorf("seccompProfile type %q is not translated to CRI by the bench", p.Type)
 }
 
-// kubeletEnv expands $(VAR) references to earlier variables of the same
-// container, as kubelet does before it sends the environment to CRI (it
-// does not see the image's variables: the runtime merges those).
+// kubeletEnv is the environment kubelet sends to CRI for a container
+// with literal values only: sandbox's kubelet expansion of $(VAR), as
+// podsim uses it (the runtime merges the image's variables).
 func kubeletEnv(env []corev1.EnvVar) ([]CRIKeyValue, error) {
-	vals := map[string]string{}
-	var out []CRIKeyValue
+	if len(env) == 0 {
+		return nil, nil
+	}
 	for _, e := range env {
 		if e.ValueFrom != nil {
 			return nil, fmt.Errorf("env %s: valueFrom is not translated to CRI by the bench", e.Name)
 		}
-		v := sandbox.ExpandVars(e.Value, vals)
-		vals[e.Name] = v
-		out = append(out, CRIKeyValue{Key: e.Name, Value: v})
+	}
+	resolved, err := sandbox.ExpandLiteralEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CRIKeyValue, 0, len(resolved))
+	for _, e := range resolved {
+		out = append(out, CRIKeyValue{Key: e.Name, Value: e.Value})
 	}
 	return out, nil
 }

@@ -242,8 +242,9 @@ func (b *Backend) PreviousLogs(ctx context.Context, pod, container string) (stri
 	return string(raw), err
 }
 
-// Events lists the events about the pod (its UID: not a pod of the same
-// name before it), oldest first.
+// Events lists the events about the pod, found by name, oldest first: a
+// scenario's namespace is its own and new, so no earlier pod of the same
+// name can have left events there.
 func (b *Backend) Events(ctx context.Context, pod string) ([]corev1.Event, error) {
 	list, err := b.c.cs.CoreV1().Events(b.ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod,involvedObject.name=" + pod})
 	if err != nil {

@@ -164,7 +164,7 @@ func waitKilled(ctx context.Context, task containerd.Task, exitCh <-chan contain
 			// or the deadline, decides.
 			_ = task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
 		case <-deadline:
-			return fmt.Errorf("task %s did not exit %s after SIGKILL (%s): its shim did not report the exit; `podsim delete` again, or `podsim gc`, finishes the job", task.ID(), killWait, procState(int(task.Pid())))
+			return fmt.Errorf("task %s did not exit %s after SIGKILL (%s): its shim did not report the exit", task.ID(), killWait, procState(int(task.Pid())))
 		}
 	}
 }

@@ -79,6 +79,19 @@ func resolveEnv(c *corev1.Container, ec envContext) ([]corev1.EnvVar, error) {
 	return out, nil
 }
 
+// ExpandLiteralEnv is resolveEnv for a container whose env has only
+// literal values (the bench's CRI translation, which has no pod to read
+// valueFrom from): kubelet's $(VAR) expansion, a name defined twice kept
+// once with its last value.
+func ExpandLiteralEnv(env []corev1.EnvVar) ([]corev1.EnvVar, error) {
+	for _, e := range env {
+		if e.ValueFrom != nil {
+			return nil, fmt.Errorf("env %s: valueFrom needs the pod, the node and the store (resolveEnv)", e.Name)
+		}
+	}
+	return resolveEnv(&corev1.Container{Env: env}, envContext{})
+}
+
 func envFromSource(from corev1.EnvFromSource, ec envContext) ([]corev1.EnvVar, error) {
 	var data map[string]string
 	switch {

@@ -43,7 +43,7 @@ func fsCapacity(dir string) int64 {
 	var st unix.Statfs_t
 	for d := dir; ; d = filepath.Dir(d) {
 		if err := unix.Statfs(d, &st); err == nil {
-			return int64(st.Blocks) * st.Bsize
+			return int64(st.Blocks) * st.Frsize // f_blocks counts fragments
 		}
 		if d == "/" || d == "." {
 			return 0

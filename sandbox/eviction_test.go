@@ -40,6 +40,8 @@ func TestEmptyDirEviction(t *testing.T) {
 			PodActions{NextInit: -1}},
 		{"nothing runs: no timer", pod(""), ObservedPod{SandboxReady: true, Containers: map[string]ObservedContainer{"a": {Phase: ContainerExited}}, Now: now},
 			PodActions{NextInit: -1, Restart: []int{0}}},
+		{"past its limit after its containers finished: it keeps its phase", pod(""), ObservedPod{SandboxReady: true, Containers: map[string]ObservedContainer{"a": {Phase: ContainerExited}}, Now: now, EmptyDirOver: msg},
+			PodActions{NextInit: -1, Restart: []int{0}}},
 		{"Memory emptyDir: the tmpfs's size, no timer", pod(corev1.StorageMediumMemory), ObservedPod{SandboxReady: true, Containers: running, Now: now},
 			PodActions{NextInit: -1}},
 	} {

@@ -17,7 +17,7 @@ func volumeFields() []Field {
 			"Both: Merge adds the image user's /etc/group groups, Strict leaves them out (containerd 2's CRI behaviour; podsim builds the spec itself, so containerd 1.7 is no limit)."),
 
 		supported(v+"emptyDir.sizeLimit", "The most the volume may hold: kubelet evicts a pod whose disk emptyDir grows past it; a Memory emptyDir's tmpfs gets this size.",
-			"medium Memory: the tmpfs's size= is the smallest of sizeLimit, the pod's memory limit and the node's memory (kubelet's rule; the kernel answers ENOSPC past it). A disk emptyDir's sizeLimit is enforced as kubelet's eviction manager does it: podsim's node agent measures the volume (allocated blocks, hard links once, as kubelet's du) every 10 s and evicts a pod past it: every container is SIGKILLed, the pod is Failed with reason Evicted and kubelet's message, a Warning event; nothing restarts."),
+			"medium Memory: the tmpfs's size= is the smallest of sizeLimit, the pod's memory limit and the node's memory (kubelet's rule; the kernel answers ENOSPC past it). A disk emptyDir's sizeLimit is enforced as kubelet's eviction manager does it: podsim's node agent measures the volume (allocated blocks, hard links once, as kubelet's du) every 10 s and evicts a pod past it: every container is stopped with kubelet's 1 s grace period (preStop hooks within it), the pod is Failed with reason Evicted and kubelet's message, a Warning event; nothing restarts."),
 
 		supported(v+"hostPath", "A file or directory of the node, mounted into the pod.",
 			"Bind-mounted as it is (readOnly honoured); the type is checked before anything of the pod is made, so a failed check leaves nothing behind. fsGroup does not change it, as on a node."),

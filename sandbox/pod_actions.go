@@ -61,7 +61,9 @@ type ObservedPod struct {
 	StartTime time.Time
 	Terminal  bool
 	// EmptyDirOver is kubelet's eviction message when a disk emptyDir of
-	// the pod holds more than its sizeLimit ("" when none does).
+	// the pod holds more than its sizeLimit ("" when none does). Only a
+	// pod with a running container is evicted: kubelet's eviction manager
+	// looks at active pods, and a finished pod keeps its phase.
 	EmptyDirOver string
 }
 
@@ -202,7 +204,7 @@ func ComputePodActions(pod *corev1.Pod, obs ObservedPod) PodActions {
 	if obs.Terminal {
 		return PodActions{NextInit: -1} // failed for good: nothing restarts
 	}
-	if !a.CreateSandbox && obs.EmptyDirOver != "" {
+	if !a.CreateSandbox && obs.EmptyDirOver != "" && obs.anyRunning() {
 		// kubelet's eviction manager: a disk emptyDir past its sizeLimit
 		// evicts the pod (localStorageEviction), for good.
 		return PodActions{NextInit: -1, KillPod: ReasonEvicted, KillMessage: obs.EmptyDirOver}

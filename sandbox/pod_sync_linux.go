@@ -43,6 +43,10 @@ var errPodGone = errors.New("pod deleted")
 //	Step 6: remove exited attempts that are not current (their logs stay:
 //	        the previous one is what `logs --previous` reads).
 func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (time.Time, error) {
+	// The eviction manager's measure of disk emptyDirs with a sizeLimit
+	// walks the volumes: done before the host lock, which every other
+	// podsim command waits for.
+	over := m.emptyDirOverLimitOf(id)
 	// Step 1.
 	unlock, err := m.lock(ctx)
 	if err != nil {
@@ -68,9 +72,7 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	}
 	now := time.Now()
 	obs := observe(ps, now, pol)
-	if !obs.Terminal {
-		obs.EmptyDirOver = m.emptyDirOverLimit(rec) // walks only disk emptyDirs with a sizeLimit
-	}
+	obs.EmptyDirOver = over
 	// Step 2.
 	a := ComputePodActions(&rec.Pod, obs)
 	switch {
@@ -245,17 +247,22 @@ func (m *Manager) recordInitFailed(rec *Record, name string, obs ObservedPod) er
 // event, then every container is stopped (sidecars last); the sandbox
 // stays until the pod is deleted. DeadlineExceeded (activeDeadlineSeconds)
 // stops as on deletion, preStop hooks and grace period; Evicted is
-// kubelet's eviction manager, whose grace period override is 0: SIGKILL at
-// once (kubelet would still run preStop hooks first; podsim does not).
+// kubelet's eviction manager, whose grace period override of 0 kubelet
+// raises to 1 s: preStop hooks and SIGTERM get that second, then SIGKILL.
 func (m *Manager) failPod(ctx context.Context, hl *heldLock, rec *Record, reason, message string) error {
 	grace := GracePeriod(&rec.Pod)
 	if reason == ReasonEvicted {
-		grace = 0
+		// The eviction manager asks for a grace period of 0; kubelet's
+		// pod workers never give less than 1 s (calculateEffectiveGracePeriod).
+		grace = time.Second
 	}
 	rec.Reason, rec.Message = reason, message
 	if err := m.saveRecord(rec); err != nil {
 		return err
 	}
+	// As on deletion: the pod's liveness and startup probes stop, so none
+	// restarts a container that is being stopped for good.
+	_ = os.WriteFile(m.paths.terminatingFile(rec.ID), nil, 0o644)
 	m.Eventf(rec.ID, EventWarning, reason, "", "%s", rec.Message)
 	pc, err := m.podContainers(ctx, rec)
 	if err != nil {
