@@ -56,16 +56,6 @@ func diskUsage(root string) (int64, error) {
 	return total, err
 }
 
-// emptyDirOverLimitOf measures pod id's volumes from its record, read
-// without the host lock ("" for a pod not built yet or already failed).
-func (m *Manager) emptyDirOverLimitOf(id string) string {
-	rec, err := m.loadRecord(id)
-	if err != nil || !rec.Built || rec.Reason != "" {
-		return ""
-	}
-	return m.emptyDirOverLimit(rec)
-}
-
 // emptyDirOverLimit is kubelet's emptyDirLimitEviction for one pod: the
 // eviction message of the first disk emptyDir that holds more than its
 // sizeLimit, or "" when none does (or the pod has none: no walk at all).

@@ -43,10 +43,6 @@ var errPodGone = errors.New("pod deleted")
 //	Step 6: remove exited attempts that are not current (their logs stay:
 //	        the previous one is what `logs --previous` reads).
 func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (time.Time, error) {
-	// The eviction manager's measure of disk emptyDirs with a sizeLimit
-	// walks the volumes: done before the host lock, which every other
-	// podsim command waits for.
-	over := m.emptyDirOverLimitOf(id)
 	// Step 1.
 	unlock, err := m.lock(ctx)
 	if err != nil {
@@ -72,7 +68,16 @@ func (m *Manager) SyncPod(ctx context.Context, id string, pol BackoffPolicy) (ti
 	}
 	now := time.Now()
 	obs := observe(ps, now, pol)
-	obs.EmptyDirOver = over
+	if !obs.Terminal && obs.anyRunning() && len(diskEmptyDirLimits(&rec.Pod)) > 0 {
+		// The eviction manager's measure walks the volumes: without the
+		// host lock, which every other podsim command waits for.
+		if err := m.whileUnlocked(ctx, hl, rec, func() error {
+			obs.EmptyDirOver = m.emptyDirOverLimit(rec)
+			return nil
+		}); err != nil {
+			return time.Time{}, err
+		}
+	}
 	// Step 2.
 	a := ComputePodActions(&rec.Pod, obs)
 	switch {
