@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/podsim/podsim/sandbox"
 	"github.com/podsim/podsim/scenarios"
 )
 
@@ -294,31 +295,14 @@ func (b *Backend) VolumeDir(ctx context.Context, pod, volume string) (string, er
 	}
 	for _, v := range p.Spec.Volumes {
 		if v.Name == volume {
-			plugin := volumePlugin(&v)
+			plugin := sandbox.VolumePluginDir(&v)
 			if plugin == "" {
 				return "", fmt.Errorf("volume %s of pod %s has no directory of its own under the kubelet's", volume, pod)
 			}
-			return fmt.Sprintf("/proc/%d/root%s", r.host, path.Join(r.rootDir, "pods", string(p.UID), "volumes", "kubernetes.io~"+plugin, volume)), nil
+			return fmt.Sprintf("/proc/%d/root%s", r.host, path.Join(r.rootDir, "pods", string(p.UID), "volumes", plugin, volume)), nil
 		}
 	}
 	return "", fmt.Errorf("pod %s has no volume %s", pod, volume)
-}
-
-// volumePlugin is the kubelet's plugin directory name of a volume source.
-func volumePlugin(v *corev1.Volume) string {
-	switch {
-	case v.EmptyDir != nil:
-		return "empty-dir"
-	case v.ConfigMap != nil:
-		return "configmap"
-	case v.Secret != nil:
-		return "secret"
-	case v.DownwardAPI != nil:
-		return "downward-api"
-	case v.Projected != nil:
-		return "projected"
-	}
-	return ""
 }
 
 // PodOf returns the newest pod of a Deployment that is not being deleted.

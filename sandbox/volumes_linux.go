@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -24,21 +25,17 @@ import (
 // same files.
 
 func (m *Manager) volumeDir(id string, v *corev1.Volume) string {
-	switch {
-	case v.Secret != nil:
-		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~secret", v.Name)
-	case v.ConfigMap != nil:
-		return filepath.Join(m.paths.podDir(id), "volumes", "kubernetes.io~configmap", v.Name)
-	case v.DownwardAPI != nil:
-		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~downward-api", v.Name)
-	case v.Projected != nil:
-		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~projected", v.Name)
-	case v.HostPath != nil:
+	if v.HostPath != nil {
 		return v.HostPath.Path // the node's own path: nothing of the pod's
-	case v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory:
-		return filepath.Join(m.paths.podRun(id), "volumes", "kubernetes.io~empty-dir", v.Name)
 	}
-	return filepath.Join(m.paths.podDir(id), "volumes", "kubernetes.io~empty-dir", v.Name)
+	plugin := VolumePluginDir(v)
+	if plugin == "" || v.ConfigMap != nil || (v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory) {
+		// configMaps and disk emptyDirs (validation refuses other sources)
+		return filepath.Join(m.paths.podDir(id), "volumes", cmp.Or(plugin, "kubernetes.io~empty-dir"), v.Name)
+	}
+	// Secrets, downwardAPI, projected and Memory emptyDirs: on tmpfs, below
+	// the pod's run directory.
+	return filepath.Join(m.paths.podRun(id), "volumes", plugin, v.Name)
 }
 
 // checkVolumeSources makes sure every ConfigMap and Secret a pod mounts
