@@ -436,14 +436,9 @@ func kubeletEnv(env []corev1.EnvVar) ([]CRIKeyValue, error) {
 	if len(env) == 0 {
 		return nil, nil
 	}
-	for _, e := range env {
-		if e.ValueFrom != nil {
-			return nil, fmt.Errorf("env %s: valueFrom is not translated to CRI by the bench", e.Name)
-		}
-	}
 	resolved, err := sandbox.ExpandLiteralEnv(env)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: not translated to CRI by the bench", err)
 	}
 	out := make([]CRIKeyValue, 0, len(resolved))
 	for _, e := range resolved {
