@@ -20,9 +20,9 @@ type envContext struct {
 	Pod           *corev1.Pod
 	PodIP, HostIP string
 	NodeName      string
-	NodeCPUMilli  int64 // the node's CPUs, in millicores
-	NodeMemory    int64 // the node's memory, in bytes
-	NodeEphemeral int64 // the node's ephemeral storage (the file system of podsim's state), in bytes
+	NodeCPUMilli  int64        // the node's CPUs, in millicores
+	NodeMemory    int64        // the node's memory, in bytes
+	NodeEphemeral func() int64 // the node's ephemeral storage (the file system of podsim's state), in bytes: asked only by a resourceFieldRef that needs it
 	ConfigMap     func(name string) (*corev1.ConfigMap, error)
 	Secret        func(name string) (*corev1.Secret, error)
 }
@@ -256,7 +256,9 @@ func resourceFieldValue(c *corev1.Container, r *corev1.ResourceFieldSelector, ec
 	case name == corev1.ResourceMemory:
 		node = ec.NodeMemory
 	case name == corev1.ResourceEphemeralStorage:
-		node = ec.NodeEphemeral
+		if ec.NodeEphemeral != nil {
+			node = ec.NodeEphemeral()
+		}
 	}
 	div := r.Divisor
 	if div.IsZero() {

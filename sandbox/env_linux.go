@@ -15,7 +15,7 @@ import (
 func (m *Manager) envContext(rec *Record) envContext {
 	ns := rec.Pod.Namespace
 	return envContext{Pod: &rec.Pod, PodIP: rec.IP, HostIP: podHostIP(&rec.Pod, rec.IP), NodeName: m.node.Hostname,
-		NodeCPUMilli: int64(goruntime.NumCPU()) * 1000, NodeMemory: m.node.MemCapacity, NodeEphemeral: fsCapacity(m.paths.State),
+		NodeCPUMilli: int64(goruntime.NumCPU()) * 1000, NodeMemory: m.node.MemCapacity, NodeEphemeral: func() int64 { return fsCapacity(m.paths.State) },
 		ConfigMap: func(name string) (*corev1.ConfigMap, error) { return m.store.ConfigMap(ns, name) },
 		Secret:    func(name string) (*corev1.Secret, error) { return m.store.Secret(ns, name) },
 	}

@@ -133,7 +133,7 @@ func TestResolveEnvResourcesOfOtherContainer(t *testing.T) {
 		InitContainers: []corev1.Container{{Name: "init", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")}}}},
 		Containers:     []corev1.Container{{Name: "app"}, {Name: "side", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}}}},
 	}}
-	ec := envContext{Pod: pod, NodeCPUMilli: 2000, NodeMemory: 8 << 30, NodeEphemeral: 100 << 30}
+	ec := envContext{Pod: pod, NodeCPUMilli: 2000, NodeMemory: 8 << 30, NodeEphemeral: func() int64 { return 100 << 30 }}
 	ref := func(ctr, res, div string) corev1.EnvVar {
 		s := &corev1.ResourceFieldSelector{ContainerName: ctr, Resource: res, Divisor: resource.MustParse(div)}
 		return corev1.EnvVar{Name: "V", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: s}}
